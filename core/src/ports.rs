@@ -1,0 +1,139 @@
+//! Sets of ports as sorted, merged, inclusive ranges.
+
+use serde::Serialize;
+
+use crate::model::Protocol;
+
+/// A set of port numbers as sorted, non-overlapping, non-adjacent inclusive ranges.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+#[serde(transparent)]
+pub struct PortSet {
+    /// `[(first, last)]`, sorted and merged.
+    pub ranges: Vec<(u16, u16)>,
+}
+
+impl PortSet {
+    /// No ports.
+    pub fn empty() -> PortSet {
+        PortSet::default()
+    }
+
+    /// Every port, 1 to 65535 (port 0 is not a port a connection can target).
+    pub fn all() -> PortSet {
+        PortSet { ranges: vec![(1, 65535)] }
+    }
+
+    /// Builds a set from arbitrary ranges (each `(a, b)` with `a <= b`; others ignored).
+    pub fn from_ranges(ranges: impl IntoIterator<Item = (u16, u16)>) -> PortSet {
+        let mut v: Vec<(u16, u16)> = ranges.into_iter().filter(|(a, b)| a <= b).collect();
+        v.sort_unstable();
+        let mut out: Vec<(u16, u16)> = Vec::with_capacity(v.len());
+        for (a, b) in v {
+            match out.last_mut() {
+                Some(last) if a as u32 <= last.1 as u32 + 1 => last.1 = last.1.max(b),
+                _ => out.push((a, b)),
+            }
+        }
+        PortSet { ranges: out }
+    }
+
+    /// True when no port is in the set.
+    pub fn is_empty(&self) -> bool {
+        self.ranges.is_empty()
+    }
+
+    /// Whether `port` is in the set.
+    pub fn contains(&self, port: u16) -> bool {
+        self.ranges.iter().any(|(a, b)| *a <= port && port <= *b)
+    }
+
+    /// Union.
+    pub fn union(&self, other: &PortSet) -> PortSet {
+        PortSet::from_ranges(self.ranges.iter().chain(&other.ranges).copied())
+    }
+}
+
+impl std::fmt::Display for PortSet {
+    /// `1-65535`, `53`, `80,443,8000-8080`; empty prints as `-`.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        if self.ranges.is_empty() {
+            return f.write_str("-");
+        }
+        for (i, (a, b)) in self.ranges.iter().enumerate() {
+            if i > 0 {
+                f.write_str(",")?;
+            }
+            if a == b {
+                write!(f, "{a}")?;
+            } else {
+                write!(f, "{a}-{b}")?;
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Allowed ports per protocol for one ordered pair.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+pub struct AllowedPorts {
+    /// TCP ports.
+    pub tcp: PortSet,
+    /// UDP ports.
+    pub udp: PortSet,
+    /// SCTP ports.
+    pub sctp: PortSet,
+}
+
+impl AllowedPorts {
+    /// Every port of every protocol.
+    pub fn all() -> AllowedPorts {
+        AllowedPorts {
+            tcp: PortSet::all(),
+            udp: PortSet::all(),
+            sctp: PortSet::all(),
+        }
+    }
+
+    /// The set for `protocol`.
+    pub fn get(&self, protocol: Protocol) -> &PortSet {
+        match protocol {
+            Protocol::TCP => &self.tcp,
+            Protocol::UDP => &self.udp,
+            Protocol::SCTP => &self.sctp,
+        }
+    }
+
+    /// The set for `protocol`, mutably.
+    pub fn get_mut(&mut self, protocol: Protocol) -> &mut PortSet {
+        match protocol {
+            Protocol::TCP => &mut self.tcp,
+            Protocol::UDP => &mut self.udp,
+            Protocol::SCTP => &mut self.sctp,
+        }
+    }
+
+    /// True when nothing at all is allowed.
+    pub fn is_empty(&self) -> bool {
+        self.tcp.is_empty() && self.udp.is_empty() && self.sctp.is_empty()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn merge_and_display() {
+        let table: &[(&[(u16, u16)], &str)] = &[
+            (&[], "-"),
+            (&[(80, 80)], "80"),
+            (&[(80, 80), (81, 90), (443, 443)], "80-90,443"),
+            (&[(100, 200), (150, 160), (1, 5)], "1-5,100-200"),
+            (&[(5, 1)], "-"),
+            (&[(1, 65535), (65535, 65535)], "1-65535"),
+        ];
+        for (input, want) in table {
+            assert_eq!(PortSet::from_ranges(input.iter().copied()).to_string(), *want);
+        }
+    }
+}

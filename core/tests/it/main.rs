@@ -1,0 +1,7 @@
+//! The one integration-test binary of `netpol-core` (ripgrep/kube-rs style): each module
+//! pins one area.
+
+mod conformance;
+mod parse;
+mod props;
+mod reference;
