@@ -1,1 +1,5 @@
-fn main() {}
+//! Entry point of the wasm binary: mount the app, nothing else.
+
+fn main() {
+    netpol_app::mount();
+}

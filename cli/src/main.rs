@@ -1,1 +1,405 @@
-fn main() {}
+//! `netpol`: Kubernetes NetworkPolicy connectivity, explanations and synthetic clusters from
+//! the command line.
+//!
+//! The binary is a thin shell around `netpol-core`: it reads files (the core never sees a
+//! path), hands their text to [`netpol_core::parse`] and [`netpol_core::build`], renders the
+//! core's plain-data diagnostics for a terminal with miette, and writes results as text, JSON
+//! or CSV. Only this crate knows its JSON schema; the core knows nothing about output.
+//!
+//! Exit codes are part of the contract other tools rely on:
+//! - `0`: success (warnings may have been printed to stderr);
+//! - `1`: invalid input — at least one error diagnostic. The diagnostics go to stderr and the
+//!   result for everything that *was* understood still goes to stdout, so a pipeline sees the
+//!   best available answer and the failure at once;
+//! - `2`: usage error — bad flags or values (clap's own code), a path that cannot be read, or
+//!   an `explain` endpoint that names nothing in the input.
+
+mod connectivity;
+mod diff;
+mod explain;
+mod input;
+mod json;
+mod lint;
+mod matrix;
+mod portspec;
+mod report;
+mod test_cmd;
+
+use std::io::Write;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand, ValueEnum};
+
+use crate::input::Inputs;
+use crate::portspec::PortSpec;
+
+/// Exit code for invalid input (error diagnostics).
+const EXIT_INVALID_INPUT: u8 = 1;
+/// Exit code for usage errors; the same code clap uses for bad flags.
+const EXIT_USAGE: u8 = 2;
+
+#[derive(Parser, Debug)]
+#[command(
+    name = "netpol",
+    version,
+    about = "Understand Kubernetes NetworkPolicies: who can talk to whom, and why",
+    after_help = "Examples:
+  netpol matrix cluster.yaml policies/ --port 80 --port 53/UDP
+  netpol connectivity manifests/ -o json > connectivity.json
+  netpol explain manifests/ --from prod/api --to prod/db --port 5432
+  kubectl get pods,ns,netpol -A -o yaml | netpol matrix -
+  netpol generate --pods 1000 --policies 500 --seed 1 > cluster.yaml
+
+Inputs: files, directories (searched recursively for *.yaml, *.yml, *.json, *.txt, *.np) and
+`-` for stdin. Exit codes: 0 success, 1 invalid input (error diagnostics; results for what
+was understood are still printed), 2 usage error."
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+enum Command {
+    /// Truth table of which endpoint may connect to which, for one or more ports
+    #[command(after_help = "Examples:
+  netpol matrix examples/                       # probe 80/TCP (the default)
+  netpol matrix cluster.yaml policy.yaml --port 3306 --port 53/UDP
+  netpol matrix cluster.yaml --port serve-80-tcp/TCP -o json
+  netpol matrix - -o csv < cluster.yaml
+
+Text output is the Kubernetes e2e truth-table format, one table per probe: a header row
+`-` followed by the destination ids, then one row per source with `.` for allowed and `X`
+for denied, tab-separated.
+JSON: {\"endpoints\": [ids], \"probes\": [{\"port\": \"80\", \"protocol\": \"TCP\",
+\"allowed\": [[bool]]}]} where allowed[i][j] means endpoints[i] may connect to endpoints[j].
+CSV: header `src,dst,port,protocol,allowed`, one row per ordered pair and probe.
+A named port is resolved against each destination; a destination without it is denied.")]
+    Matrix {
+        /// Manifest files, directories, or `-` for stdin
+        #[arg(required = true, value_name = "PATH")]
+        paths: Vec<String>,
+        /// Port to probe: `80`, `80/TCP`, `53/UDP`, `132/SCTP` or a port name such as
+        /// `serve-80-tcp/TCP`; the protocol defaults to TCP. Repeat for several probes
+        /// [default: 80/TCP]
+        #[arg(long = "port", value_name = "SPEC")]
+        ports: Vec<PortSpec>,
+        /// Output format
+        #[arg(short, long, value_enum, default_value_t = MatrixFormat::Text)]
+        output: MatrixFormat,
+    },
+    /// Every allowed port per protocol for every ordered pair of endpoints
+    #[command(after_help = "Examples:
+  netpol connectivity examples/
+  netpol connectivity cluster.yaml policies/ -o json | jq '.connections[0]'
+
+Text output groups identical results: sources with identical rows are listed together, then
+destinations that receive the same ports, the most common result last (`all other
+endpoints`); whole namespaces print as `ns/*` and whole replica sets as `ns/web-7d4b9-*`;
+large groups are named (`group 3`) and listed at the end. It includes each endpoint's traffic to itself.
+JSON: {\"endpoints\": [ids], \"connections\": [{\"from\": id, \"to\": id, \"tcp\": [[first, last]],
+\"udp\": [...], \"sctp\": [...]}]}, one entry per ordered pair of distinct endpoints, inclusive
+port ranges sorted and merged, named ports resolved.")]
+    Connectivity {
+        /// Manifest files, directories, or `-` for stdin
+        #[arg(required = true, value_name = "PATH")]
+        paths: Vec<String>,
+        /// Output format
+        #[arg(short, long, value_enum, default_value_t = TextOrJson::Text)]
+        output: TextOrJson,
+    },
+    /// Decide one connection and say why: which policies isolate each end, which rules
+    /// allowed it, or the closest misses
+    #[command(after_help = "Examples:
+  netpol explain examples/ --from default/internal --to default/mysql --port 3306
+  netpol explain examples/ --from default/internal --to 8.8.8.8 --port 53/UDP
+  netpol explain cluster.yaml --from 10.0.0.7 --to prod/api --port http -o json
+
+An endpoint is a pod id (`namespace/name`), a workload id (`namespace/Kind/name`) or an IP
+address. An IP address is always evaluated as an address (only ipBlock peers can match it),
+even when it is some pod's IP; a note then names the pod, so you can ask with its id for
+selector semantics. A named port is resolved against the destination pod.
+An id that names no endpoint is a usage error (exit 2) with suggestions.
+JSON: {\"flow\": {...}, \"allowed\": bool, \"egress\": ..., \"ingress\": ..., \"notes\": [...]}.")]
+    Explain {
+        /// Manifest files, directories, or `-` for stdin
+        #[arg(required = true, value_name = "PATH")]
+        paths: Vec<String>,
+        /// Source: endpoint id or IP address
+        #[arg(long, value_name = "ID|IP")]
+        from: String,
+        /// Destination: endpoint id or IP address
+        #[arg(long, value_name = "ID|IP")]
+        to: String,
+        /// Destination port: `80`, `53/UDP`, `http/TCP`, ...; protocol defaults to TCP
+        #[arg(long, value_name = "SPEC")]
+        port: PortSpec,
+        /// Output format
+        #[arg(short, long, value_enum, default_value_t = TextOrJson::Text)]
+        output: TextOrJson,
+    },
+    /// Find policy mistakes: selectors matching nothing, redundant or shadowed rules, egress
+    /// without DNS, the AND/OR trap, unprotected endpoints, and every parse warning
+    #[command(after_help = "Examples:
+  netpol lint policies/
+  netpol lint cluster.yaml policies/ --deny warnings     # CI: fail on warnings too
+  netpol lint manifests/ -o json | jq '.findings[].code'
+
+Every finding has a stable code (see docs/review.md), a severity, the source location and a
+help text. Checks that need a cluster snapshot (selectors that match nothing, named ports,
+unprotected endpoints, redundancy) run when the input contains pods or workloads.
+Exit codes: 0 no error findings, 1 an error finding (or a warning with --deny warnings),
+2 usage error.
+JSON: {\"findings\": [{\"code\", \"severity\", \"message\", \"span\": {\"file\", \"line\",
+\"column\", \"start\", \"end\"}, \"help\", \"related\": [span]}], \"summary\": {\"errors\",
+\"warnings\", \"infos\"}}.")]
+    Lint {
+        /// Manifest files, directories, or `-` for stdin
+        #[arg(required = true, value_name = "PATH")]
+        paths: Vec<String>,
+        /// Output format
+        #[arg(short, long, value_enum, default_value_t = TextOrJson::Text)]
+        output: TextOrJson,
+        /// `warnings`: exit 1 on warnings too, not only on errors
+        #[arg(long, value_enum, value_name = "LEVEL")]
+        deny: Option<DenyLevel>,
+    },
+    /// What a change does to connectivity: connections added, removed or changed between two
+    /// sets of manifests, grouped, with the responsible rules on each side
+    #[command(after_help = "Examples:
+  netpol diff --before main/policies/ cluster.yaml --after pr/policies/ cluster.yaml
+  netpol diff --before old.yaml --after new.yaml -o markdown > comment.md
+  netpol diff --before a/ --after b/ -o csv | column -s, -t
+
+Each side is a list of manifest files or directories (put the cluster snapshot on both
+sides; a label change in it is a change too). Endpoints are matched by id; endpoints on one
+side only are listed as added or removed. Pairs that changed the same way are grouped:
+sources with the same destinations together. Each group shows the allowed ports before and
+after and, for its first pair, which rule decided it on each side.
+CSV: change,from,to,before,after,added,removed, one row per changed pair.
+Exit codes: 0 (also when connections changed), 1 error diagnostics in the inputs, 2 usage
+error.")]
+    Diff {
+        /// Manifests before the change
+        #[arg(long, required = true, num_args = 1.., value_name = "PATH")]
+        before: Vec<String>,
+        /// Manifests after the change
+        #[arg(long, required = true, num_args = 1.., value_name = "PATH")]
+        after: Vec<String>,
+        /// Output format
+        #[arg(short, long, value_enum, default_value_t = diff::Format::Text)]
+        output: diff::Format,
+    },
+    /// Check connectivity expectations (a YAML spec) against manifests; for CI
+    #[command(after_help = "Examples:
+  netpol test expectations.yaml cluster.yaml policies/
+  netpol test expectations.yaml manifests/ -o json > results.json
+
+A spec lists expectations:
+  expectations:
+  - name: web reaches api on 443
+    from: prod/web                     # endpoint id, {namespace: x}, {namespace: {team: a}},
+    to: {pod: {app: api}}              # {pod: {app: web}}, {ip: 8.8.8.8} or {outside: true}
+    port: 443/TCP                      # omitted: any port
+    expect: allowed                    # allowed | denied (denied: on every port)
+  - name: only frontend may reach api
+    to: {pod: {app: api}}
+    only_from: {pod: {app: frontend}}
+  - name: worker reaches nothing outside but DNS
+    from: prod/worker
+    to: {outside: true}
+    only_ports: [53/UDP, 53/TCP]
+
+Prints PASS/FAIL per expectation, and for each failure the offending connections with their
+explanation. Exit codes: 0 all passed, 1 a failure (or error diagnostics in the inputs),
+2 usage error (including a spec that cannot be parsed, shown with its line).")]
+    Test {
+        /// The assertion spec (YAML)
+        #[arg(value_name = "SPEC")]
+        spec: String,
+        /// Manifest files, directories, or `-` for stdin
+        #[arg(required = true, value_name = "PATH")]
+        paths: Vec<String>,
+        /// Output format
+        #[arg(short, long, value_enum, default_value_t = TextOrJson::Text)]
+        output: TextOrJson,
+    },
+    /// Print a deterministic synthetic cluster (YAML) for benchmarks and experiments
+    #[command(after_help = "Examples:
+  netpol generate --pods 100 --policies 50 --seed 1 > small.yaml
+  netpol generate --pods 10000 --policies 5000 --seed 3 | netpol connectivity - -o json
+
+The same arguments always print the same text. The output has Namespaces (labelled with
+team and env), Pods grouped like Deployments (app labels, named container ports, unique
+10.x IPs) and NetworkPolicies: mostly small selectors, about a quarter default-deny or
+empty-selector policies, matchLabels and matchExpressions, namespaceSelectors, ipBlocks
+with except, named ports and port ranges, ingress and egress.")]
+    Generate {
+        /// Number of pods
+        #[arg(long, default_value_t = 100)]
+        pods: usize,
+        /// Number of NetworkPolicies
+        #[arg(long, default_value_t = 50)]
+        policies: usize,
+        /// Seed of the generator
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
+    },
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+enum MatrixFormat {
+    Text,
+    Json,
+    Csv,
+}
+
+/// What `--deny` makes fatal.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+enum DenyLevel {
+    Warnings,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+enum TextOrJson {
+    Text,
+    Json,
+}
+
+/// How a command ended; mapped to the process exit code in one place.
+#[derive(Debug)]
+pub enum Failure {
+    /// Usage error: already worded for the user, printed as a miette report.
+    Usage(miette::Report),
+    /// Writing to stdout failed (e.g. a closed pipe): stop quietly.
+    Output(std::io::Error),
+}
+
+impl From<std::io::Error> for Failure {
+    fn from(e: std::io::Error) -> Self {
+        Failure::Output(e)
+    }
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Matrix {
+            paths,
+            ports,
+            output,
+        } => with_inputs(&paths, |inputs, out| {
+            matrix::run(inputs, &ports, output, out)
+        }),
+        Command::Connectivity { paths, output } => with_inputs(&paths, |inputs, out| {
+            connectivity::run(inputs, output == TextOrJson::Json, out)
+        }),
+        Command::Explain {
+            paths,
+            from,
+            to,
+            port,
+            output,
+        } => with_inputs(&paths, |inputs, out| {
+            let query = explain::Query {
+                from: &from,
+                to: &to,
+                port: &port,
+            };
+            explain::run(inputs, &query, output == TextOrJson::Json, out)
+        }),
+        Command::Lint {
+            paths,
+            output,
+            deny,
+        } => run_review(&paths, |inputs, out| {
+            let deny = lint::Deny {
+                warnings: deny == Some(DenyLevel::Warnings),
+            };
+            lint::run(inputs, output == TextOrJson::Json, deny, out)
+        }),
+        Command::Diff {
+            before,
+            after,
+            output,
+        } => Inputs::load(&before)
+            .and_then(|b| Inputs::load(&after).map(|a| (b, a)))
+            .map_err(Failure::Usage)
+            .and_then(|(b, a)| {
+                let errors = report::print_diagnostics(&b) | report::print_diagnostics(&a);
+                let stdout = std::io::stdout().lock();
+                let mut out = std::io::BufWriter::with_capacity(1 << 16, stdout);
+                diff::run(&b, &a, output, &mut out)?;
+                out.flush()?;
+                Ok(errors)
+            }),
+        Command::Test {
+            spec,
+            paths,
+            output,
+        } => match test_cmd::load_spec(&spec) {
+            Err(report) => Err(Failure::Usage(report)),
+            Ok(parsed) => run_review(&paths, |inputs, out| {
+                let input_errors = report::print_diagnostics(inputs);
+                let failed =
+                    test_cmd::run(inputs, &spec, &parsed, output == TextOrJson::Json, out)?;
+                Ok(failed || input_errors)
+            }),
+        },
+        Command::Generate {
+            pods,
+            policies,
+            seed,
+        } => {
+            let text = netpol_core::generate::generate(pods, policies, seed);
+            let mut out = std::io::stdout().lock();
+            out.write_all(text.as_bytes())
+                .and_then(|()| out.flush())
+                .map_err(Failure::Output)
+                .map(|()| false)
+        }
+    };
+    match result {
+        Ok(false) => ExitCode::SUCCESS,
+        Ok(true) => ExitCode::from(EXIT_INVALID_INPUT),
+        Err(Failure::Usage(report)) => {
+            eprintln!("{}", report::render_report(report.as_ref()));
+            ExitCode::from(EXIT_USAGE)
+        }
+        Err(Failure::Output(e)) if e.kind() == std::io::ErrorKind::BrokenPipe => ExitCode::SUCCESS,
+        Err(Failure::Output(e)) => {
+            eprintln!("error: cannot write output: {e}");
+            ExitCode::from(EXIT_INVALID_INPUT)
+        }
+    }
+}
+
+/// Loads `paths`, prints the diagnostics to stderr, then runs `command` with a buffered
+/// stdout. Returns whether any error diagnostic was found (exit code 1), after the command
+/// has printed its result for what was understood.
+fn with_inputs(
+    paths: &[String],
+    command: impl FnOnce(&Inputs, &mut dyn Write) -> Result<(), Failure>,
+) -> Result<bool, Failure> {
+    let inputs = Inputs::load(paths).map_err(Failure::Usage)?;
+    let had_errors = report::print_diagnostics(&inputs);
+    let stdout = std::io::stdout().lock();
+    let mut out = std::io::BufWriter::with_capacity(1 << 16, stdout);
+    command(&inputs, &mut out)?;
+    out.flush()?;
+    Ok(had_errors)
+}
+
+/// Like [`with_inputs`] for the review commands (lint, diff, test), whose output *is* the
+/// findings: diagnostics are not printed separately, and the command decides the exit code.
+fn run_review(
+    paths: &[String],
+    command: impl FnOnce(&Inputs, &mut dyn Write) -> Result<bool, Failure>,
+) -> Result<bool, Failure> {
+    let inputs = Inputs::load(paths).map_err(Failure::Usage)?;
+    let stdout = std::io::stdout().lock();
+    let mut out = std::io::BufWriter::with_capacity(1 << 16, stdout);
+    let failed = command(&inputs, &mut out)?;
+    out.flush()?;
+    Ok(failed)
+}

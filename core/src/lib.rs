@@ -13,11 +13,14 @@
 //! - Output order is deterministic, so renderings agree natively and in wasm.
 #![deny(missing_docs)]
 
+pub mod assert;
 pub mod cidr;
 pub mod diagnostic;
+pub mod diff;
 pub mod engine;
 pub mod eval;
 pub mod generate;
+pub mod lint;
 pub mod model;
 pub mod nft;
 pub mod ports;
@@ -28,7 +31,7 @@ pub mod verdict;
 pub use crate::{
     cidr::Cidr,
     diagnostic::{Diagnostic, FileId, Severity, Span},
-    engine::{AddressClass, Engine, Matrix},
+    engine::{AddressClass, Connectivity, Engine, Matrix},
     model::{
         Cluster, ContainerPort, Endpoint, Flow, IpBlock, LabelSelector, LabelSelectorRequirement,
         Labels, Model, Namespace, NetworkPolicy, NetworkPolicyPeer, NetworkPolicyPort,

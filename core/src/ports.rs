@@ -20,7 +20,9 @@ impl PortSet {
 
     /// Every port, 1 to 65535 (port 0 is not a port a connection can target).
     pub fn all() -> PortSet {
-        PortSet { ranges: vec![(1, 65535)] }
+        PortSet {
+            ranges: vec![(1, 65535)],
+        }
     }
 
     /// Builds a set from arbitrary ranges (each `(a, b)` with `a <= b`; others ignored).
@@ -133,7 +135,10 @@ mod tests {
             (&[(1, 65535), (65535, 65535)], "1-65535"),
         ];
         for (input, want) in table {
-            assert_eq!(PortSet::from_ranges(input.iter().copied()).to_string(), *want);
+            assert_eq!(
+                PortSet::from_ranges(input.iter().copied()).to_string(),
+                *want
+            );
         }
     }
 }

@@ -5,3 +5,4 @@ mod conformance;
 mod parse;
 mod props;
 mod reference;
+mod review;

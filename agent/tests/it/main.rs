@@ -1,0 +1,9 @@
+//! Integration tests of netpol-agent, one binary (root needed; nothing is skipped):
+//! - `packets`: the packet-level proof in network namespaces;
+//! - `rulesets`: generated rulesets pass `nft -c` (the kernel's own parser and validator);
+//! - `watch`: the Kubernetes watch path against a fake API server on loopback.
+
+mod netns;
+mod packets;
+mod rulesets;
+mod watch;

@@ -1,0 +1,192 @@
+//! The top bar: examples, port/protocol, view, show-denied, share and export.
+
+use leptos::prelude::*;
+
+use crate::browser;
+use crate::components::ctx::Ctx;
+use crate::examples::{self, EXAMPLES};
+use crate::export;
+use crate::probe::{self, Probe};
+use crate::share::{SharedState, View, MAX_DECODED};
+
+/// The top bar.
+#[component]
+pub fn Header() -> impl IntoView {
+    let ctx = expect_context::<Ctx>();
+
+    let on_example = move |ev: leptos::ev::Event| {
+        let key = event_target_value(&ev);
+        if let Some(ex) = examples::find(&key) {
+            ctx.example.set(key.clone());
+            ctx.load(SharedState {
+                policies: ex.policies.to_string(),
+                cluster: ex.cluster.to_string(),
+                port: "any".into(),
+                view: ctx.view.get_untracked(),
+                show_denied: ctx.show_denied.get_untracked(),
+            });
+        }
+    };
+    let port_options = move || {
+        let a = ctx.analysis.get();
+        probe::options(&a.model, &ctx.probe.get())
+            .into_iter()
+            .map(|p| {
+                let key = p.key();
+                view! { <option value=key>{p.label()}</option> }
+            })
+            .collect_view()
+    };
+    let share = move |_| {
+        let state = ctx.shared_state();
+        let Ok((url, fragment)) = browser::share_url(&state) else {
+            ctx.banner.set(Some(format!(
+                "This state is too large to share as a link (over {} KB); export the files instead.",
+                MAX_DECODED / 1024
+            )));
+            return;
+        };
+        browser::set_fragment(Some(&fragment));
+        ctx.link_state.set_value(Some(state));
+        browser::copy(&url);
+        ctx.shared_url.set(Some(url));
+        ctx.toast.set(Some("Link copied to the clipboard".into()));
+        set_timeout(
+            move || ctx.toast.set(None),
+            std::time::Duration::from_millis(2500),
+        );
+    };
+    let export_file = move |kind: &'static str| {
+        let g = ctx.graph.get_untracked();
+        let probe = ctx.probe.get_untracked();
+        match kind {
+            "svg" => {
+                let l = ctx.layout.get_untracked();
+                let title = format!("netpol connectivity, {}", probe.label());
+                browser::download(
+                    "netpol-graph.svg",
+                    "image/svg+xml",
+                    &export::svg(&g, &l, &title),
+                );
+            }
+            "csv" => browser::download("netpol-matrix.csv", "text/csv", &export::csv(&g)),
+            "json" => browser::download(
+                "netpol-matrix.json",
+                "application/json",
+                &export::json(&g, &probe.key()),
+            ),
+            "dot" => browser::download(
+                "netpol-connectivity.dot",
+                "text/vnd.graphviz",
+                &export::dot(&g),
+            ),
+            _ => browser::download(
+                "netpol-connectivity.mmd",
+                "text/plain",
+                &export::mermaid(&g),
+            ),
+        }
+    };
+    let export_item = move |kind: &'static str, label: &'static str, ext: &'static str| {
+        view! {
+            <button
+                class="menu__item"
+                role="menuitem"
+                data-testid=format!("export-{kind}")
+                on:click=move |_| export_file(kind)
+            >
+                {label}
+                <span class="menu__ext">{ext}</span>
+            </button>
+        }
+    };
+
+    view! {
+        <header class="topbar">
+            <div class="brand">
+                <svg class="brand__mark" viewBox="0 0 24 24" aria-hidden="true">
+                    <circle cx="5" cy="6" r="3"></circle>
+                    <circle cx="19" cy="6" r="3"></circle>
+                    <circle cx="12" cy="19" r="3"></circle>
+                    <path d="M7.5 7.5 L10.5 16.5 M16.5 7.5 L13.5 16.5 M8 6 H16"></path>
+                </svg>
+                <div>
+                    <div class="brand__name">"netpol"</div>
+                    <div class="brand__tag">"NetworkPolicy playground"</div>
+                </div>
+            </div>
+            <div class="controls">
+                <label class="field">
+                    <span class="field__label">"Example"</span>
+                    <select data-testid="example-select" prop:value=move || ctx.example.get() on:change=on_example>
+                        <option value="" disabled hidden>"Load an example…"</option>
+                        {EXAMPLES
+                            .iter()
+                            .map(|e| view! { <option value=e.key>{e.title}</option> })
+                            .collect_view()}
+                    </select>
+                </label>
+                <label class="field">
+                    <span class="field__label">"Port"</span>
+                    <select
+                        data-testid="port-select"
+                        prop:value=move || ctx.probe.get().key()
+                        on:change=move |ev| {
+                            if let Some(p) = Probe::parse(&event_target_value(&ev)) {
+                                ctx.probe.set(p);
+                            }
+                        }
+                    >
+                        {port_options}
+                    </select>
+                </label>
+                <div class="segmented" role="group" aria-label="View">
+                    <button
+                        data-testid="view-graph"
+                        aria-pressed=move || (ctx.view.get() == View::Graph).to_string()
+                        on:click=move |_| ctx.view.set(View::Graph)
+                    >
+                        "Graph"
+                    </button>
+                    <button
+                        data-testid="view-matrix"
+                        aria-pressed=move || (ctx.view.get() == View::Matrix).to_string()
+                        on:click=move |_| ctx.view.set(View::Matrix)
+                    >
+                        "Matrix"
+                    </button>
+                </div>
+                <label class="toggle">
+                    <input
+                        type="checkbox"
+                        data-testid="show-denied"
+                        prop:checked=move || ctx.show_denied.get()
+                        on:change=move |ev| ctx.show_denied.set(event_target_checked(&ev))
+                    />
+                    <span>"Show denied"</span>
+                </label>
+            </div>
+            <div class="actions">
+                <button
+                    class="button button--primary"
+                    data-testid="share"
+                    data-url=move || ctx.shared_url.get().unwrap_or_default()
+                    on:click=share
+                    title="Copy a link that opens exactly this state"
+                >
+                    "Copy link"
+                </button>
+                <details class="menu" data-testid="export-menu">
+                    <summary class="button">"Export"</summary>
+                    <div class="menu__list" role="menu">
+                        {export_item("svg", "Graph", "SVG")}
+                        {export_item("csv", "Matrix", "CSV")}
+                        {export_item("json", "Matrix", "JSON")}
+                        {export_item("dot", "Connectivity", "DOT")}
+                        {export_item("mermaid", "Connectivity", "Mermaid")}
+                    </div>
+                </details>
+            </div>
+        </header>
+    }
+}

@@ -1,0 +1,45 @@
+//! The graph legend: isolation styles and edge styles (colour *and* shape/line style).
+
+use leptos::prelude::*;
+
+/// Legend box in the graph's corner.
+#[component]
+pub fn Legend() -> impl IntoView {
+    let swatch = |iso: &'static str, text: &'static str| {
+        view! {
+            <li class="legend__item">
+                <svg class="legend__swatch" viewBox="0 0 34 18" aria-hidden="true">
+                    <g class=format!("node node--pod node--iso-{iso}")>
+                        <rect class="node__box" x="1" y="1" width="32" height="16" rx="4"></rect>
+                        {matches!(iso, "ingress" | "both").then(|| view! { <rect class="node__bar node__bar--in" x="1" y="1" width="4" height="16" rx="2"></rect> })}
+                        {matches!(iso, "egress" | "both").then(|| view! { <rect class="node__bar node__bar--out" x="29" y="1" width="4" height="16" rx="2"></rect> })}
+                    </g>
+                </svg>
+                {text}
+            </li>
+        }
+    };
+    view! {
+        <div class="legend" aria-label="Legend">
+            <ul>
+                {swatch("none", "not isolated")}
+                {swatch("ingress", "ingress-isolated")}
+                {swatch("egress", "egress-isolated")}
+                {swatch("both", "both")}
+                <li class="legend__item">
+                    <svg class="legend__swatch" viewBox="0 0 34 18" aria-hidden="true">
+                        <line class="legend__allowed" x1="2" y1="9" x2="32" y2="9"></line>
+                    </svg>
+                    "allowed"
+                </li>
+                <li class="legend__item">
+                    <svg class="legend__swatch" viewBox="0 0 34 18" aria-hidden="true">
+                        <line class="legend__denied" x1="2" y1="9" x2="32" y2="9"></line>
+                    </svg>
+                    "denied"
+                </li>
+                <li class="legend__item legend__note">"no label = all ports"</li>
+            </ul>
+        </div>
+    }
+}

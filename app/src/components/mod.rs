@@ -1,0 +1,14 @@
+//! Leptos components, one per file. They read the shared [`ctx::Ctx`] from context.
+
+pub mod app;
+pub mod banner;
+pub mod ctx;
+pub mod diagnostics;
+pub mod editor;
+pub mod explanation;
+pub mod graph_view;
+pub mod header;
+pub mod legend;
+pub mod matrix_view;
+pub mod node_info;
+pub mod toolbar;

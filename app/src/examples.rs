@@ -1,0 +1,82 @@
+//! The examples menu. Texts are embedded at build time so the page works offline and from
+//! any static host; the first entry is what a new visitor sees.
+
+/// One entry of the examples menu: a Policies text and a Cluster text.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Example {
+    /// Stable key (used in the menu's option values).
+    pub key: &'static str,
+    /// What the menu shows.
+    pub title: &'static str,
+    /// Policies editor text.
+    pub policies: &'static str,
+    /// Cluster editor text.
+    pub cluster: &'static str,
+}
+
+/// Every example, in menu order. The first loads by default.
+pub const EXAMPLES: &[Example] = &[
+    Example {
+        key: "allow-frontend",
+        title: "Allow only frontend",
+        policies: include_str!("../examples/allow-same-namespace.yaml"),
+        cluster: include_str!("../examples/allow-frontend-cluster.yaml"),
+    },
+    Example {
+        key: "internal-egress",
+        title: "Internal egress + DNS",
+        policies: include_str!("../examples/internal-policy.yaml"),
+        cluster: include_str!("../examples/internal-cluster.yaml"),
+    },
+    Example {
+        key: "default-deny",
+        title: "Default deny",
+        policies: include_str!("../examples/default-deny-policy.yaml"),
+        cluster: include_str!("../examples/default-deny-cluster.yaml"),
+    },
+    Example {
+        key: "cross-namespace",
+        title: "Cross-namespace (AND vs OR)",
+        policies: include_str!("../examples/cross-namespace-policy.yaml"),
+        cluster: include_str!("../examples/cross-namespace-cluster.yaml"),
+    },
+    Example {
+        key: "ipblock",
+        title: "ipBlock with except",
+        policies: include_str!("../examples/ipblock-policy.yaml"),
+        cluster: include_str!("../examples/ipblock-cluster.yaml"),
+    },
+    Example {
+        key: "named-port",
+        title: "Named ports",
+        policies: include_str!("../examples/named-port-policy.yaml"),
+        cluster: include_str!("../examples/named-port-cluster.yaml"),
+    },
+];
+
+/// The example with `key`.
+pub fn find(key: &str) -> Option<&'static Example> {
+    EXAMPLES.iter().find(|e| e.key == key)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn keys_are_unique_and_texts_non_empty() {
+        let mut keys: Vec<&str> = EXAMPLES.iter().map(|e| e.key).collect();
+        keys.sort_unstable();
+        keys.dedup();
+        assert_eq!(keys.len(), EXAMPLES.len());
+        for e in EXAMPLES {
+            assert!(
+                !e.policies.trim().is_empty() && !e.cluster.trim().is_empty(),
+                "{}",
+                e.key
+            );
+            assert_eq!(find(e.key), Some(e));
+        }
+        assert_eq!(EXAMPLES[0].title, "Allow only frontend");
+    }
+}

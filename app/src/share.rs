@@ -1,0 +1,201 @@
+//! The whole playground state as a link: `#v1.` + base64url(deflate(JSON)).
+//!
+//! Versioned so that a later format can still read old links; size-capped on both the
+//! encoded and the decoded side so a hostile or truncated link fails fast with a message
+//! (inflate runs with a hard output limit: a "zip bomb" stops at the limit, never hangs).
+
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use base64::Engine as _;
+use serde::{Deserialize, Serialize};
+
+/// Current link version prefix (after `#`).
+pub const PREFIX: &str = "v1.";
+/// Largest decoded JSON we accept, in bytes.
+pub const MAX_DECODED: usize = 200 * 1024;
+/// Largest encoded fragment we even try to decode, in bytes.
+pub const MAX_ENCODED: usize = 400 * 1024;
+
+/// Which main view is shown.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum View {
+    /// The connectivity graph.
+    #[default]
+    Graph,
+    /// The endpoint × endpoint table.
+    Matrix,
+}
+
+/// Everything a link restores.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SharedState {
+    /// Policies editor text.
+    pub policies: String,
+    /// Cluster editor text.
+    pub cluster: String,
+    /// The probe, in [`crate::probe::Probe::key`] form.
+    pub port: String,
+    /// Graph or matrix.
+    #[serde(default)]
+    pub view: View,
+    /// Whether denied pairs are drawn.
+    #[serde(default)]
+    pub show_denied: bool,
+}
+
+/// Why a link could not be opened. Messages are shown to the user as they are.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum ShareError {
+    /// The fragment does not start with a known version.
+    UnknownVersion(String),
+    /// Longer than [`MAX_ENCODED`] or decodes to more than [`MAX_DECODED`].
+    TooLarge,
+    /// Not base64url, not deflate, or not our JSON.
+    Damaged(String),
+}
+
+impl std::fmt::Display for ShareError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            ShareError::UnknownVersion(v) => {
+                write!(f, "this link uses an unknown format version \"{v}\"")
+            }
+            ShareError::TooLarge => write!(
+                f,
+                "this link is too large to open (over {} KB of state)",
+                MAX_DECODED / 1024
+            ),
+            ShareError::Damaged(why) => write!(f, "this link is damaged ({why})"),
+        }
+    }
+}
+
+/// Encodes `state` as a fragment (without the leading `#`).
+pub fn encode(state: &SharedState) -> String {
+    let json = serde_json::to_vec(state).unwrap_or_default();
+    let packed = miniz_oxide::deflate::compress_to_vec(&json, 9);
+    format!("{PREFIX}{}", URL_SAFE_NO_PAD.encode(packed))
+}
+
+/// Like [`encode`], but refuses a state that [`decode`] would refuse as too large, so the
+/// app never hands out a link that cannot be opened.
+pub fn encode_checked(state: &SharedState) -> Result<String, ShareError> {
+    let json_len = serde_json::to_vec(state).map(|v| v.len()).unwrap_or(usize::MAX);
+    if json_len > MAX_DECODED {
+        return Err(ShareError::TooLarge);
+    }
+    let fragment = encode(state);
+    if fragment.len() > MAX_ENCODED + PREFIX.len() {
+        return Err(ShareError::TooLarge);
+    }
+    Ok(fragment)
+}
+
+/// Decodes a fragment (with or without the leading `#`).
+pub fn decode(fragment: &str) -> Result<SharedState, ShareError> {
+    let fragment = fragment.strip_prefix('#').unwrap_or(fragment);
+    let Some(body) = fragment.strip_prefix(PREFIX) else {
+        let version: String = fragment
+            .split('.')
+            .next()
+            .unwrap_or_default()
+            .chars()
+            .take(12)
+            .collect();
+        return Err(ShareError::UnknownVersion(version));
+    };
+    if body.len() > MAX_ENCODED {
+        return Err(ShareError::TooLarge);
+    }
+    let packed = URL_SAFE_NO_PAD
+        .decode(body.trim_end_matches('='))
+        .map_err(|_| ShareError::Damaged("not valid base64url".into()))?;
+    let json =
+        miniz_oxide::inflate::decompress_to_vec_with_limit(&packed, MAX_DECODED).map_err(|e| {
+            match e.status {
+                miniz_oxide::inflate::TINFLStatus::HasMoreOutput => ShareError::TooLarge,
+                _ => ShareError::Damaged("the compressed data is cut off or corrupt".into()),
+            }
+        })?;
+    serde_json::from_slice(&json)
+        .map_err(|e| ShareError::Damaged(format!("unexpected content: {e}")))
+}
+
+/// Whether a fragment looks like one of our links (any version), so other fragments
+/// (e.g. `#top`) are ignored instead of reported.
+pub fn looks_like_state(fragment: &str) -> bool {
+    let f = fragment.strip_prefix('#').unwrap_or(fragment);
+    let mut chars = f.chars();
+    chars.next() == Some('v') && f.contains('.') && chars.next().is_some_and(|c| c.is_ascii_digit())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn sample() -> SharedState {
+        SharedState {
+            policies: "kind: NetworkPolicy\n# é ✓\n".into(),
+            cluster: "pod default/a app=a\n".into(),
+            port: "TCP:80".into(),
+            view: View::Matrix,
+            show_denied: true,
+        }
+    }
+
+    #[test]
+    fn round_trip() {
+        let s = sample();
+        let enc = encode(&s);
+        assert!(enc.starts_with("v1."));
+        assert!(enc
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"-_.".contains(&b)));
+        assert_eq!(decode(&enc), Ok(s.clone()));
+        assert_eq!(decode(&format!("#{enc}")), Ok(s));
+    }
+
+    #[test]
+    fn damaged_links_are_errors() {
+        let enc = encode(&sample());
+        let cut = &enc[..enc.len() / 2];
+        assert!(matches!(decode(cut), Err(ShareError::Damaged(_))));
+        assert!(matches!(decode("v1.!!!"), Err(ShareError::Damaged(_))));
+        assert_eq!(
+            decode("v9.abc"),
+            Err(ShareError::UnknownVersion("v9".into()))
+        );
+        // valid deflate of something that is not our JSON
+        let junk = miniz_oxide::deflate::compress_to_vec(b"[1,2,3]", 6);
+        let link = format!("v1.{}", URL_SAFE_NO_PAD.encode(junk));
+        assert!(matches!(decode(&link), Err(ShareError::Damaged(_))));
+    }
+
+    #[test]
+    fn oversized_links_are_refused() {
+        // 1 MB of zeros compresses to a few KB: inflate must stop at the limit.
+        let bomb = miniz_oxide::deflate::compress_to_vec(&vec![b'0'; 1 << 20], 9);
+        let link = format!("v1.{}", URL_SAFE_NO_PAD.encode(bomb));
+        assert!(link.len() < MAX_ENCODED);
+        assert_eq!(decode(&link), Err(ShareError::TooLarge));
+        let long = format!("v1.{}", "A".repeat(MAX_ENCODED + 1));
+        assert_eq!(decode(&long), Err(ShareError::TooLarge));
+    }
+
+    #[test]
+    fn links_that_could_not_be_opened_are_not_made() {
+        let mut big = sample();
+        big.policies = "x".repeat(MAX_DECODED);
+        assert_eq!(encode_checked(&big), Err(ShareError::TooLarge));
+        let small = sample();
+        assert_eq!(decode(&encode_checked(&small).unwrap()), Ok(small));
+    }
+
+    #[test]
+    fn recognises_state_fragments() {
+        assert!(looks_like_state("#v1.abc"));
+        assert!(looks_like_state("v2.x"));
+        assert!(!looks_like_state("#top"));
+        assert!(!looks_like_state(""));
+    }
+}

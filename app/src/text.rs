@@ -1,0 +1,46 @@
+//! Text positions: the core speaks byte offsets, a `<textarea>` speaks UTF-16 code units.
+
+/// Converts a byte offset in `text` into a UTF-16 offset (clamped, never panics).
+pub fn utf16_offset(text: &str, byte: usize) -> u32 {
+    let mut byte = byte.min(text.len());
+    while byte > 0 && !text.is_char_boundary(byte) {
+        byte -= 1;
+    }
+    text[..byte].encode_utf16().count() as u32
+}
+
+/// Number of lines (a trailing newline starts a new, empty line, as editors show it).
+pub fn line_count(text: &str) -> usize {
+    text.bytes().filter(|b| *b == b'\n').count() + 1
+}
+
+/// 1-based line of a byte offset.
+pub fn line_of(text: &str, byte: usize) -> usize {
+    let byte = byte.min(text.len());
+    text.as_bytes()[..byte]
+        .iter()
+        .filter(|b| **b == b'\n')
+        .count()
+        + 1
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn offsets() {
+        let t = "é✓\n𝄞x";
+        assert_eq!(utf16_offset(t, 0), 0);
+        assert_eq!(utf16_offset(t, 2), 1); // after é (2 bytes, 1 unit)
+        assert_eq!(utf16_offset(t, 3), 1); // mid-character clamps down
+        assert_eq!(utf16_offset(t, 6), 3);
+        assert_eq!(utf16_offset(t, 10), 5); // 𝄞 is two units
+        assert_eq!(utf16_offset(t, 11), 6);
+        assert_eq!(utf16_offset(t, 999), 6);
+        assert_eq!(line_count(t), 2);
+        assert_eq!(line_count("a\n"), 2);
+        assert_eq!(line_of(t, 7), 2);
+        assert_eq!(line_of(t, 0), 1);
+    }
+}

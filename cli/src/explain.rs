@@ -1,0 +1,254 @@
+//! `netpol explain`: one flow, its verdict and the reasons, from the per-flow evaluator.
+
+use std::io::Write;
+use std::net::IpAddr;
+
+use miette::miette;
+use netpol_core::{Endpoint, Flow, Model, PortRef};
+
+use crate::input::Inputs;
+use crate::portspec::PortSpec;
+use crate::Failure;
+
+/// The question asked on the command line.
+pub struct Query<'a> {
+    /// `--from`: id or IP.
+    pub from: &'a str,
+    /// `--to`: id or IP.
+    pub to: &'a str,
+    /// `--port`.
+    pub port: &'a PortSpec,
+}
+
+/// Resolves the query against the model, evaluates it and writes the verdict.
+pub fn run(inputs: &Inputs, query: &Query, json: bool, out: &mut dyn Write) -> Result<(), Failure> {
+    let model = &inputs.model;
+    let mut notes = Vec::new();
+    let src = resolve(model, "--from", query.from, &mut notes).map_err(Failure::Usage)?;
+    let dst = resolve(model, "--to", query.to, &mut notes).map_err(Failure::Usage)?;
+    let port = resolve_port(model, query, dst, &mut notes).map_err(Failure::Usage)?;
+    let flow = Flow {
+        src,
+        dst,
+        protocol: query.port.protocol,
+        port,
+    };
+    let verdict = netpol_core::evaluate(model, &flow);
+
+    if json {
+        let port_name = match &query.port.port {
+            PortRef::Name(name) => Some(name.as_str()),
+            PortRef::Number(_) => None,
+        };
+        let mut value = serde_json::json!({
+            "flow": {
+                "from": query.from,
+                "to": query.to,
+                "port": port,
+                "port_name": port_name,
+                "protocol": flow.protocol.as_str(),
+            },
+            "allowed": verdict.is_allowed(),
+            "egress": verdict.egress,
+            "ingress": verdict.ingress,
+            "notes": notes,
+        });
+        add_paths(&mut value, inputs);
+        serde_json::to_writer_pretty(&mut *out, &value).map_err(std::io::Error::from)?;
+        writeln!(out)?;
+        return Ok(());
+    }
+
+    for note in &notes {
+        writeln!(out, "note: {note}")?;
+    }
+    let text = netpol_core::render::explain(model, &flow, &verdict);
+    out.write_all(text.as_bytes())?;
+    if !text.ends_with('\n') {
+        writeln!(out)?;
+    }
+    Ok(())
+}
+
+/// Gives every span in the serialised verdict a `path` next to its opaque `file` id, so a
+/// consumer of the JSON can open the file without knowing how ids were assigned.
+fn add_paths(value: &mut serde_json::Value, inputs: &Inputs) {
+    match value {
+        serde_json::Value::Object(map) => {
+            let file = map.get("file").and_then(|f| f.as_u64());
+            if let (Some(file), true) = (file, map.contains_key("line")) {
+                let path = u32::try_from(file)
+                    .ok()
+                    .and_then(|f| inputs.source(netpol_core::FileId(f)));
+                if let Some(source) = path {
+                    map.insert("path".to_string(), source.name.clone().into());
+                }
+            }
+            map.values_mut().for_each(|v| add_paths(v, inputs));
+        }
+        serde_json::Value::Array(items) => items.iter_mut().for_each(|v| add_paths(v, inputs)),
+        _ => {}
+    }
+}
+
+/// An endpoint id names a pod or workload; anything that parses as an IP is an address.
+///
+/// An IP that belongs to a pod stays an address: the core evaluates addresses by ipBlock
+/// peers only, which is exactly what traffic with that source IP from outside the cluster
+/// would get. The note says which pod owns it, so the user can ask with the id instead.
+fn resolve(
+    model: &Model,
+    flag: &str,
+    text: &str,
+    notes: &mut Vec<String>,
+) -> Result<Endpoint, miette::Report> {
+    let pods = &model.cluster.pods;
+    if let Some(index) = model.cluster.pod_index(text) {
+        return Ok(Endpoint::Pod(index));
+    }
+    if let Ok(ip) = text.parse::<IpAddr>() {
+        let owners: Vec<&str> = pods
+            .iter()
+            .filter(|p| p.ips.contains(&ip))
+            .map(|p| p.id.as_str())
+            .collect();
+        if !owners.is_empty() {
+            notes.push(format!(
+                "{ip} is the IP of {}; it is evaluated as an address (ipBlock rules only), \
+                 pass {flag} {} for the pod's labels and namespace to count",
+                owners.join(", "),
+                owners[0]
+            ));
+        }
+        return Ok(Endpoint::Address(ip));
+    }
+    let help = match suggestions(pods.iter().map(|p| p.id.as_str()), text).as_slice() {
+        [] if pods.is_empty() => "the input defines no pods or workloads".to_string(),
+        [] => "use an endpoint id (namespace/name, or namespace/Kind/name for a workload) \
+               or an IP address; `netpol matrix` lists the ids"
+            .to_string(),
+        found => format!("did you mean {}?", found.join(" or ")),
+    };
+    Err(miette!(
+        code = "unknown-endpoint",
+        help = help,
+        "{flag} {text} is neither an endpoint of the input nor an IP address"
+    ))
+}
+
+/// The port number to ask for: the spec's number, or its name resolved against the
+/// destination pod's container ports, as Kubernetes resolves named ports.
+fn resolve_port(
+    model: &Model,
+    query: &Query,
+    dst: Endpoint,
+    notes: &mut Vec<String>,
+) -> Result<u16, miette::Report> {
+    let name = match &query.port.port {
+        PortRef::Number(n) => return Ok(*n),
+        PortRef::Name(name) => name,
+    };
+    let protocol = query.port.protocol;
+    let pod = match dst {
+        Endpoint::Pod(i) => model.cluster.pods.get(i),
+        Endpoint::Address(_) => None,
+    };
+    let Some(pod) = pod else {
+        return Err(miette!(
+            code = "unresolvable-port",
+            help = "named ports belong to pods; give a port number for an address",
+            "port name {name} cannot be resolved for the address {}",
+            query.to
+        ));
+    };
+    match pod.resolve_port(name, protocol) {
+        Some(port) => {
+            notes.push(format!(
+                "port {name}/{protocol} is {port}/{protocol} on {}",
+                pod.id
+            ));
+            Ok(port)
+        }
+        None => {
+            let named: Vec<String> = pod
+                .ports
+                .iter()
+                .filter_map(|p| {
+                    p.name
+                        .as_ref()
+                        .map(|n| format!("{n} ({}/{})", p.port, p.protocol))
+                })
+                .collect();
+            let help = if named.is_empty() {
+                format!("{} has no named ports; give a port number", pod.id)
+            } else {
+                format!("its named ports are {}", named.join(", "))
+            };
+            Err(miette!(
+                code = "unresolvable-port",
+                help = help,
+                "{} has no {protocol} port named {name}",
+                pod.id
+            ))
+        }
+    }
+}
+
+/// Up to three ids close to `wanted`: same name in another namespace first, then small
+/// edit distances.
+fn suggestions<'a>(ids: impl Iterator<Item = &'a str>, wanted: &str) -> Vec<String> {
+    let wanted_name = wanted.rsplit('/').next().unwrap_or(wanted);
+    let limit = (wanted.chars().count() / 3).max(2);
+    let mut scored: Vec<(usize, &str)> = ids
+        .filter_map(|id| {
+            let name = id.rsplit('/').next().unwrap_or(id);
+            if name == wanted_name {
+                return Some((0, id));
+            }
+            let d = edit_distance(id, wanted);
+            (d <= limit).then_some((d, id))
+        })
+        .collect();
+    scored.sort();
+    scored
+        .into_iter()
+        .take(3)
+        .map(|(_, id)| id.to_string())
+        .collect()
+}
+
+/// Levenshtein distance over characters.
+fn edit_distance(a: &str, b: &str) -> usize {
+    let b: Vec<char> = b.chars().collect();
+    let mut prev: Vec<usize> = (0..=b.len()).collect();
+    let mut cur = vec![0; b.len() + 1];
+    for (i, ca) in a.chars().enumerate() {
+        cur[0] = i + 1;
+        for (j, cb) in b.iter().enumerate() {
+            let substitution = prev[j] + usize::from(ca != *cb);
+            cur[j + 1] = substitution.min(prev[j + 1] + 1).min(cur[j] + 1);
+        }
+        std::mem::swap(&mut prev, &mut cur);
+    }
+    prev[b.len()]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn suggests_same_name_then_close_ids() {
+        let ids = ["default/internal", "default/mysql", "kube-system/coredns"];
+        assert_eq!(
+            suggestions(ids.iter().copied(), "internal"),
+            ["default/internal"]
+        );
+        assert_eq!(
+            suggestions(ids.iter().copied(), "default/mysq"),
+            ["default/mysql"]
+        );
+        assert!(suggestions(ids.iter().copied(), "zzzzzzzz").is_empty());
+        assert_eq!(edit_distance("kitten", "sitting"), 3);
+    }
+}

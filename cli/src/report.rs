@@ -1,0 +1,157 @@
+//! Terminal rendering of the core's diagnostics with miette: code, severity, message, the
+//! source line with the span underlined, and the help text.
+//!
+//! The core's [`Diagnostic`] is plain data; this module adapts it to `miette::Diagnostic`
+//! at the edge, so the core stays free of any rendering dependency.
+
+use std::fmt;
+use std::io::IsTerminal;
+use std::sync::Arc;
+
+use miette::{GraphicalReportHandler, GraphicalTheme, LabeledSpan, NamedSource, SourceSpan};
+use netpol_core::{Diagnostic, Severity};
+
+use crate::input::Inputs;
+
+/// A core diagnostic joined with the text it points into.
+#[derive(Debug)]
+struct Rendered<'a> {
+    diagnostic: &'a Diagnostic,
+    source: Option<NamedSource<Arc<str>>>,
+}
+
+impl fmt::Display for Rendered<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.diagnostic.message)
+    }
+}
+
+impl std::error::Error for Rendered<'_> {}
+
+impl miette::Diagnostic for Rendered<'_> {
+    fn code<'b>(&'b self) -> Option<Box<dyn fmt::Display + 'b>> {
+        Some(Box::new(self.diagnostic.code))
+    }
+
+    fn severity(&self) -> Option<miette::Severity> {
+        Some(match self.diagnostic.severity {
+            Severity::Error => miette::Severity::Error,
+            Severity::Warning => miette::Severity::Warning,
+            Severity::Info => miette::Severity::Advice,
+        })
+    }
+
+    fn help<'b>(&'b self) -> Option<Box<dyn fmt::Display + 'b>> {
+        self.diagnostic
+            .help
+            .as_ref()
+            .map(|h| Box::new(h) as Box<dyn fmt::Display>)
+    }
+
+    fn source_code(&self) -> Option<&dyn miette::SourceCode> {
+        self.source.as_ref().map(|s| s as &dyn miette::SourceCode)
+    }
+
+    fn labels(&self) -> Option<Box<dyn Iterator<Item = LabeledSpan> + '_>> {
+        let span = self.diagnostic.span?;
+        let text_len = self.source.as_ref()?.inner().len();
+        // A span past the end of its text would make miette fail the whole report; clamp
+        // it, so the message is printed even if the position is off.
+        let start = (span.start as usize).min(text_len);
+        let end = (span.end as usize).clamp(start, text_len);
+        let label =
+            LabeledSpan::new_primary_with_span(None, SourceSpan::new(start.into(), end - start));
+        Some(Box::new(std::iter::once(label)))
+    }
+}
+
+/// A plain message (unreadable file) shown in the same style as the core's diagnostics.
+#[derive(Debug)]
+struct Plain {
+    code: &'static str,
+    message: String,
+    help: Option<String>,
+}
+
+impl fmt::Display for Plain {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
+impl std::error::Error for Plain {}
+
+impl miette::Diagnostic for Plain {
+    fn code<'b>(&'b self) -> Option<Box<dyn fmt::Display + 'b>> {
+        Some(Box::new(self.code))
+    }
+
+    fn help<'b>(&'b self) -> Option<Box<dyn fmt::Display + 'b>> {
+        self.help
+            .as_ref()
+            .map(|h| Box::new(h) as Box<dyn fmt::Display>)
+    }
+}
+
+/// The handler used for everything printed to stderr: colours only on a terminal without
+/// `NO_COLOR`, so redirected output and test snapshots are plain text.
+fn handler() -> GraphicalReportHandler {
+    let colour = std::io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none();
+    let theme = if colour {
+        GraphicalTheme::unicode()
+    } else {
+        GraphicalTheme::unicode_nocolor()
+    };
+    GraphicalReportHandler::new_themed(theme)
+        .with_links(false)
+        .with_width(100)
+}
+
+/// Renders any miette diagnostic (used for usage errors) to a string.
+pub fn render_report(diagnostic: &dyn miette::Diagnostic) -> String {
+    let mut out = String::new();
+    if handler().render_report(&mut out, diagnostic).is_err() {
+        // The handler only fails on a broken `fmt::Write`; a String never is. Fall back to
+        // the bare message rather than print nothing.
+        out = diagnostic.to_string();
+    }
+    out
+}
+
+/// Prints every diagnostic of the model (and every unreadable file) to stderr, in the
+/// core's deterministic order. Returns whether any of them is an error.
+pub fn print_diagnostics(inputs: &Inputs) -> bool {
+    let handler = handler();
+    let mut had_errors = false;
+    let mut text = String::new();
+    for unreadable in &inputs.unreadable {
+        had_errors = true;
+        let plain = Plain {
+            code: "not-utf8",
+            message: unreadable.message.clone(),
+            help: Some(format!("convert {} to UTF-8", unreadable.name)),
+        };
+        if !text.is_empty() {
+            text.push('\n');
+        }
+        let _ = handler.render_report(&mut text, &plain);
+    }
+    for diagnostic in &inputs.model.diagnostics {
+        had_errors |= diagnostic.severity == Severity::Error;
+        let source = diagnostic
+            .span
+            .and_then(|s| inputs.source(s.file))
+            .map(|s| NamedSource::new(&s.name, Arc::clone(&s.text)));
+        let rendered = Rendered { diagnostic, source };
+        if !text.is_empty() {
+            text.push('\n');
+        }
+        let _ = handler.render_report(&mut text, &rendered);
+    }
+    if !text.is_empty() {
+        use std::io::Write;
+        let mut err = std::io::stderr().lock();
+        let _ = err.write_all(text.as_bytes());
+    }
+    had_errors
+}

@@ -1,0 +1,770 @@
+//! The `netpol` binary, run for real on files in `tests/data/` (copies of the shared
+//! examples plus small cases of our own): outputs, exit codes, stdin, directory walks,
+//! diagnostics and help.
+
+use std::io::Write;
+use std::path::PathBuf;
+use std::process::{Command, Stdio};
+
+use serde_json::Value;
+
+struct Run {
+    code: i32,
+    stdout: String,
+    stderr: String,
+}
+
+fn data(name: &str) -> String {
+    let path: PathBuf = [env!("CARGO_MANIFEST_DIR"), "tests", "data", name]
+        .iter()
+        .collect();
+    path.display().to_string()
+}
+
+/// Runs `netpol args...` with `stdin` piped in, without colours.
+fn netpol_with_stdin(args: &[&str], stdin: &str) -> Run {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_netpol"))
+        .args(args)
+        .env("NO_COLOR", "1")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("the netpol binary runs");
+    let mut pipe = child.stdin.take().expect("stdin is piped");
+    pipe.write_all(stdin.as_bytes())
+        .expect("stdin accepts input");
+    drop(pipe);
+    let output = child.wait_with_output().expect("netpol finishes");
+    Run {
+        code: output
+            .status
+            .code()
+            .expect("netpol exits normally, not by a signal"),
+        stdout: String::from_utf8(output.stdout).expect("stdout is UTF-8"),
+        stderr: String::from_utf8(output.stderr).expect("stderr is UTF-8"),
+    }
+}
+
+fn netpol(args: &[&str]) -> Run {
+    netpol_with_stdin(args, "")
+}
+
+fn json(run: &Run) -> Value {
+    serde_json::from_str(&run.stdout)
+        .unwrap_or_else(|e| panic!("stdout is JSON ({e}):\n{}", run.stdout))
+}
+
+/// The cluster and policy of the shared `internal` example.
+fn internal() -> [String; 2] {
+    [data("internal-cluster.yaml"), data("internal-policy.yaml")]
+}
+
+fn explain_internal(to: &str, port: &str) -> Value {
+    let [cluster, policy] = internal();
+    let run = netpol(&[
+        "explain",
+        &cluster,
+        &policy,
+        "--from",
+        "default/internal",
+        "--to",
+        to,
+        "--port",
+        port,
+        "-o",
+        "json",
+    ]);
+    assert_eq!(run.code, 0, "stderr: {}", run.stderr);
+    json(&run)
+}
+
+#[test]
+fn internal_example_verdicts_match_the_readme() {
+    let table = [
+        ("default/mysql", "3306/TCP", true),
+        ("default/payroll", "8080/TCP", true),
+        ("default/external", "8080/TCP", false),
+        ("kube-system/coredns", "53/UDP", true),
+        ("kube-system/coredns", "dns/UDP", true),
+        ("default/mysql", "3307", false),
+        ("8.8.8.8", "53/UDP", true),
+        ("8.8.8.8", "443", false),
+    ];
+    for (to, port, allowed) in table {
+        let verdict = explain_internal(to, port);
+        assert_eq!(
+            verdict["allowed"], allowed,
+            "internal → {to}:{port}: {verdict}"
+        );
+        assert_eq!(verdict["flow"]["to"], to);
+    }
+    let denied = explain_internal("default/external", "8080/TCP");
+    let policy = &denied["egress"]["Denied"]["isolated_by"][0];
+    assert_eq!(policy["name"], "internal-policy");
+    let path = policy["span"]["path"]
+        .as_str()
+        .expect("spans carry the file's path");
+    assert!(path.ends_with("internal-policy.yaml"), "{path}");
+    assert_eq!(denied["ingress"], "NotIsolated");
+    let named = explain_internal("kube-system/coredns", "dns/UDP");
+    assert_eq!(named["flow"]["port"], 53);
+    assert_eq!(named["flow"]["port_name"], "dns");
+    assert_eq!(named["flow"]["protocol"], "UDP");
+}
+
+#[test]
+fn other_pods_are_unrestricted_in_both_directions() {
+    let [cluster, policy] = internal();
+    let run = netpol(&[
+        "matrix", &cluster, &policy, "--port", "80", "--port", "53/UDP", "--port", "3306", "-o",
+        "json",
+    ]);
+    assert_eq!(run.code, 0, "stderr: {}", run.stderr);
+    let out = json(&run);
+    let endpoints: Vec<&str> = out["endpoints"]
+        .as_array()
+        .expect("endpoints is an array")
+        .iter()
+        .map(|e| e.as_str().expect("endpoint ids are strings"))
+        .collect();
+    assert_eq!(
+        endpoints,
+        [
+            "default/external",
+            "default/internal",
+            "default/mysql",
+            "default/payroll",
+            "kube-system/coredns"
+        ]
+    );
+    let internal = 1;
+    let probes = out["probes"].as_array().expect("probes is an array");
+    assert_eq!(probes.len(), 3);
+    for probe in probes {
+        let allowed = probe["allowed"].as_array().expect("allowed is an array");
+        assert_eq!(allowed.len(), 5);
+        for (src, row) in allowed.iter().enumerate() {
+            let row = row.as_array().expect("rows are arrays");
+            assert_eq!(row.len(), 5);
+            for (dst, cell) in row.iter().enumerate() {
+                if src != internal {
+                    assert_eq!(cell, true, "{probe}: {src} → {dst}");
+                }
+            }
+        }
+    }
+    // 53/UDP goes anywhere; 3306/TCP only to mysql; 80/TCP nowhere.
+    let row = |p: usize| probes[p]["allowed"][internal].clone();
+    assert_eq!(probes[0]["port"], "80");
+    assert_eq!(probes[0]["protocol"], "TCP");
+    assert_eq!(
+        row(0),
+        serde_json::json!([false, false, false, false, false])
+    );
+    assert_eq!(probes[1]["protocol"], "UDP");
+    assert_eq!(row(1), serde_json::json!([true, true, true, true, true]));
+    assert_eq!(
+        row(2),
+        serde_json::json!([false, false, true, false, false])
+    );
+}
+
+#[test]
+fn matrix_text_is_the_upstream_truth_table() {
+    let [cluster, policy] = internal();
+    let run = netpol(&[
+        "matrix", &cluster, &policy, "--port", "3306", "--port", "53/UDP",
+    ]);
+    assert_eq!(run.code, 0, "stderr: {}", run.stderr);
+    assert_eq!(run.stderr, "");
+    insta::assert_snapshot!(run.stdout);
+}
+
+#[test]
+fn matrix_defaults_to_port_80_tcp() {
+    let [cluster, policy] = internal();
+    let run = netpol(&["matrix", &cluster, &policy]);
+    assert_eq!(run.code, 0);
+    assert!(
+        run.stdout.starts_with("port 80/TCP\n-\tdefault/external\t"),
+        "{}",
+        run.stdout
+    );
+}
+
+#[test]
+fn matrix_csv_has_one_row_per_pair_and_probe() {
+    let [cluster, policy] = internal();
+    let run = netpol(&[
+        "matrix",
+        &cluster,
+        &policy,
+        "--port",
+        "3306",
+        "--port",
+        "mysql/TCP",
+        "-o",
+        "csv",
+    ]);
+    assert_eq!(run.code, 0, "stderr: {}", run.stderr);
+    let lines: Vec<&str> = run.stdout.lines().collect();
+    assert_eq!(lines[0], "src,dst,port,protocol,allowed");
+    assert_eq!(lines.len(), 1 + 2 * 25);
+    assert!(lines.contains(&"default/internal,default/mysql,3306,TCP,true"));
+    assert!(lines.contains(&"default/internal,default/payroll,3306,TCP,false"));
+    // A named port is resolved per destination: only mysql has one called `mysql`.
+    assert!(lines.contains(&"default/internal,default/mysql,mysql,TCP,true"));
+    assert!(lines.contains(&"default/mysql,default/payroll,mysql,TCP,false"));
+}
+
+#[test]
+fn connectivity_json_lists_every_distinct_pair() {
+    let [cluster, policy] = internal();
+    let run = netpol(&["connectivity", &cluster, &policy, "-o", "json"]);
+    assert_eq!(run.code, 0, "stderr: {}", run.stderr);
+    let out = json(&run);
+    let connections = out["connections"]
+        .as_array()
+        .expect("connections is an array");
+    assert_eq!(connections.len(), 5 * 4);
+    let find = |from: &str, to: &str| {
+        connections
+            .iter()
+            .find(|c| c["from"] == from && c["to"] == to)
+            .unwrap_or_else(|| panic!("no entry {from} → {to}"))
+            .clone()
+    };
+    assert_eq!(
+        find("default/internal", "default/mysql"),
+        serde_json::json!({
+            "from": "default/internal", "to": "default/mysql",
+            "tcp": [[53, 53], [3306, 3306]], "udp": [[53, 53]], "sctp": []
+        })
+    );
+    let all = serde_json::json!([[1, 65535]]);
+    let back = find("default/mysql", "default/internal");
+    assert_eq!(
+        (&back["tcp"], &back["udp"], &back["sctp"]),
+        (&all, &all, &all)
+    );
+    assert!(connections.iter().all(|c| c["from"] != c["to"]));
+}
+
+#[test]
+fn connectivity_text_groups_identical_results() {
+    let [cluster, policy] = internal();
+    let run = netpol(&["connectivity", &cluster, &policy]);
+    assert_eq!(run.code, 0, "stderr: {}", run.stderr);
+    insta::assert_snapshot!(run.stdout);
+}
+
+#[test]
+fn connectivity_text_of_the_compact_shop() {
+    let run = netpol(&["connectivity", &data("compact.np"), &data("shop-policy.yaml")]);
+    assert_eq!(run.code, 0, "stderr: {}", run.stderr);
+    insta::assert_snapshot!(run.stdout);
+}
+
+#[test]
+fn connectivity_text_collapses_whole_namespaces_and_replica_sets() {
+    let run = netpol(&[
+        "connectivity",
+        &data("replicas.np"),
+        &data("replicas-policy.yaml"),
+    ]);
+    assert_eq!(run.code, 0, "stderr: {}", run.stderr);
+    assert!(run.stdout.contains("from a/web-7d4b9-*\n"), "{}", run.stdout);
+    insta::assert_snapshot!(run.stdout);
+}
+
+#[test]
+fn compact_form_and_named_ports() {
+    let run = netpol(&[
+        "matrix",
+        &data("compact.np"),
+        &data("shop-policy.yaml"),
+        "--port",
+        "pg",
+        "--port",
+        "8080",
+    ]);
+    assert_eq!(run.code, 0, "stderr: {}", run.stderr);
+    insta::assert_snapshot!(run.stdout);
+}
+
+#[test]
+fn stdin_is_read_for_dash() {
+    let text = std::fs::read_to_string(data("compact.np")).expect("test data is readable");
+    let from_stdin = netpol_with_stdin(&["matrix", "-", &data("shop-policy.yaml")], &text);
+    let from_file = netpol(&["matrix", &data("compact.np"), &data("shop-policy.yaml")]);
+    assert_eq!(from_stdin.code, 0, "stderr: {}", from_stdin.stderr);
+    assert_eq!(from_stdin.stdout, from_file.stdout);
+    assert!(from_stdin.stdout.contains("shop/api"));
+}
+
+#[test]
+fn directories_are_walked_recursively_in_sorted_order() {
+    let run = netpol(&["matrix", &data("tree"), "-o", "json"]);
+    assert_eq!(run.code, 0, "stderr: {}", run.stderr);
+    let out = json(&run);
+    // web.yml and db/db.json are found; .hidden/ and README.md are not.
+    assert_eq!(out["endpoints"], serde_json::json!(["shop/db", "shop/web"]));
+    // policy.yaml was read too: db only accepts app=api, so nothing reaches db, itself
+    // included; web is not isolated.
+    assert_eq!(
+        out["probes"][0]["allowed"],
+        serde_json::json!([[false, true], [false, true]])
+    );
+}
+
+#[test]
+fn error_diagnostics_exit_1_and_still_print_results() {
+    let run = netpol(&["matrix", &data("invalid-cidr.yaml")]);
+    assert_eq!(run.code, 1);
+    assert!(run.stderr.contains("invalid-cidr"), "{}", run.stderr);
+    assert!(run.stderr.contains("10.1.0.300/24"), "{}", run.stderr);
+    // miette's location header: path:line:column.
+    assert!(
+        run.stderr.contains("invalid-cidr.yaml:34:15]"),
+        "{}",
+        run.stderr
+    );
+    assert!(
+        run.stdout.starts_with("port 80/TCP\n-\tx/a\tx/b\n"),
+        "{}",
+        run.stdout
+    );
+}
+
+#[test]
+fn warnings_print_but_exit_0() {
+    let run = netpol(&["matrix", &data("typo.yaml")]);
+    assert_eq!(run.code, 0, "stderr: {}", run.stderr);
+    assert!(run.stderr.contains("ingres"), "{}", run.stderr);
+    assert!(run.stderr.contains("typo.yaml:12:3]"), "{}", run.stderr);
+    assert!(
+        run.stderr.contains("did you mean `ingress`?"),
+        "{}",
+        run.stderr
+    );
+}
+
+#[test]
+fn a_file_that_is_not_utf8_is_an_input_error() {
+    let run = netpol(&["matrix", &data("not-utf8.yaml"), &data("compact.np")]);
+    assert_eq!(run.code, 1);
+    assert!(run.stderr.contains("is not UTF-8 text"), "{}", run.stderr);
+    assert!(run.stdout.contains("shop/web"), "{}", run.stdout);
+}
+
+#[test]
+fn usage_errors_exit_2() {
+    let [cluster, policy] = internal();
+    let cases: [&[&str]; 7] = [
+        &["matrix"],
+        &["matrix", &cluster, "--port", "80/ICMP"],
+        &["matrix", &cluster, "--port", "0"],
+        &["matrix", &cluster, "-o", "yaml"],
+        &["matrix", &data("does-not-exist.yaml")],
+        &["matrix", "-", "-"],
+        &["frobnicate"],
+    ];
+    for args in cases {
+        let run = netpol(args);
+        assert_eq!(run.code, 2, "{args:?}: {}", run.stderr);
+        assert!(!run.stderr.is_empty(), "{args:?} explains itself");
+        assert_eq!(run.stdout, "", "{args:?}");
+    }
+    let run = netpol(&[
+        "explain",
+        &cluster,
+        &policy,
+        "--from",
+        "internal",
+        "--to",
+        "default/mysql",
+        "--port",
+        "3306",
+    ]);
+    assert_eq!(run.code, 2);
+    assert!(
+        run.stderr.contains("did you mean default/internal?"),
+        "{}",
+        run.stderr
+    );
+    let run = netpol(&[
+        "explain",
+        &cluster,
+        &policy,
+        "--from",
+        "default/internal",
+        "--to",
+        "default/mysql",
+        "--port",
+        "http",
+    ]);
+    assert_eq!(run.code, 2);
+    assert!(
+        run.stderr
+            .contains("default/mysql has no TCP port named http"),
+        "{}",
+        run.stderr
+    );
+}
+
+#[test]
+fn explain_text_notes_a_pod_ip_used_as_an_address() {
+    let [cluster, policy] = internal();
+    let run = netpol(&[
+        "explain",
+        &cluster,
+        &policy,
+        "--from",
+        "10.244.0.10",
+        "--to",
+        "default/mysql",
+        "--port",
+        "3306",
+    ]);
+    assert_eq!(run.code, 0, "stderr: {}", run.stderr);
+    assert!(
+        run.stdout.starts_with(
+            "note: 10.244.0.10 is the IP of default/internal; it is evaluated as an address"
+        ),
+        "{}",
+        run.stdout
+    );
+    let explanation: Vec<&str> = run.stdout.lines().skip(1).collect();
+    assert!(
+        explanation.join("\n").contains("allowed"),
+        "an explanation in the verdict words follows the note: {}",
+        run.stdout
+    );
+}
+
+#[test]
+fn generate_is_deterministic_and_loads_cleanly() {
+    let args = [
+        "generate",
+        "--pods",
+        "60",
+        "--policies",
+        "30",
+        "--seed",
+        "5",
+    ];
+    let first = netpol(&args);
+    let second = netpol(&args);
+    assert_eq!(first.code, 0);
+    assert_eq!(first.stdout, second.stdout);
+    assert_eq!(first.stdout.matches("\nkind: Pod\n").count(), 60);
+    let run = netpol_with_stdin(&["matrix", "-", "-o", "json"], &first.stdout);
+    assert_eq!(run.code, 0, "stderr: {}", run.stderr);
+    assert_eq!(run.stderr, "", "generated clusters have no diagnostics");
+    assert_eq!(json(&run)["endpoints"].as_array().map(Vec::len), Some(60));
+}
+
+#[test]
+fn help_for_every_command_has_examples() {
+    for command in ["matrix", "connectivity", "explain", "generate"] {
+        let run = netpol(&[command, "--help"]);
+        assert_eq!(run.code, 0, "{command}");
+        assert!(
+            run.stdout.contains("Examples:"),
+            "{command}: {}",
+            run.stdout
+        );
+        assert!(
+            run.stdout.contains(&format!("netpol {command}")),
+            "{command}"
+        );
+    }
+    let run = netpol(&["--help"]);
+    assert_eq!(run.code, 0);
+    for command in ["matrix", "connectivity", "explain", "generate"] {
+        assert!(run.stdout.contains(command), "{command} listed");
+    }
+    let run = netpol(&["--version"]);
+    assert_eq!(run.code, 0);
+    assert_eq!(
+        run.stdout,
+        format!("netpol {}\n", env!("CARGO_PKG_VERSION"))
+    );
+}
+
+// ---------------------------------------------------------------------------------------
+// Review tools: `lint`, `diff`, `test` (issue 5). Inputs live in core/tests/review/cli/,
+// next to the core's review cases.
+// ---------------------------------------------------------------------------------------
+
+fn review(name: &str) -> String {
+    let path: PathBuf = [
+        env!("CARGO_MANIFEST_DIR"),
+        "..",
+        "core",
+        "tests",
+        "review",
+        "cli",
+        name,
+    ]
+    .iter()
+    .collect();
+    path.display().to_string()
+}
+
+fn codes(run: &Run) -> Vec<String> {
+    json(run)["findings"]
+        .as_array()
+        .expect("findings is an array")
+        .iter()
+        .map(|f| f["code"].as_str().unwrap_or_default().to_string())
+        .collect()
+}
+
+#[test]
+fn lint_clean_input_exits_0_even_with_deny_warnings() {
+    let (cluster, clean) = (review("cluster.txt"), review("clean.yaml"));
+    let run = netpol(&["lint", &cluster, &clean, "--deny", "warnings"]);
+    assert_eq!(run.code, 0, "{}{}", run.stdout, run.stderr);
+    assert!(
+        run.stdout
+            .contains("no problems found: 0 errors, 0 warnings, 0 infos"),
+        "{}",
+        run.stdout
+    );
+}
+
+#[test]
+fn lint_warnings_exit_0_unless_denied() {
+    let (cluster, warnings) = (review("cluster.txt"), review("warnings.yaml"));
+    let run = netpol(&["lint", &cluster, &warnings]);
+    assert_eq!(run.code, 0, "{}", run.stdout);
+    assert!(run.stdout.contains("and-or-trap"), "{}", run.stdout);
+    assert!(run.stdout.contains("warnings.yaml:9:"), "{}", run.stdout);
+    assert!(run.stdout.contains("help:"), "{}", run.stdout);
+    let denied = netpol(&["lint", &cluster, &warnings, "--deny", "warnings"]);
+    assert_eq!(denied.code, 1, "{}", denied.stdout);
+}
+
+#[test]
+fn lint_error_findings_exit_1() {
+    let (cluster, error) = (review("cluster.txt"), review("error.yaml"));
+    let run = netpol(&["lint", &cluster, &error]);
+    assert_eq!(run.code, 1, "{}", run.stdout);
+    assert!(run.stdout.contains("invalid-port"), "{}", run.stdout);
+    // parse diagnostics are findings on stdout, not repeated on stderr
+    assert!(!run.stderr.contains("invalid-port"), "{}", run.stderr);
+}
+
+#[test]
+fn lint_json_has_codes_spans_and_summary() {
+    let (cluster, warnings) = (review("cluster.txt"), review("warnings.yaml"));
+    let run = netpol(&["lint", &cluster, &warnings, "-o", "json"]);
+    assert_eq!(run.code, 0, "{}", run.stdout);
+    let doc = json(&run);
+    let got = codes(&run);
+    for want in ["and-or-trap", "egress-without-dns", "peer-selects-nothing"] {
+        assert!(got.iter().any(|c| c == want), "{want} missing from {got:?}");
+    }
+    let trap = doc["findings"]
+        .as_array()
+        .and_then(|a| a.iter().find(|f| f["code"] == "and-or-trap"))
+        .expect("an and-or-trap finding");
+    assert_eq!(trap["severity"], "warning");
+    assert_eq!(trap["span"]["line"], 9);
+    assert!(trap["span"]["file"]
+        .as_str()
+        .is_some_and(|f| f.ends_with("warnings.yaml")));
+    assert_eq!(trap["related"].as_array().map(Vec::len), Some(2));
+    assert_eq!(doc["summary"]["warnings"], 3);
+    assert_eq!(doc["summary"]["errors"], 0);
+}
+
+#[test]
+fn lint_help_has_examples() {
+    let run = netpol(&["lint", "--help"]);
+    assert_eq!(run.code, 0);
+    assert!(run.stdout.contains("Examples:") && run.stdout.contains("--deny warnings"));
+}
+
+fn shop(spec: &str, extra: &[&str]) -> Run {
+    let (spec, cluster, policies) = (
+        review(spec),
+        review("shop-cluster.txt"),
+        review("shop-policies.yaml"),
+    );
+    let mut args = vec!["test", spec.as_str(), cluster.as_str(), policies.as_str()];
+    args.extend_from_slice(extra);
+    netpol(&args)
+}
+
+#[test]
+fn test_passing_spec_exits_0() {
+    let run = shop("shop-pass.yaml", &[]);
+    assert_eq!(run.code, 0, "{}{}", run.stdout, run.stderr);
+    assert_eq!(run.stdout.matches("PASS  ").count(), 4, "{}", run.stdout);
+    assert!(
+        run.stdout.ends_with("4 passed, 0 failed\n"),
+        "{}",
+        run.stdout
+    );
+}
+
+#[test]
+fn test_failing_spec_exits_1_with_explanations() {
+    let run = shop("shop-fail.yaml", &[]);
+    assert_eq!(run.code, 1, "{}", run.stdout);
+    assert!(
+        run.stdout.contains("FAIL  web reaches api on 9090 ("),
+        "{}",
+        run.stdout
+    );
+    assert!(run.stdout.contains("shop-fail.yaml:8)"), "{}", run.stdout);
+    // the explanation of the offending connection names the rules that missed
+    assert!(
+        run.stdout.contains("x/web -> x/api on 9090/TCP: denied"),
+        "{}",
+        run.stdout
+    );
+    assert!(
+        run.stdout.contains("isolated by x/web-egress"),
+        "{}",
+        run.stdout
+    );
+    assert!(
+        run.stdout.ends_with("1 passed, 2 failed\n"),
+        "{}",
+        run.stdout
+    );
+}
+
+#[test]
+fn test_json_lists_results_and_violations() {
+    let run = shop("shop-fail.yaml", &["-o", "json"]);
+    assert_eq!(run.code, 1, "{}", run.stdout);
+    let doc = json(&run);
+    assert_eq!(doc["summary"]["passed"], 1);
+    assert_eq!(doc["summary"]["failed"], 2);
+    let second = &doc["results"][1];
+    assert_eq!(second["passed"], false);
+    assert_eq!(second["violations"][0]["from"], "x/web");
+    assert_eq!(second["violations"][0]["port"], 9090);
+    assert_eq!(second["violations"][0]["expected"], "allowed");
+}
+
+#[test]
+fn test_bad_spec_is_a_usage_error_with_its_line() {
+    let run = shop("bad-spec.yaml", &[]);
+    assert_eq!(run.code, 2, "{}{}", run.stdout, run.stderr);
+    assert!(
+        run.stderr.contains("unknown field `expcet`"),
+        "{}",
+        run.stderr
+    );
+    assert!(run.stderr.contains("bad-spec.yaml:5:3"), "{}", run.stderr);
+}
+
+fn shop_diff(format: &str) -> Run {
+    let (cluster, before, after) = (
+        review("shop-cluster.txt"),
+        review("shop-policies.yaml"),
+        review("shop-policies-after.yaml"),
+    );
+    netpol(&[
+        "diff", "--before", &cluster, &before, "--after", &cluster, &after, "-o", format,
+    ])
+}
+
+#[test]
+fn diff_text_groups_changes_with_reasons() {
+    let run = shop_diff("text");
+    assert_eq!(run.code, 0, "{}{}", run.stdout, run.stderr);
+    // db lost its policy: the outside and x/api gain access; x/web gains only DNS because
+    // its own egress policy still limits it
+    assert!(
+        run.stdout
+            .contains("added +UDP 53\n  from x/web\n  to   y/db\n"),
+        "{}",
+        run.stdout
+    );
+    assert!(
+        run.stdout.contains("from [any other address]"),
+        "{}",
+        run.stdout
+    );
+    assert!(run.stdout.contains("isolated by y/db"), "{}", run.stdout);
+    assert!(
+        run.stdout.ends_with("3 changed pairs in 3 groups (2 added, 0 removed, 1 changed); endpoints: 0 added, 0 removed\n"),
+        "{}",
+        run.stdout
+    );
+}
+
+#[test]
+fn diff_markdown_csv_and_json() {
+    let md = shop_diff("markdown");
+    assert_eq!(md.code, 0);
+    assert!(
+        md.stdout
+            .contains("| change | from | to | ports | before | after |"),
+        "{}",
+        md.stdout
+    );
+    assert!(
+        md.stdout.contains("| added | x/web | y/db | +UDP 53 |"),
+        "{}",
+        md.stdout
+    );
+
+    let csv = shop_diff("csv");
+    assert_eq!(csv.code, 0);
+    let lines: Vec<&str> = csv.stdout.lines().collect();
+    assert_eq!(
+        lines.first(),
+        Some(&"change,from,to,before,after,added,removed")
+    );
+    assert!(
+        lines.contains(&"added,x/web,y/db,nothing,UDP 53,UDP 53,nothing"),
+        "{}",
+        csv.stdout
+    );
+    assert_eq!(lines.len(), 4, "{}", csv.stdout);
+
+    let run = shop_diff("json");
+    assert_eq!(run.code, 0);
+    let doc = json(&run);
+    assert_eq!(doc["changed_pairs"], 3);
+    let first = &doc["changes"][0];
+    assert_eq!(first["kind"], "added");
+    assert_eq!(first["from"][0]["endpoint"], "x/web");
+    assert_eq!(first["added"]["udp"][0][0], 53);
+    assert_eq!(first["after_reason"]["allowed"], true);
+}
+
+#[test]
+fn diff_of_identical_inputs_changes_nothing() {
+    let (cluster, policies) = (review("shop-cluster.txt"), review("shop-policies.yaml"));
+    let run = netpol(&[
+        "diff", "--before", &cluster, &policies, "--after", &cluster, &policies,
+    ]);
+    assert_eq!(run.code, 0);
+    assert!(
+        run.stdout.starts_with("no connection changed\n"),
+        "{}",
+        run.stdout
+    );
+}
+
+#[test]
+fn review_commands_have_help_with_examples() {
+    for command in ["diff", "test"] {
+        let run = netpol(&[command, "--help"]);
+        assert_eq!(run.code, 0);
+        assert!(
+            run.stdout.contains("Examples:"),
+            "{command}: {}",
+            run.stdout
+        );
+    }
+}

@@ -1,0 +1,121 @@
+//! Benchmarks against the targets of BENCHMARKS.md: parsing, and full connectivity
+//! (`Engine::new` + `Engine::connectivity`, what `netpol connectivity` needs) for the
+//! generated presets S, M and L. Run with `cargo bench -p netpol-core --bench engine`.
+//!
+//! Before the timings, `main` prints the peak heap of loading and analysing L, measured by
+//! a counting allocator around the system one, so the memory target is checked by the same
+//! command.
+
+use std::alloc::{GlobalAlloc, Layout, System};
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use divan::Bencher;
+use netpol_core::{generate::generate, load, Engine, FileId, Model};
+
+/// The presets of the issue: (pods, policies), with a fixed seed.
+const S: (usize, usize) = (100, 50);
+const M: (usize, usize) = (1_000, 500);
+const L: (usize, usize) = (10_000, 5_000);
+const SEED: u64 = 1;
+
+/// Counts live heap bytes and remembers the maximum.
+struct Counting;
+
+static LIVE: AtomicUsize = AtomicUsize::new(0);
+static PEAK: AtomicUsize = AtomicUsize::new(0);
+
+// SAFETY: every call is forwarded unchanged to `System`; the counters only observe sizes.
+unsafe impl GlobalAlloc for Counting {
+    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+        let ptr = unsafe { System.alloc(layout) };
+        if !ptr.is_null() {
+            let live = LIVE.fetch_add(layout.size(), Ordering::Relaxed) + layout.size();
+            PEAK.fetch_max(live, Ordering::Relaxed);
+        }
+        ptr
+    }
+
+    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+        unsafe { System.dealloc(ptr, layout) };
+        LIVE.fetch_sub(layout.size(), Ordering::Relaxed);
+    }
+
+    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
+        let new = unsafe { System.realloc(ptr, layout, new_size) };
+        if !new.is_null() {
+            LIVE.fetch_sub(layout.size(), Ordering::Relaxed);
+            let live = LIVE.fetch_add(new_size, Ordering::Relaxed) + new_size;
+            PEAK.fetch_max(live, Ordering::Relaxed);
+        }
+        new
+    }
+}
+
+#[global_allocator]
+static ALLOCATOR: Counting = Counting;
+
+fn text((pods, policies): (usize, usize)) -> String {
+    generate(pods, policies, SEED)
+}
+
+fn model(preset: (usize, usize)) -> Model {
+    load(&[(FileId(0), &text(preset))])
+}
+
+fn main() {
+    let text = text(L);
+    let before = LIVE.load(Ordering::Relaxed);
+    PEAK.store(before, Ordering::Relaxed);
+    let model = load(&[(FileId(0), &text)]);
+    let engine = Engine::new(&model);
+    let connectivity = engine.connectivity();
+    let peak = PEAK.load(Ordering::Relaxed) - before;
+    println!(
+        "peak heap for L (load + Engine::new + connectivity, excluding the {} MiB input text): {:.1} MiB; {} pods, {} policies, {} pod classes, {} distinct results, {} diagnostics",
+        text.len() >> 20,
+        peak as f64 / (1024.0 * 1024.0),
+        model.cluster.pods.len(),
+        model.policies.len(),
+        connectivity.classes(),
+        connectivity.results().len(),
+        model.diagnostics.len(),
+    );
+    drop((connectivity, engine, model, text));
+    divan::main();
+}
+
+#[divan::bench(sample_count = 50)]
+fn parse_s(bencher: Bencher) {
+    let text = text(S);
+    bencher.bench(|| load(&[(FileId(0), &text)]));
+}
+
+#[divan::bench(sample_count = 10)]
+fn parse_m(bencher: Bencher) {
+    let text = text(M);
+    bencher.bench(|| load(&[(FileId(0), &text)]));
+}
+
+#[divan::bench(sample_count = 3, sample_size = 1)]
+fn parse_l(bencher: Bencher) {
+    let text = text(L);
+    bencher.bench(|| load(&[(FileId(0), &text)]));
+}
+
+#[divan::bench(sample_count = 50)]
+fn connectivity_s(bencher: Bencher) {
+    let model = model(S);
+    bencher.bench(|| Engine::new(&model).connectivity());
+}
+
+#[divan::bench(sample_count = 20)]
+fn connectivity_m(bencher: Bencher) {
+    let model = model(M);
+    bencher.bench(|| Engine::new(&model).connectivity());
+}
+
+#[divan::bench(sample_count = 5, sample_size = 1)]
+fn connectivity_l(bencher: Bencher) {
+    let model = model(L);
+    bencher.bench(|| Engine::new(&model).connectivity());
+}

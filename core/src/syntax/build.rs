@@ -1,0 +1,121 @@
+//! Merging parsed sources into one [`Model`].
+//!
+//! This is where cluster-wide facts are settled, once: namespaces referenced but never
+//! declared are created, every namespace gets its `kubernetes.io/metadata.name` label, and
+//! duplicates across sources are diagnosed. Everything is sorted so the model, and every
+//! rendering of it, is the same whatever order the sources came in.
+
+use std::collections::{BTreeMap, HashMap};
+
+use crate::diagnostic::{sort_diagnostics, Diagnostic, Span};
+use crate::model::{Cluster, Model, Namespace, Parsed, NAMESPACE_NAME_LABEL};
+
+fn at(span: Option<Span>) -> String {
+    match span {
+        Some(s) => format!("line {}", s.line),
+        None => "another source".into(),
+    }
+}
+
+/// See [`crate::build`].
+pub fn build(sources: Vec<Parsed>) -> Model {
+    let mut diagnostics = Vec::new();
+    let mut namespaces: BTreeMap<String, Namespace> = BTreeMap::new();
+    let mut pods = Vec::new();
+    let mut pod_ids: HashMap<String, Option<Span>> = HashMap::new();
+    let mut policies = Vec::new();
+    let mut policy_names: HashMap<(String, String), Span> = HashMap::new();
+
+    for source in sources {
+        diagnostics.extend(source.diagnostics);
+        for ns in source.namespaces {
+            if let Some(first) = namespaces.get(&ns.name) {
+                diagnostics.push(
+                    Diagnostic::warning(
+                        "duplicate-namespace",
+                        ns.span,
+                        format!(
+                            "namespace `{}` is declared twice (first at {}); this declaration was ignored",
+                            ns.name,
+                            at(first.span)
+                        ),
+                    )
+                    .with_help("declare each namespace once, with all its labels"),
+                );
+                continue;
+            }
+            namespaces.insert(ns.name.clone(), ns);
+        }
+        for pod in source.pods {
+            if let Some(first) = pod_ids.get(&pod.id) {
+                diagnostics.push(
+                    Diagnostic::error(
+                        "duplicate-endpoint",
+                        pod.span,
+                        format!(
+                            "endpoint `{}` is defined twice (first at {}); this one was dropped",
+                            pod.id,
+                            at(*first)
+                        ),
+                    )
+                    .with_help("give each pod a unique name within its namespace"),
+                );
+                continue;
+            }
+            pod_ids.insert(pod.id.clone(), pod.span);
+            pods.push(pod);
+        }
+        for policy in source.policies {
+            let key = (policy.namespace.clone(), policy.name.clone());
+            if let Some(first) = policy_names.get(&key) {
+                diagnostics.push(
+                    Diagnostic::error(
+                        "duplicate-policy",
+                        Some(policy.span),
+                        format!(
+                            "policy `{}` in namespace `{}` is defined twice (first at {}); both are evaluated, but Kubernetes keeps only one",
+                            policy.name,
+                            policy.namespace,
+                            at(Some(*first))
+                        ),
+                    )
+                    .with_help("rename one of them, or merge their rules"),
+                );
+            } else {
+                policy_names.insert(key, policy.span);
+            }
+            policies.push(policy);
+        }
+    }
+
+    // Namespaces referenced by an endpoint or a policy exist in a real cluster, even when
+    // the input did not declare them.
+    let referenced = pods
+        .iter()
+        .map(|p| p.namespace.clone())
+        .chain(policies.iter().map(|p| p.namespace.clone()));
+    for name in referenced {
+        namespaces.entry(name.clone()).or_insert_with(|| Namespace {
+            name,
+            labels: Default::default(),
+            span: None,
+        });
+    }
+    // The API server sets this label on every namespace, overriding whatever was written.
+    for ns in namespaces.values_mut() {
+        ns.labels
+            .insert(NAMESPACE_NAME_LABEL.to_owned(), ns.name.clone());
+    }
+
+    pods.sort_by(|a, b| a.id.cmp(&b.id));
+    policies.sort_by(|a, b| (&a.namespace, &a.name, a.span).cmp(&(&b.namespace, &b.name, b.span)));
+    sort_diagnostics(&mut diagnostics);
+    Model {
+        cluster: Cluster {
+            namespaces: namespaces.into_values().collect(),
+            pods,
+        },
+        policies,
+        diagnostics,
+    }
+}

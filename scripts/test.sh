@@ -1,0 +1,34 @@
+#!/usr/bin/env bash
+# Runs every netpol test, installing what it needs first (scripts/setup.sh):
+#   1. formatting
+#   2. netpol-core built for wasm32-unknown-unknown (the playground's target)
+#   3. all Rust tests: core unit + conformance + property tests, CLI tests on the real binary,
+#      app logic, agent unit tests, the agent's packet-level proof in network namespaces (root)
+#      and its watch-path test against a fake API server
+#   4. the release playground (trunk build --release) and its browser tests in real Chromium
+set -euo pipefail
+cd "$(dirname "$0")/.."
+export PATH="$HOME/.cargo/bin:$PATH"
+export CARGO_TERM_COLOR="${CARGO_TERM_COLOR:-never}"
+
+stage() { printf '\n\033[1;34m==> %s\033[0m (%s)\n' "$*" "$(date +%T)"; }
+
+stage "setup"
+scripts/setup.sh
+
+stage "rustfmt"
+cargo fmt --all -- --check
+
+stage "netpol-core for wasm32"
+cargo build -p netpol-core --target wasm32-unknown-unknown
+
+stage "Rust tests (workspace)"
+cargo test --workspace
+
+stage "playground release build"
+scripts/build-app.sh
+
+stage "browser tests (Chromium)"
+(cd e2e && node --test --test-reporter=spec)
+
+stage "all tests passed"
