@@ -192,11 +192,22 @@ mod tests {
         m.rules.store(17, Ordering::Relaxed);
         m.set_error(Some("nft said \"no\"\nat line 3".to_string()));
         let text = m.render();
-        assert!(text.contains("netpol_agent_syncs_total{result=\"applied\"} 2"), "{text}");
-        assert!(text.contains("netpol_agent_apply_failures_total 1"), "{text}");
+        assert!(
+            text.contains("netpol_agent_syncs_total{result=\"applied\"} 2"),
+            "{text}"
+        );
+        assert!(
+            text.contains("netpol_agent_apply_failures_total 1"),
+            "{text}"
+        );
         assert!(text.contains("netpol_agent_rules 17"), "{text}");
-        assert!(text.contains("netpol_agent_last_error{message=\"nft said  no  at line 3\"} 1"), "{text}");
+        assert!(
+            text.contains("netpol_agent_last_error{message=\"nft said  no  at line 3\"} 1"),
+            "{text}"
+        );
         m.set_error(None);
-        assert!(m.render().contains("netpol_agent_last_error{message=\"\"} 0"));
+        assert!(m
+            .render()
+            .contains("netpol_agent_last_error{message=\"\"} 0"));
     }
 }

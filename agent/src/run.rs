@@ -53,12 +53,13 @@ pub struct Args {
 async fn watch_manifests(dir: PathBuf, tx: watch::Sender<Option<Arc<Model>>>) {
     let mut loaded: Option<manifests::Fingerprint> = None;
     let mut seen: Option<manifests::Fingerprint> = None;
+    let mut loader = manifests::Loader::default();
     loop {
         match manifests::fingerprint(&dir) {
             Ok(now) => {
                 let stable = seen.as_ref() == Some(&now);
                 if stable && loaded.as_ref() != Some(&now) {
-                    match manifests::load(&dir) {
+                    match loader.load(&dir) {
                         Ok(model) => {
                             loaded = Some(now.clone());
                             if tx.send(Some(Arc::new(model))).is_err() {

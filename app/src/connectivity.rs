@@ -17,6 +17,8 @@ use crate::probe::Probe;
 
 /// Above this many endpoints, identical endpoints collapse into groups.
 pub const GROUP_THRESHOLD: usize = 60;
+/// Up to this many drawn edges, "any port" edges carry port labels.
+pub const LABEL_LIMIT: usize = 400;
 
 /// What a drawn node stands for.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -419,25 +421,12 @@ pub fn build(
             }
             match cells[a * k + b] {
                 Cell::Allowed => {
-                    let ports = if *probe == Probe::Any {
-                        match (
-                            representative(analysis, &nodes[a]),
-                            representative(analysis, &nodes[b]),
-                        ) {
-                            (Some(s), Some(d)) => {
-                                Some(ports_label(&analysis.engine.allowed_ports(s, d)))
-                            }
-                            _ => None,
-                        }
-                    } else {
-                        None
-                    };
                     graph.add_edge(a, b, ());
                     edges.push(Edge {
                         from: a,
                         to: b,
                         allowed: true,
-                        ports,
+                        ports: None,
                     });
                 }
                 Cell::Denied if with_denied => edges.push(Edge {
@@ -447,6 +436,18 @@ pub fn build(
                     ports: None,
                 }),
                 _ => {}
+            }
+        }
+    }
+    // Port labels cost one `allowed_ports` per edge and are only readable on small graphs;
+    // large graphs show them in the explanation of the clicked edge instead.
+    if *probe == Probe::Any && edges.len() <= LABEL_LIMIT {
+        for e in edges.iter_mut().filter(|e| e.allowed) {
+            if let (Some(s), Some(d)) = (
+                representative(analysis, &nodes[e.from]),
+                representative(analysis, &nodes[e.to]),
+            ) {
+                e.ports = Some(ports_label(&analysis.engine.allowed_ports(s, d)));
             }
         }
     }

@@ -80,7 +80,9 @@ pub fn encode(state: &SharedState) -> String {
 /// Like [`encode`], but refuses a state that [`decode`] would refuse as too large, so the
 /// app never hands out a link that cannot be opened.
 pub fn encode_checked(state: &SharedState) -> Result<String, ShareError> {
-    let json_len = serde_json::to_vec(state).map(|v| v.len()).unwrap_or(usize::MAX);
+    let json_len = serde_json::to_vec(state)
+        .map(|v| v.len())
+        .unwrap_or(usize::MAX);
     if json_len > MAX_DECODED {
         return Err(ShareError::TooLarge);
     }

@@ -119,6 +119,9 @@ pub fn run(
                     v.flow.protocol,
                     v.allowed
                 )?;
+                if let Some(note) = &v.note {
+                    writeln!(out, "  note: {note}")?;
+                }
                 for line in v.explanation.lines() {
                     writeln!(out, "    {line}")?;
                 }
@@ -160,6 +163,7 @@ fn outcome_json(inputs: &Inputs, o: &Outcome) -> Value {
             "expected": expect_word(v.expected),
             "allowed": v.allowed,
             "explanation": v.explanation,
+            "note": v.note,
         })).collect::<Vec<_>>(),
     })
 }

@@ -261,7 +261,11 @@ fn connectivity_text_groups_identical_results() {
 
 #[test]
 fn connectivity_text_of_the_compact_shop() {
-    let run = netpol(&["connectivity", &data("compact.np"), &data("shop-policy.yaml")]);
+    let run = netpol(&[
+        "connectivity",
+        &data("compact.np"),
+        &data("shop-policy.yaml"),
+    ]);
     assert_eq!(run.code, 0, "stderr: {}", run.stderr);
     insta::assert_snapshot!(run.stdout);
 }
@@ -274,7 +278,11 @@ fn connectivity_text_collapses_whole_namespaces_and_replica_sets() {
         &data("replicas-policy.yaml"),
     ]);
     assert_eq!(run.code, 0, "stderr: {}", run.stderr);
-    assert!(run.stdout.contains("from a/web-7d4b9-*\n"), "{}", run.stdout);
+    assert!(
+        run.stdout.contains("from a/web-7d4b9-*\n"),
+        "{}",
+        run.stdout
+    );
     insta::assert_snapshot!(run.stdout);
 }
 

@@ -182,6 +182,9 @@ pub struct Violation {
     pub verdict: Verdict,
     /// [`render::explain`] of it.
     pub explanation: String,
+    /// Extra context, e.g. the destination has no port of the asked name (then `flow.port`
+    /// is 0 and the connection cannot exist).
+    pub note: Option<String>,
 }
 
 /// The result of one expectation.
@@ -502,12 +505,20 @@ impl Cx<'_> {
     ) {
         outcome.checked += 1;
         let allowed = self.engine.allowed_ports(src, dst);
+        let mut note = None;
         let (ok, probe) = match port {
             Some(spec) => {
                 let number = spec.resolve(self.model, &dst);
                 let is = number.is_some_and(|n| allowed.get(spec.protocol).contains(n));
-                // A named port the destination lacks: denied; explain with its name's
-                // absence on a placeholder port.
+                // A named port the destination lacks: no such connection, so denied.
+                if number.is_none() {
+                    note = Some(format!(
+                        "{} has no port named `{}` for {}",
+                        render::endpoint_name(self.model, &dst),
+                        spec.port,
+                        spec.protocol
+                    ));
+                }
                 (
                     is == (want == Expect::Allowed),
                     (spec.protocol, number.unwrap_or(0)),
@@ -523,7 +534,7 @@ impl Cx<'_> {
             }
         };
         if !ok {
-            self.violation(outcome, src, dst, probe, want, &allowed);
+            self.violation(outcome, (src, dst), probe, want, &allowed, note);
         }
     }
 
@@ -546,11 +557,11 @@ impl Cx<'_> {
             if let Some(port) = extra {
                 self.violation(
                     outcome,
-                    src,
-                    dst,
+                    (src, dst),
                     (protocol, port),
                     Expect::Denied,
                     &allowed,
+                    None,
                 );
                 return;
             }
@@ -560,11 +571,11 @@ impl Cx<'_> {
     fn violation(
         &self,
         outcome: &mut Outcome,
-        src: Endpoint,
-        dst: Endpoint,
+        (src, dst): (Endpoint, Endpoint),
         (protocol, port): (Protocol, u16),
         expected: Expect,
         allowed: &AllowedPorts,
+        note: Option<String>,
     ) {
         outcome.violation_count += 1;
         if outcome.violations.len() >= MAX_VIOLATIONS {
@@ -584,6 +595,7 @@ impl Cx<'_> {
             allowed: describe(allowed),
             verdict,
             explanation,
+            note,
         });
     }
 }

@@ -1431,6 +1431,8 @@ impl<'m> Compiler<'m> {
             let mut base = vec![0u64; words];
             let mut effective = vec![0u64; words];
             let mut heavy_cache: HashMap<u32, Option<Vec<u64>>> = HashMap::default();
+            let mut combined: HashMap<Vec<u32>, Vec<u64>> = HashMap::default();
+            let mut heavy_list: Vec<u32> = Vec::new();
             for class in 0..classes {
                 let list = &isolating[slot][class];
                 if list.is_empty() {
@@ -1454,15 +1456,26 @@ impl<'m> Compiler<'m> {
                 let g = groups.len() as u32;
                 groups.insert((list.as_slice(), named_key), g);
                 group[slot][class] = g;
-                let start = cells[slot].len();
-                cells[slot].resize(start + count * words, 0);
-                let region = &mut cells[slot][start..];
+                // The base first, so the group's cells start from it in one pass.
                 base.iter_mut().for_each(|w| *w = 0);
                 for p in list {
+                    for rule in &compiled[*p as usize][slot] {
+                        if rule.peers.is_none() && (slot == 0 || rule.named.is_empty()) {
+                            effective.copy_from_slice(&rule.numeric);
+                            named_mask(class, rule, &mut effective);
+                            for (m, e) in base.iter_mut().zip(&effective) {
+                                *m |= e;
+                            }
+                        }
+                    }
+                }
+                // A policy whose rules touch many peer types (namespace-wide peers, the pod
+                // network as an ipBlock) is shared by many groups: its contribution is
+                // computed once, densely; groups with the same heavy policies (typically the
+                // classes of one namespace) share the OR of them too.
+                heavy_list.clear();
+                for p in list {
                     let rules = &compiled[*p as usize][slot];
-                    // A policy whose rules touch many peer types (namespace-wide peers, the
-                    // pod network as an ipBlock) is shared by many groups: compute its
-                    // contribution once, densely, and OR it in as whole words.
                     let heavy = heavy_cache.entry(*p).or_insert_with(|| {
                         let cacheable = rules.iter().all(|r| r.named.is_empty());
                         let touches: usize = rules
@@ -1486,13 +1499,38 @@ impl<'m> Compiler<'m> {
                             dense
                         })
                     });
-                    if let Some(dense) = heavy {
-                        for (m, e) in region.iter_mut().zip(dense.iter()) {
-                            *m |= e;
+                    if heavy.is_some() {
+                        heavy_list.push(*p);
+                    }
+                }
+                if !heavy_list.is_empty() && !combined.contains_key(heavy_list.as_slice()) {
+                    let mut dense = vec![0u64; count * words];
+                    for p in &heavy_list {
+                        if let Some(Some(part)) = heavy_cache.get(p) {
+                            for (m, e) in dense.iter_mut().zip(part) {
+                                *m |= e;
+                            }
                         }
                     }
+                    combined.insert(heavy_list.clone(), dense);
+                }
+                let start = cells[slot].len();
+                match combined.get(heavy_list.as_slice()) {
+                    Some(dense) if !heavy_list.is_empty() => cells[slot]
+                        .extend(dense.iter().enumerate().map(|(i, m)| m | base[i % words])),
+                    _ if words == 1 => cells[slot].resize(start + count, base[0]),
+                    _ => {
+                        for _ in 0..count {
+                            cells[slot].extend_from_slice(&base);
+                        }
+                    }
+                }
+                let region = &mut cells[slot][start..];
+                for p in list {
+                    let rules = &compiled[*p as usize][slot];
+                    let heavy = heavy_cache.get(p).is_some_and(|h| h.is_some());
                     for rule in rules {
-                        if heavy.is_some() && rule.peers.is_some() {
+                        if heavy && rule.peers.is_some() {
                             continue; // in the dense contribution
                         }
                         // A rule for every peer whose ports do not depend on the peer (any
@@ -1500,12 +1538,7 @@ impl<'m> Compiler<'m> {
                         // mask every type shares; only the other rules touch types one by one.
                         let uniform = slot == 0 || rule.named.is_empty();
                         if rule.peers.is_none() && uniform {
-                            effective.copy_from_slice(&rule.numeric);
-                            named_mask(class, rule, &mut effective);
-                            for (m, e) in base.iter_mut().zip(&effective) {
-                                *m |= e;
-                            }
-                            continue;
+                            continue; // in the base
                         }
                         if uniform {
                             effective.copy_from_slice(&rule.numeric);
@@ -1529,13 +1562,6 @@ impl<'m> Compiler<'m> {
                             Some(set) => types[slot].members[set]
                                 .iter()
                                 .for_each(|t| apply(*t as usize)),
-                        }
-                    }
-                }
-                if base.iter().any(|w| *w != 0) {
-                    for cell in region.chunks_exact_mut(words) {
-                        for (m, b) in cell.iter_mut().zip(&base) {
-                            *m |= b;
                         }
                     }
                 }
@@ -1664,13 +1690,22 @@ mod tests {
     #[test]
     fn empty_model_is_fine() {
         let engine = Engine::new(&Model::default());
-        let labels: Vec<String> = engine.address_classes().into_iter().map(|c| c.label).collect();
+        let labels: Vec<String> = engine
+            .address_classes()
+            .into_iter()
+            .map(|c| c.label)
+            .collect();
         assert_eq!(labels, ["any other address"]);
         let c = engine.connectivity();
         assert_eq!((c.classes(), c.kinds(), c.results().len()), (0, (0, 0), 0));
-        assert!(!engine.matrix(Protocol::TCP, &PortRef::Number(80)).allowed(0, 0));
+        assert!(!engine
+            .matrix(Protocol::TCP, &PortRef::Number(80))
+            .allowed(0, 0));
         let anywhere = Endpoint::Address("1.1.1.1".parse().unwrap());
-        assert_eq!(engine.allowed_ports(anywhere, anywhere), AllowedPorts::all());
+        assert_eq!(
+            engine.allowed_ports(anywhere, anywhere),
+            AllowedPorts::all()
+        );
     }
 
     #[test]

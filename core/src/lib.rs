@@ -5,6 +5,8 @@
 //! [`Parsed`] — what it understood *and* diagnostics; [`build`] merges several into a
 //! [`Model`]. [`evaluate`] decides one [`Flow`] and says why ([`Verdict`]); [`Engine`]
 //! computes whole matrices with bitsets.
+//! The review tools build on both: [`lint`] finds policy mistakes, [`diff`] compares the
+//! connectivity of two models, [`assert`](mod@assert) checks connectivity expectations for CI.
 //!
 //! Architecture invariants:
 //! - No I/O, clocks, randomness, threads, logging or global state. Everything is a function

@@ -61,7 +61,7 @@ pub const CODES: &[(&str, Severity, &str)] = &[
     ("unknown-namespace-label", Severity::Warning, "a namespaceSelector requires a label key no namespace has"),
     ("redundant-policy", Severity::Warning, "removing the policy changes no connection"),
     ("redundant-rule", Severity::Warning, "removing the rule changes no connection"),
-    ("shadowed-rule", Severity::Warning, "everything the rule allows, another rule for the same endpoints allows too"),
+    ("shadowed-rule", Severity::Warning, "everything the rule allows, another rule for the same endpoints (same policy, or same namespace and podSelector) allows too"),
     ("redundancy-skipped", Severity::Info, "the model is too large for the semantic redundancy checks"),
     ("egress-without-dns", Severity::Warning, "egress-isolated endpoints cannot reach port 53 (UDP and TCP) anywhere"),
     ("named-port-not-exposed", Severity::Warning, "no endpoint the port applies to exposes the named port with that protocol"),
@@ -722,14 +722,23 @@ impl Cx<'_> {
         // The connections a policy can change: into its targets (ingress) and out of them
         // (egress). Everything else is the same with or without it.
         let slice = |engine: &Engine, targets: &[usize], dirs: &[PolicyType]| {
+            // Pod pairs come from the class-level table (a lookup each); addresses are
+            // asked one by one.
+            let table = engine.connectivity();
+            let get = |src: Endpoint, dst: Endpoint| match (src, dst) {
+                (Endpoint::Pod(s), Endpoint::Pod(d)) => {
+                    table.ports(s, d).cloned().unwrap_or_default()
+                }
+                _ => engine.allowed_ports(src, dst),
+            };
             let mut v: Vec<AllowedPorts> = Vec::new();
             for &t in targets {
                 for peer in &peers {
                     if dirs.contains(&PolicyType::Ingress) {
-                        v.push(engine.allowed_ports(*peer, Endpoint::Pod(t)));
+                        v.push(get(*peer, Endpoint::Pod(t)));
                     }
                     if dirs.contains(&PolicyType::Egress) {
-                        v.push(engine.allowed_ports(Endpoint::Pod(t), *peer));
+                        v.push(get(Endpoint::Pod(t), *peer));
                     }
                 }
             }
@@ -757,7 +766,9 @@ impl Cx<'_> {
             }
             let before = slice(&base, &targets, &policy.policy_types);
             let mut candidate = working.clone();
-            let Some(pos) = candidate.policies.iter().position(|p| p == policy) else {
+            let Some(pos) = candidate.policies.iter().position(|p| {
+                p.span == policy.span && p.name == policy.name && p.namespace == policy.namespace
+            }) else {
                 continue;
             };
             candidate.policies.remove(pos);
@@ -780,72 +791,114 @@ impl Cx<'_> {
             }
         }
 
+        // What each rule allows on its own (one policy, one rule, other side open), over
+        // its policy's targets; computed once per rule.
+        let mut alone: BTreeMap<(usize, PolicyType, usize), Vec<AllowedPorts>> = BTreeMap::new();
+        let live = |q: usize| !redundant_policies.contains(&q);
         for (index, policy) in model.policies.iter().enumerate() {
-            if redundant_policies.contains(&index) {
+            if !live(index) {
                 continue;
             }
             let targets = self.targets(policy);
             if targets.is_empty() {
                 continue;
             }
-            for direction in policy.policy_types.clone() {
-                let rules = policy.rules(direction);
-                // What each rule allows on its own (one policy, one rule, other side open).
-                let alone: Vec<Vec<AllowedPorts>> = rules
+            for &direction in &policy.policy_types {
+                for (i, rule) in policy.rules(direction).iter().enumerate() {
+                    let single = single_rule_model(model, policy, direction, rule);
+                    let allowed = slice(&Engine::new(&single), &targets, &[direction]);
+                    alone.insert((index, direction, i), allowed);
+                }
+            }
+        }
+
+        for (index, policy) in model.policies.iter().enumerate() {
+            if !live(index) {
+                continue;
+            }
+            let targets = self.targets(policy);
+            if targets.is_empty() {
+                continue;
+            }
+            for &direction in &policy.policy_types {
+                let word = direction_word(direction);
+                // Rules for the same targets: this policy's and those of live policies with
+                // the same namespace and podSelector isolating the same direction.
+                let peers_of_group: Vec<(usize, usize)> = model
+                    .policies
                     .iter()
-                    .map(|rule| {
-                        let single = single_rule_model(model, policy, direction, rule);
-                        slice(&Engine::new(&single), &targets, &[direction])
+                    .enumerate()
+                    .filter(|(q, other)| {
+                        live(*q)
+                            && other.namespace == policy.namespace
+                            && other.pod_selector == policy.pod_selector
+                            && other.affects(direction)
                     })
+                    .flat_map(|(q, other)| (0..other.rules(direction).len()).map(move |j| (q, j)))
                     .collect();
-                // Other rules for the same targets: same namespace, same podSelector.
+                let rules = policy.rules(direction);
                 let mut shadowed: BTreeSet<usize> = BTreeSet::new();
                 for (i, rule) in rules.iter().enumerate() {
-                    let Some(mine) = alone.get(i) else { continue };
+                    let Some(mine) = alone.get(&(index, direction, i)) else {
+                        continue;
+                    };
                     if mine.iter().all(AllowedPorts::is_empty) {
                         continue; // allows nothing: selector and named-port findings say why
                     }
-                    let by = alone.iter().enumerate().find(|(j, other)| {
-                        *j != i && subset_all(mine, other) && (!subset_all(other, mine) || *j < i)
+                    // Equal rules: the later one (by policy, then rule index) is reported.
+                    let by = peers_of_group.iter().find(|&&(q, j)| {
+                        (q, j) != (index, i)
+                            && alone.get(&(q, direction, j)).is_some_and(|theirs| {
+                                subset_all(mine, theirs)
+                                    && (!subset_all(theirs, mine) || (q, j) < (index, i))
+                            })
                     });
-                    if let Some((j, _)) = by {
-                        let Some(other) = rules.get(j) else { continue };
-                        let mut f = finding(
-                            "shadowed-rule",
-                            Severity::Warning,
-                            Some(rule.span),
-                            format!(
-                                "rule spec.{}[{i}] of `{}` is shadowed by spec.{}[{j}] (line {}): everything it allows, that rule allows too",
-                                direction_word(direction),
-                                policy_name(policy),
-                                direction_word(direction),
-                                other.span.line
-                            ),
-                            "delete the shadowed rule, or make it allow what it was meant to",
-                        );
-                        f.related = vec![other.span];
-                        out.push(f);
-                        shadowed.insert(i);
+                    let Some(&(q, j)) = by else { continue };
+                    let Some(other_policy) = model.policies.get(q) else {
+                        continue;
+                    };
+                    let Some(other) = other_policy.rules(direction).get(j) else {
+                        continue;
+                    };
+                    let whose = if q == index {
+                        String::new()
+                    } else {
+                        format!("`{}` ", policy_name(other_policy))
+                    };
+                    let mut f = finding(
+                        "shadowed-rule",
+                        Severity::Warning,
+                        Some(rule.span),
+                        format!(
+                            "rule spec.{word}[{i}] of `{}` is shadowed by {whose}spec.{word}[{j}] (line {}): everything it allows, that rule allows too",
+                            policy_name(policy),
+                            other.span.line
+                        ),
+                        "delete the shadowed rule, or make it allow what it was meant to",
+                    );
+                    f.related = vec![other.span];
+                    out.push(f);
+                    shadowed.insert(i);
+                    // Removable, so later redundancy questions are asked without it (else
+                    // two equal rules could each look redundant thanks to the other).
+                    if let Some(list) = rules_mut(&mut working, policy, direction) {
+                        list.retain(|r| r.span != rule.span);
                     }
                 }
                 for (i, rule) in rules.iter().enumerate() {
                     if shadowed.contains(&i)
                         || alone
-                            .get(i)
+                            .get(&(index, direction, i))
                             .is_none_or(|a| a.iter().all(AllowedPorts::is_empty))
                     {
                         continue;
                     }
                     let before = slice(&base, &targets, &[direction]);
                     let mut candidate = working.clone();
-                    let Some(p) = candidate.policies.iter_mut().find(|p| *p == policy) else {
+                    let Some(list) = rules_mut(&mut candidate, policy, direction) else {
                         continue;
                     };
-                    let list = match direction {
-                        PolicyType::Ingress => &mut p.ingress,
-                        PolicyType::Egress => &mut p.egress,
-                    };
-                    let Some(pos) = list.iter().position(|r| r == rule) else {
+                    let Some(pos) = list.iter().position(|r| r.span == rule.span) else {
                         continue;
                     };
                     list.remove(pos);
@@ -855,8 +908,7 @@ impl Cx<'_> {
                             Severity::Warning,
                             Some(rule.span),
                             format!(
-                                "rule spec.{}[{i}] of `{}` is redundant: removing it changes no connection (other policies allow the same)",
-                                direction_word(direction),
+                                "rule spec.{word}[{i}] of `{}` is redundant: removing it changes no connection (other policies allow the same)",
                                 policy_name(policy)
                             ),
                             "delete the rule, or change it if it was meant to allow more",
@@ -867,6 +919,21 @@ impl Cx<'_> {
             }
         }
     }
+}
+
+/// The rule list of `policy` (found by its span and name) in `model`.
+fn rules_mut<'m>(
+    model: &'m mut Model,
+    policy: &NetworkPolicy,
+    direction: PolicyType,
+) -> Option<&'m mut Vec<NetworkPolicyRule>> {
+    let p = model.policies.iter_mut().find(|p| {
+        p.span == policy.span && p.name == policy.name && p.namespace == policy.namespace
+    })?;
+    Some(match direction {
+        PolicyType::Ingress => &mut p.ingress,
+        PolicyType::Egress => &mut p.egress,
+    })
 }
 
 /// The model with only `rule` of `policy`, in `direction`.

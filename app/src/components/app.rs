@@ -104,6 +104,10 @@ pub fn App() -> impl IntoView {
                 generation.track();
                 format!("{:.1}", ctx.eval_ms.get_value())
             }
+            data-analysis-ms=move || {
+                generation.track();
+                format!("{:.1}", ctx.analysis_ms.get_value())
+            }
         >
             <Header />
             <Banner />

@@ -93,6 +93,8 @@ pub struct Ctx {
     pub whatif: Memo<WhatIf>,
     /// Milliseconds the last analysis + graph build took (for the benchmark).
     pub eval_ms: StoredValue<f64>,
+    /// Milliseconds of that spent in the core (parse, build, engine) and per-pod facts.
+    pub analysis_ms: StoredValue<f64>,
 }
 
 fn arc_changed<T>(a: Option<&Arc<T>>, b: Option<&Arc<T>>) -> bool {
@@ -112,12 +114,14 @@ impl Ctx {
         let epoch = RwSignal::new(0u64);
         let eval_ms = StoredValue::new(0.0);
         let started = StoredValue::new(0.0);
+        let analysis_ms = StoredValue::new(0.0);
 
         let analysis = Memo::new_with_compare(
             move |prev: Option<&Arc<Analysis>>| {
                 let (p, c) = committed.get();
                 started.set_value(browser_now());
                 let next = Analysis::new(&p, &c);
+                analysis_ms.set_value(browser_now() - started.get_value());
                 match prev {
                     Some(prev) if prev.keeps_over(&next) => Arc::new(prev.stale_with(&next)),
                     _ => Arc::new(next),
@@ -182,6 +186,7 @@ impl Ctx {
             layout,
             whatif,
             eval_ms,
+            analysis_ms,
         }
     }
 

@@ -11,6 +11,10 @@ use crate::connectivity::NodeKind;
 use crate::geometry;
 use crate::layout::{NODE_H, NODE_W};
 
+/// Beyond this many edges an SVG stops being readable (and fast); the rest are in the
+/// matrix and the exports, and the graph says so.
+const MAX_DRAWN_EDGES: usize = 3000;
+
 #[derive(Clone, Debug)]
 enum Drag {
     Pan {
@@ -159,6 +163,7 @@ pub fn GraphView() -> impl IntoView {
         let show_labels = g.edges.len() <= 80;
         g.edges
             .iter()
+            .take(MAX_DRAWN_EDGES)
             .filter_map(|e| {
                 let from = g.nodes.get(e.from)?;
                 let to = g.nodes.get(e.to)?;
@@ -339,10 +344,10 @@ pub fn GraphView() -> impl IntoView {
                 on:wheel=on_wheel
             >
                 <defs>
-                    <marker id="arrow-allowed" viewBox="0 0 10 10" refX="9" refY="5" markerWidth="7" markerHeight="7" orient="auto-start-reverse">
+                    <marker id="arrow-allowed" viewBox="0 0 10 10" refX="9" refY="5" markerUnits="userSpaceOnUse" markerWidth="11" markerHeight="11" orient="auto-start-reverse">
                         <path d="M0,0 L10,5 L0,10 z"></path>
                     </marker>
-                    <marker id="arrow-denied" viewBox="0 0 10 10" refX="9" refY="5" markerWidth="7" markerHeight="7" orient="auto-start-reverse">
+                    <marker id="arrow-denied" viewBox="0 0 10 10" refX="9" refY="5" markerUnits="userSpaceOnUse" markerWidth="11" markerHeight="11" orient="auto-start-reverse">
                         <path d="M0,0 L10,5 L0,10 z"></path>
                     </marker>
                 </defs>
@@ -355,6 +360,14 @@ pub fn GraphView() -> impl IntoView {
                     <g class="layer-nodes">{nodes}</g>
                 </g>
             </svg>
+            {move || {
+                let total = ctx.graph.with(|g| g.edges.len());
+                (total > MAX_DRAWN_EDGES).then(|| view! {
+                    <div class="graph-note" data-testid="edges-capped">
+                        {format!("Drawing the first {MAX_DRAWN_EDGES} of {total} edges: use the matrix or the exports for all of them.")}
+                    </div>
+                })
+            }}
             {move || empty().then(|| view! {
                 <div class="graph-empty">
                     <div class="graph-empty__title">"No endpoints yet"</div>

@@ -60,7 +60,23 @@ pub fn is_compact(text: &str) -> bool {
         return false;
     }
     let rest = &line[word_len..];
-    rest.starts_with([' ', '\t']) && !rest.trim_start().starts_with(':')
+    if !rest.starts_with([' ', '\t']) || rest.trim_start().starts_with(':') {
+        return false;
+    }
+    // A misspelt first keyword (`pdo web`) is still the compact form, but a manifest whose
+    // first line lost its colon (`apiVersion v1` above `kind: Pod`) is YAML: its YAML
+    // diagnostics are more useful than one "unknown keyword" per line.
+    let word = line[..word_len].to_ascii_lowercase();
+    KEYWORDS.iter().any(|(k, _)| *k == word) || !text.lines().any(looks_like_yaml_key)
+}
+
+/// `key:` at the start of a line, as in a block mapping.
+fn looks_like_yaml_key(line: &str) -> bool {
+    let n = line
+        .bytes()
+        .take_while(|b| b.is_ascii_alphanumeric() || *b == b'_')
+        .count();
+    n > 0 && line[n..].starts_with(':')
 }
 
 struct Line<'t> {
@@ -136,7 +152,7 @@ pub fn parse(file: FileId, text: &str) -> Parsed {
         };
         let name_end = name_start + name_tok.len();
         let items = &tokens[2..];
-        let span = cx.span(line_start + (kw_start - line_start), line_end);
+        let span = cx.span(kw_start, line_end);
 
         if *kind == "Namespace" {
             if let Err(e) = names::dns_label(name_tok) {

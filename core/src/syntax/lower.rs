@@ -1054,10 +1054,9 @@ fn selector(cx: &mut Cx, node: &Node, what: &str, dropped: &str) -> Option<Label
         }
     }
     if !ok {
-        let at = node;
         cx.error(
             "selector-dropped",
-            at,
+            node,
             format!("`{what}` is invalid (see above); {dropped} was dropped"),
             "fix the selector; an invalid selector is rejected by Kubernetes",
         );

@@ -1,11 +1,33 @@
 //! Text to model: YAML/JSON manifests and the compact form, then merging into a [`Model`].
 //!
-//! - [`yaml`] builds a spanned tree from YAML events (so every object keeps its text);
-//! - [`lower`] turns manifests into model objects, applying Kubernetes defaulting once;
-//! - [`compact`] reads the one-line-per-object cluster form of the playground;
+//! - `yaml` builds a spanned tree from YAML events (so every object keeps its text);
+//! - `lower` turns manifests into model objects, applying Kubernetes defaulting once;
+//! - `compact` reads the one-line-per-object cluster form of the playground;
 //! - [`build()`] merges sources: implicit namespaces, sorting, duplicate checks.
 //!
 //! Nothing here fails as a whole or panics: every problem becomes a [`crate::Diagnostic`].
+//!
+//! Diagnostic codes (stable; front-ends may key on them):
+//!
+//! | code | severity | what |
+//! |---|---|---|
+//! | `yaml-syntax`, `yaml-depth`, `yaml-alias` | error | unreadable YAML; the rest of the text (or the document) is not read |
+//! | `missing-kind`, `unknown-kind` | error | the object is dropped |
+//! | `ignored-kind` | info | a kind (or a CRD reusing a built-in name) that does not affect policy |
+//! | `wrong-api-version` | error | old or unknown `apiVersion` of a NetworkPolicy |
+//! | `missing-name`, `invalid-name` | error | `metadata.name` missing, or a bad namespace name |
+//! | `unknown-field`, `duplicate-key`, `misplaced-field` | warning | typos (with "did you mean"), repeats, `ports` inside a peer |
+//! | `invalid-type` | error | a value of the wrong YAML type |
+//! | `invalid-label`, `invalid-selector`, `invalid-operator`, `selector-dropped` | error | label syntax, `matchExpressions` rules |
+//! | `invalid-cidr`, `except-outside-cidr` | error | `ipBlock` problems; the peer is dropped |
+//! | `cidr-host-bits` | warning | `10.0.0.5/8`: read as `10.0.0.0/8` |
+//! | `invalid-port`, `unknown-protocol` | error | port numbers, names, `endPort`, protocols |
+//! | `invalid-peer` | error | a peer with `ipBlock` and a selector, or with nothing |
+//! | `rule-dropped` | error | every peer (or port) of a rule was invalid, so the rule is dropped rather than allowing everything |
+//! | `invalid-policy-type`, `ignored-rules`, `egress-not-isolated` | error / warning | `policyTypes` values and their interplay with the rules |
+//! | `missing-field`, `missing-template`, `host-network`, `invalid-ip` | warning / info | suspicious objects that are still read |
+//! | `unknown-keyword`, `ignored-field` | error / warning | compact form |
+//! | `duplicate-policy`, `duplicate-endpoint`, `duplicate-namespace` | error / warning | found by [`build()`] across sources |
 
 mod build;
 mod compact;

@@ -182,10 +182,9 @@ pub fn parse_stream(
     // `None`: the anchored node was too big to copy within the budget
     let mut anchors: HashMap<usize, Option<Node>> = HashMap::new();
     let mut budget = ALIAS_BUDGET;
-    // While > 0 we are skipping the rest of a document that was refused (too deep, alias
-    // bomb); we still track nesting so we know where it ends.
+    // Skipping the rest of a document that was refused (too deep, alias bomb) until its
+    // DocumentEnd event.
     let mut skipping = false;
-    let mut skip_depth = 0usize;
     let mut in_doc = false;
 
     loop {
@@ -223,18 +222,11 @@ pub fn parse_stream(
         let end = offsets.byte(span.end.index()).max(start);
 
         if skipping {
-            match event {
-                Event::SequenceStart(..) | Event::MappingStart(..) => skip_depth += 1,
-                Event::SequenceEnd | Event::MappingEnd => skip_depth = skip_depth.saturating_sub(1),
-                Event::DocumentEnd => {
-                    skipping = false;
-                    skip_depth = 0;
-                    in_doc = false;
-                    on_document(Document { root: None });
-                }
-                _ => {}
+            if matches!(event, Event::DocumentEnd) {
+                skipping = false;
+                in_doc = false;
+                on_document(Document { root: None });
             }
-            let _ = skip_depth;
             continue;
         }
 
@@ -269,7 +261,6 @@ pub fn parse_stream(
                             )),
                         );
                         skipping = true;
-                        skip_depth = stack.len();
                         stack.clear();
                         root = None;
                         None

@@ -76,6 +76,16 @@ fn example_allow_same_namespace() {
     );
     assert!(peer.namespace_selector.is_none() && peer.ip_block.is_none());
     assert_eq!(pol.span.line, 3, "a policy's span starts at its document");
+    let text = example("allow-same-namespace.yaml");
+    let of = |s: netpol_core::Span| &text[s.start as usize..s.end as usize];
+    assert!(of(pol.span).starts_with("apiVersion: networking.k8s.io/v1"));
+    assert!(
+        of(pol.span).ends_with("app: frontend"),
+        "{:?}",
+        of(pol.span)
+    );
+    assert!(of(pol.ingress[0].span).starts_with("from:"));
+    assert!(of(peer.span).starts_with("podSelector:") && of(peer.span).ends_with("frontend"));
     assert_eq!(pol.ingress[0].span.line, 12);
 }
 
@@ -696,6 +706,55 @@ const DIAGNOSTICS: &[(&str, &str, &str, Severity, u32)] = &[
         Severity::Warning,
         11,
     ),
+    (
+        "bad pod IP",
+        "apiVersion: v1\nkind: Pod\nmetadata: {name: a}\nstatus:\n  podIP: 10.0.0.256\n",
+        "invalid-ip",
+        Severity::Warning,
+        5,
+    ),
+    (
+        "host network pod",
+        "apiVersion: v1\nkind: Pod\nmetadata: {name: a}\nspec:\n  hostNetwork: true\n",
+        "host-network",
+        Severity::Info,
+        5,
+    ),
+    (
+        "policy without podSelector",
+        "  policyTypes: [Ingress]\n",
+        "missing-field",
+        Severity::Warning,
+        7,
+    ),
+    (
+        "repeated field",
+        "  podSelector: {}\n  podSelector: {}\n",
+        "duplicate-key",
+        Severity::Warning,
+        8,
+    ),
+    (
+        "endPort out of range",
+        "  podSelector: {}\n  ingress:\n  - ports:\n    - port: 80\n      endPort: 70000\n",
+        "invalid-port",
+        Severity::Error,
+        11,
+    ),
+    (
+        "ingress written as a mapping",
+        "  podSelector: {}\n  ingress:\n    from: []\n",
+        "invalid-type",
+        Severity::Error,
+        9,
+    ),
+    (
+        "nesting too deep",
+        "apiVersion: v1\nkind: Pod\nmetadata:\n  name: a\n  labels: [[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]\n",
+        "yaml-depth",
+        Severity::Error,
+        5,
+    ),
 ];
 
 #[test]
@@ -994,6 +1053,8 @@ fn compact_detection() {
         ("pod a\n", true),
         ("# x\n\nnamespace prod\n", true),
         ("pdo a\n", true),
+        ("apiVersion v1\nkind: Pod\n", false),
+        ("pod a ports=http:80\n", true),
         ("kind: Pod\n", false),
         ("apiVersion : v1\n", false),
         ("---\npod: a\n", false),
@@ -1155,8 +1216,8 @@ fn compact_pod() -> impl Strategy<Value = CompactPod> {
     });
     let value = "([a-zA-Z0-9]([a-zA-Z0-9._-]{0,4}[a-zA-Z0-9])?)?";
     let ip = prop_oneof![
-        any::<[u8; 4]>().prop_map(|b| IpAddr::from(b)),
-        any::<[u16; 8]>().prop_map(|b| IpAddr::from(b)),
+        any::<[u8; 4]>().prop_map(IpAddr::from),
+        any::<[u16; 8]>().prop_map(IpAddr::from),
     ];
     let proto = prop_oneof![
         Just(Protocol::TCP),

@@ -216,6 +216,8 @@ struct AssertExpect {
     explanation: Option<String>,
     /// Substring of the problem (selector selects nothing, unknown id).
     problem: Option<String>,
+    /// Substring of the first violation's note.
+    note: Option<String>,
 }
 
 #[test]
@@ -244,6 +246,12 @@ fn assertion_cases() {
                     .explanation
                     .as_ref()
                     .is_none_or(|s| first.is_some_and(|e| e.contains(s.as_str())))
+                && want.note.as_ref().is_none_or(|s| {
+                    got.violations
+                        .first()
+                        .and_then(|v| v.note.as_ref())
+                        .is_some_and(|n| n.contains(s.as_str()))
+                })
                 && want
                     .problem
                     .as_ref()
@@ -417,4 +425,48 @@ fn diff_of_a_model_with_itself_is_empty() {
     let d = diff::diff(&m, &m);
     assert!(d.changes.is_empty() && d.changed_pairs == 0);
     assert!(d.added_endpoints.is_empty() && d.removed_endpoints.is_empty());
+}
+
+/// Every input of the conformance suite (valid and broken) goes through lint and diff: no
+/// panics, deterministic output, and a diff against the empty model removes exactly the
+/// endpoints.
+#[test]
+fn review_tools_are_total_on_every_conformance_input() {
+    fn walk(dir: &Path, out: &mut Vec<PathBuf>) {
+        let Ok(entries) = std::fs::read_dir(dir) else {
+            return;
+        };
+        for e in entries.flatten() {
+            let p = e.path();
+            if p.is_dir() {
+                walk(&p, out);
+            } else if p.extension().is_some_and(|x| x == "yaml") {
+                out.push(p);
+            }
+        }
+    }
+    let mut paths = Vec::new();
+    walk(
+        &Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/cases"),
+        &mut paths,
+    );
+    paths.sort();
+    assert!(paths.len() > 50, "{} conformance files", paths.len());
+    let empty = Model::default();
+    for path in &paths {
+        let text = std::fs::read_to_string(path).unwrap_or_default();
+        let Ok(doc) = serde_yaml::from_str::<serde_yaml::Value>(&text) else {
+            continue;
+        };
+        let field = |k: &str| doc.get(k).and_then(|v| v.as_str()).map(str::to_string);
+        let policies = field("policies").unwrap_or_default();
+        let m = model(field("cluster").as_deref(), &policies);
+        let findings = lint::lint(&m);
+        assert_eq!(findings, lint::lint(&m), "{}", path.display());
+        let d = diff::diff(&m, &empty);
+        assert_eq!(d.removed_endpoints.len(), m.cluster.pods.len());
+        assert!(d.changes.is_empty(), "{}", path.display());
+        let same = diff::diff(&m, &m);
+        assert_eq!(same.changed_pairs, 0, "{}", path.display());
+    }
 }
