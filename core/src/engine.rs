@@ -113,11 +113,11 @@ pub struct Engine {
     ingress_group: Vec<u32>,
     /// `[peer type][group][word]`: the port classes egress allows. Transposed, so that a
     /// destination's row over every source group is contiguous in [`Engine::connectivity`].
-    egress_cells: Vec<u64>,
+    egress_cells: Cells,
     /// Number of egress groups.
     egress_groups: usize,
     /// `[group][peer type][word]`: the port classes ingress allows.
-    ingress_cells: Vec<u64>,
+    ingress_cells: Cells,
     /// Every port class: the mask of a side that is not isolated.
     all: Vec<u64>,
 }
@@ -300,67 +300,53 @@ impl Engine {
         let (destinations, destination_rep) =
             kinds(&|c| (self.ingress_group[c], self.egress_type[c]));
 
-        // Results are interned by mask; one-word masks (up to 64 port classes, the usual
-        // case) use the word itself as the key.
-        let mut seen_word: HashMap<u64, u32> = HashMap::default();
-        let mut last: (u64, u32) = (0, 0);
-        let mut seen: HashMap<Box<[u64]>, u32> = HashMap::default();
         let mut results: Vec<AllowedPorts> = Vec::new();
-        let mut mask = vec![0u64; self.words];
         let mut table = Vec::with_capacity(source_rep.len() * destination_rep.len());
-        let w = self.words;
-        // Per source kind: its egress group (`NONE`: not isolated) and the offset of its
-        // ingress peer type in a group row. Destinations are the outer loop, so both rows
-        // read below are contiguous.
+        // Per source kind: its egress group (`NONE`: not isolated) and its ingress peer
+        // type. Destinations are the outer loop, so both rows read below are contiguous.
         let source_parts: Vec<(u32, usize)> = source_rep
             .iter()
-            .map(|s| (self.egress_group[*s], self.ingress_type[*s] as usize * w))
+            .map(|s| (self.egress_group[*s], self.ingress_type[*s] as usize))
             .collect();
-        for &d in &destination_rep {
-            let ingress_row = match self.ingress_group[d] {
-                NONE => None,
-                g => {
-                    let at = g as usize * self.ingress_types * w;
-                    Some(&self.ingress_cells[at..at + self.ingress_types * w])
+        match (&self.egress_cells, &self.ingress_cells) {
+            (Cells::Narrow(e), Cells::Narrow(i)) => self.one_word_table(
+                e,
+                i,
+                self.all[0] as u32,
+                &destination_rep,
+                &source_parts,
+                &mut table,
+                &mut results,
+            ),
+            (Cells::Wide(e), Cells::Wide(i)) if self.words == 1 => self.one_word_table(
+                e,
+                i,
+                self.all[0],
+                &destination_rep,
+                &source_parts,
+                &mut table,
+                &mut results,
+            ),
+            _ => {
+                // Many words per mask: interned by the whole mask.
+                let mut seen: HashMap<Box<[u64]>, u32> = HashMap::default();
+                let mut mask = vec![0u64; self.words];
+                for &d in &destination_rep {
+                    // A kind's representative class stands for the whole kind.
+                    for &s in &source_rep {
+                        self.pair_mask(Side::Pod(s), Side::Pod(d), &mut mask);
+                        let id = match seen.get(mask.as_slice()) {
+                            Some(id) => *id,
+                            None => {
+                                let id = results.len() as u32;
+                                results.push(self.ports.to_allowed(&mask));
+                                seen.insert(mask.clone().into_boxed_slice(), id);
+                                id
+                            }
+                        };
+                        table.push(id);
+                    }
                 }
-            };
-            let at = self.egress_type[d] as usize * self.egress_groups * w;
-            let egress_row = &self.egress_cells[at..at + self.egress_groups * w];
-            for &(egress_group, ingress_at) in &source_parts {
-                let i = match ingress_row {
-                    Some(row) => &row[ingress_at..ingress_at + w],
-                    None => &self.all[..],
-                };
-                let e = match egress_group {
-                    NONE => &self.all[..],
-                    g => &egress_row[g as usize * w..(g as usize + 1) * w],
-                };
-                let id = if self.words == 1 {
-                    let word = e[0] & i[0];
-                    // Neighbouring cells usually agree: skip the hash lookup then.
-                    if word != last.0 || results.is_empty() {
-                        let id = *seen_word.entry(word).or_insert_with(|| {
-                            results.push(self.ports.to_allowed(&[word]));
-                            results.len() as u32 - 1
-                        });
-                        last = (word, id);
-                    }
-                    last.1
-                } else {
-                    for ((o, a), b) in mask.iter_mut().zip(e).zip(i) {
-                        *o = a & b;
-                    }
-                    match seen.get(mask.as_slice()) {
-                        Some(id) => *id,
-                        None => {
-                            let id = results.len() as u32;
-                            results.push(self.ports.to_allowed(&mask));
-                            seen.insert(mask.clone().into_boxed_slice(), id);
-                            id
-                        }
-                    }
-                };
-                table.push(id);
             }
         }
         Connectivity {
@@ -371,6 +357,58 @@ impl Engine {
             source_kinds: source_rep.len(),
             table,
             results,
+        }
+    }
+
+    /// The connectivity table when a mask is one word (`u32` or `u64` cells): per cell,
+    /// one AND of two contiguous rows' entries and an interning lookup.
+    #[allow(clippy::too_many_arguments)]
+    fn one_word_table<T: Copy + Into<u64> + std::ops::BitAnd<Output = T>>(
+        &self,
+        egress_cells: &[T],
+        ingress_cells: &[T],
+        all: T,
+        destination_rep: &[usize],
+        source_parts: &[(u32, usize)],
+        table: &mut Vec<u32>,
+        results: &mut Vec<AllowedPorts>,
+    ) {
+        let mut seen = WordIndex::default();
+        let mut last: Option<(u64, u32)> = None;
+        for &d in destination_rep {
+            let ingress_row = match self.ingress_group[d] {
+                NONE => None,
+                g => {
+                    let at = g as usize * self.ingress_types;
+                    ingress_cells.get(at..at + self.ingress_types)
+                }
+            };
+            let at = self.egress_type[d] as usize * self.egress_groups;
+            let egress_row = egress_cells.get(at..at + self.egress_groups).unwrap_or(&[]);
+            for &(egress_group, ingress_type) in source_parts {
+                let i = match ingress_row {
+                    Some(row) => row.get(ingress_type).copied().unwrap_or(all),
+                    None => all,
+                };
+                let e = match egress_group {
+                    NONE => all,
+                    g => egress_row.get(g as usize).copied().unwrap_or(all),
+                };
+                let word: u64 = (e & i).into();
+                // Neighbouring cells usually agree: skip the lookup then.
+                let id = match last {
+                    Some((w, id)) if w == word => id,
+                    _ => {
+                        let id = seen.get_or_insert(word, || {
+                            results.push(self.ports.to_allowed(&[word]));
+                            results.len() as u32 - 1
+                        });
+                        last = Some((word, id));
+                        id
+                    }
+                };
+                table.push(id);
+            }
         }
     }
 
@@ -408,34 +446,113 @@ impl Engine {
         }
     }
 
-    /// The masks (egress, ingress) deciding the flow from `src` to `dst`.
-    fn pair_cells(&self, src: Side, dst: Side) -> (&[u64], &[u64]) {
-        let w = self.words;
-        let egress = match src {
-            Side::Pod(s) if self.egress_group[s] != NONE => {
+    /// The port classes allowed from `src` to `dst`, into `out`: the egress cell AND the
+    /// ingress cell (every class for a side that is not isolated).
+    fn pair_mask(&self, src: Side, dst: Side, out: &mut [u64]) {
+        out.copy_from_slice(&self.all);
+        if let Side::Pod(s) = src {
+            if let Some(g) = self.egress_group.get(s).filter(|g| **g != NONE) {
                 let t = self.egress_type[self.column(dst)] as usize;
-                let at = (t * self.egress_groups + self.egress_group[s] as usize) * w;
-                &self.egress_cells[at..at + w]
+                self.egress_cells
+                    .and_into(t * self.egress_groups + *g as usize, self.words, out);
             }
-            _ => &self.all,
-        };
-        let ingress = match dst {
-            Side::Pod(d) if self.ingress_group[d] != NONE => {
+        }
+        if let Side::Pod(d) = dst {
+            if let Some(g) = self.ingress_group.get(d).filter(|g| **g != NONE) {
                 let t = self.ingress_type[self.column(src)] as usize;
-                let at = (self.ingress_group[d] as usize * self.ingress_types + t) * w;
-                &self.ingress_cells[at..at + w]
+                self.ingress_cells
+                    .and_into(*g as usize * self.ingress_types + t, self.words, out);
             }
-            _ => &self.all,
-        };
-        (egress, ingress)
+        }
+    }
+}
+
+/// Cell masks: one `u32` per cell when there are at most 32 port classes, else `words`
+/// `u64`s per cell.
+#[derive(Clone, Debug)]
+enum Cells {
+    Narrow(Vec<u32>),
+    Wide(Vec<u64>),
+}
+
+impl Cells {
+    fn with_capacity(narrow: bool, words: usize) -> Cells {
+        if narrow {
+            Cells::Narrow(Vec::with_capacity(words))
+        } else {
+            Cells::Wide(Vec::with_capacity(words))
+        }
     }
 
-    /// The port classes allowed from `src` to `dst`, into `out`.
-    fn pair_mask(&self, src: Side, dst: Side, out: &mut [u64]) {
-        let (e, i) = self.pair_cells(src, dst);
-        for ((o, a), b) in out.iter_mut().zip(e).zip(i) {
-            *o = a & b;
+    /// Appends cells given as `u64` words (narrowed when narrow: the masks fit).
+    fn extend(&mut self, row: &[u64]) {
+        match self {
+            Cells::Narrow(c) => c.extend(row.iter().map(|w| *w as u32)),
+            Cells::Wide(c) => c.extend_from_slice(row),
         }
+    }
+
+    fn len(&self) -> usize {
+        match self {
+            Cells::Narrow(c) => c.len(),
+            Cells::Wide(c) => c.len(),
+        }
+    }
+
+    /// ANDs cell `index` into `out` (`words` words).
+    fn and_into(&self, index: usize, words: usize, out: &mut [u64]) {
+        match self {
+            Cells::Narrow(c) => {
+                let cell = c.get(index).map_or(0, |m| *m as u64);
+                if let Some(o) = out.first_mut() {
+                    *o &= cell;
+                }
+            }
+            Cells::Wide(c) => {
+                let cell = c.get(index * words..(index + 1) * words).unwrap_or(&[]);
+                for (i, o) in out.iter_mut().enumerate() {
+                    *o &= cell.get(i).copied().unwrap_or(0);
+                }
+            }
+        }
+    }
+}
+
+/// Interned one-word masks: a small open-addressing table. [`Engine::connectivity`] looks
+/// up one mask per cell (millions), and a general hash map was a large share of its time.
+#[derive(Default)]
+struct WordIndex {
+    /// `(mask, id)` per slot; `id == NONE` marks an empty slot. Length: a power of two.
+    slots: Vec<(u64, u32)>,
+    len: usize,
+}
+
+impl WordIndex {
+    fn slot(&self, word: u64) -> usize {
+        let mask = self.slots.len() - 1;
+        let mut i = (word.wrapping_mul(0x9e37_79b9_7f4a_7c15) >> 32) as usize & mask;
+        while self.slots[i].1 != NONE && self.slots[i].0 != word {
+            i = (i + 1) & mask;
+        }
+        i
+    }
+
+    fn get_or_insert(&mut self, word: u64, make: impl FnOnce() -> u32) -> u32 {
+        // At most half full, so probing always ends at the word or an empty slot.
+        if (self.len + 1) * 2 > self.slots.len() {
+            let size = (self.slots.len() * 2).max(64);
+            let old = std::mem::replace(&mut self.slots, vec![(0, NONE); size]);
+            for (w, id) in old.into_iter().filter(|(_, id)| *id != NONE) {
+                let i = self.slot(w);
+                self.slots[i] = (w, id);
+            }
+        }
+        let i = self.slot(word);
+        if self.slots[i].1 == NONE {
+            self.slots[i] = (word, make());
+            self.len += 1;
+        }
+        self.slots[i].1
     }
 }
 
@@ -862,9 +979,9 @@ struct CompiledRule {
 }
 
 /// `[row][column][word]` to `[column][row][word]`, in tiles so both sides stay in cache.
-fn transpose(cells: &[u64], rows: usize, columns: usize, words: usize) -> Vec<u64> {
+fn transpose<T: Copy + Default>(cells: &[T], rows: usize, columns: usize, words: usize) -> Vec<T> {
     const TILE: usize = 32;
-    let mut out = vec![0u64; cells.len()];
+    let mut out = vec![T::default(); cells.len()];
     for r0 in (0..rows).step_by(TILE) {
         for c0 in (0..columns).step_by(TILE) {
             for r in r0..(r0 + TILE).min(rows) {
@@ -908,35 +1025,59 @@ impl PeerTypes {
             })
             .collect();
         let mut next = keys.len() as u32;
-        let mut split: HashMap<u32, u32> = HashMap::default();
+        // `split[t]`: the new type of this set's members of type `t` (`NONE`: none yet).
+        // Vectors, not maps: refinement runs over every member of every set.
+        let mut split: Vec<u32> = vec![NONE; next as usize];
+        let mut touched: Vec<usize> = Vec::new();
         for set in sets {
-            split.clear();
+            for t in touched.drain(..) {
+                split[t] = NONE;
+            }
             for column in set.ones() {
                 let Some(t) = of.get_mut(column) else {
                     continue;
                 };
-                *t = *split.entry(*t).or_insert_with(|| {
+                let old = *t as usize;
+                let Some(to) = split.get_mut(old) else {
+                    continue;
+                };
+                if *to == NONE {
+                    *to = next;
                     next += 1;
-                    next - 1
-                });
+                    touched.push(old);
+                }
+                *t = *to;
             }
+            split.resize(next as usize, NONE);
         }
         // Compact ids in column order, so output is deterministic and dense.
-        let mut dense: HashMap<u32, u32> = HashMap::default();
+        let mut dense: Vec<u32> = vec![NONE; next as usize];
         let mut representative = Vec::new();
         for (column, t) in of.iter_mut().enumerate() {
-            let id = *dense.entry(*t).or_insert_with(|| {
+            let Some(slot) = dense.get_mut(*t as usize) else {
+                continue;
+            };
+            if *slot == NONE {
+                *slot = representative.len() as u32;
                 representative.push(column);
-                representative.len() as u32 - 1
-            });
-            *t = id;
+            }
+            *t = *slot;
         }
+        let mut seen: Vec<usize> = vec![usize::MAX; representative.len()];
         let members = sets
             .iter()
-            .map(|set| {
-                let mut types: Vec<u32> = set.ones().filter_map(|c| of.get(c).copied()).collect();
+            .enumerate()
+            .map(|(i, set)| {
+                let mut types: Vec<u32> = Vec::new();
+                for t in set.ones().filter_map(|c| of.get(c).copied()) {
+                    if let Some(mark) = seen.get_mut(t as usize) {
+                        if *mark != i {
+                            *mark = i;
+                            types.push(t);
+                        }
+                    }
+                }
                 types.sort_unstable();
-                types.dedup();
                 types
             })
             .collect();
@@ -1423,7 +1564,10 @@ impl<'m> Compiler<'m> {
         // type. Ingress groups also split by named-port resolution: the destination is
         // the class itself.
         let mut group = [vec![NONE; classes], vec![NONE; classes]];
-        let mut cells: [Vec<u64>; 2] = Default::default();
+        // Up to 32 port classes (the usual case), a cell is a `u32`: the cells are most of
+        // the engine's memory, and writing them was most of compile time.
+        let narrow = ports.classes() <= 32;
+        let mut cells: [Cells; 2] = [Cells::Wide(Vec::new()), Cells::Wide(Vec::new())];
         let types = [&ingress_types, &egress_types];
         for slot in 0..2 {
             let mut groups: HashMap<(&[u32], &[Vec<u16>]), u32> = HashMap::default();
@@ -1433,6 +1577,10 @@ impl<'m> Compiler<'m> {
             let mut heavy_cache: HashMap<u32, Option<Vec<u64>>> = HashMap::default();
             let mut combined: HashMap<Vec<u32>, Vec<u64>> = HashMap::default();
             let mut heavy_list: Vec<u32> = Vec::new();
+            // Groups first (the first class of each represents it), so the cells are
+            // allocated once at their final size: growing a vector of millions of words
+            // by doubling copied it several times.
+            let mut firsts: Vec<usize> = Vec::new();
             for class in 0..classes {
                 let list = &isolating[slot][class];
                 if list.is_empty() {
@@ -1449,13 +1597,18 @@ impl<'m> Compiler<'m> {
                 } else {
                     &[]
                 };
-                if let Some(g) = groups.get(&(list.as_slice(), named_key)) {
-                    group[slot][class] = *g;
-                    continue;
+                let next = groups.len() as u32;
+                let g = *groups.entry((list.as_slice(), named_key)).or_insert(next);
+                if g == next {
+                    firsts.push(class);
                 }
-                let g = groups.len() as u32;
-                groups.insert((list.as_slice(), named_key), g);
                 group[slot][class] = g;
+            }
+            cells[slot] = Cells::with_capacity(narrow, firsts.len() * count * words);
+            // Each group's row is built in this cache-resident scratch, then appended.
+            let mut row: Vec<u64> = Vec::with_capacity(count * words);
+            for &class in &firsts {
+                let list = &isolating[slot][class];
                 // The base first, so the group's cells start from it in one pass.
                 base.iter_mut().for_each(|w| *w = 0);
                 for p in list {
@@ -1514,18 +1667,27 @@ impl<'m> Compiler<'m> {
                     }
                     combined.insert(heavy_list.clone(), dense);
                 }
-                let start = cells[slot].len();
+                row.clear();
                 match combined.get(heavy_list.as_slice()) {
-                    Some(dense) if !heavy_list.is_empty() => cells[slot]
-                        .extend(dense.iter().enumerate().map(|(i, m)| m | base[i % words])),
-                    _ if words == 1 => cells[slot].resize(start + count, base[0]),
+                    // One word per cell is the usual case: no per-word index arithmetic
+                    // (a division per cell was a measurable share of compile time).
+                    Some(dense) if !heavy_list.is_empty() && words == 1 => {
+                        let b = base[0];
+                        row.extend(dense.iter().map(|m| m | b));
+                    }
+                    Some(dense) if !heavy_list.is_empty() => {
+                        for cell in dense.chunks_exact(words) {
+                            row.extend(cell.iter().zip(&base).map(|(m, b)| m | b));
+                        }
+                    }
+                    _ if words == 1 => row.resize(count, base[0]),
                     _ => {
                         for _ in 0..count {
-                            cells[slot].extend_from_slice(&base);
+                            row.extend_from_slice(&base);
                         }
                     }
                 }
-                let region = &mut cells[slot][start..];
+                let region = &mut row[..];
                 for p in list {
                     let rules = &compiled[*p as usize][slot];
                     let heavy = heavy_cache.get(p).is_some_and(|h| h.is_some());
@@ -1565,12 +1727,16 @@ impl<'m> Compiler<'m> {
                         }
                     }
                 }
+                cells[slot].extend(&row);
             }
         }
         let [ingress_group, egress_group] = group;
         let [ingress_cells, egress_by_group] = cells;
         let egress_groups = egress_by_group.len() / (egress_types.count * words).max(1);
-        let egress_cells = transpose(&egress_by_group, egress_groups, egress_types.count, words);
+        let egress_cells = match egress_by_group {
+            Cells::Narrow(c) => Cells::Narrow(transpose(&c, egress_groups, egress_types.count, 1)),
+            Cells::Wide(c) => Cells::Wide(transpose(&c, egress_groups, egress_types.count, words)),
+        };
 
         Engine {
             pods: pods.len(),
@@ -1733,5 +1899,78 @@ mod tests {
         assert!(!m.allowed(0, 99));
         let m = engine.matrix(Protocol::TCP, &PortRef::Number(9090));
         assert!(m.allowed(0, 0) && !m.allowed(0, 2));
+    }
+
+    /// Every cell width (`u32` cells up to 32 port classes, one `u64` up to 64, several
+    /// words beyond) gives the evaluator's answers, in `connectivity` and `allowed_ports`.
+    #[test]
+    fn every_cell_width_agrees_with_evaluate() {
+        for rules in [5u16, 20, 40] {
+            let ingress: Vec<_> = (0..rules)
+                .map(|k| {
+                    let peers = match k % 3 {
+                        0 => vec![peer_sel(None, Some("team=b"))],
+                        1 => vec![peer_sel(Some("app=db"), None)],
+                        _ => vec![],
+                    };
+                    let ports = vec![port(
+                        Protocol::TCP,
+                        Some(PortRef::Number(1000 + 3 * k)),
+                        None,
+                    )];
+                    rule(peers, ports)
+                })
+                .collect();
+            let egress: Vec<_> = (0..rules)
+                .map(|k| {
+                    let peers = match k % 2 {
+                        0 => vec![peer_sel(Some("app=web"), Some(""))],
+                        _ => vec![peer_block("10.0.0.0/24", &[])],
+                    };
+                    let ports = match k % 4 {
+                        3 => vec![port(
+                            Protocol::TCP,
+                            Some(PortRef::Name("http".into())),
+                            None,
+                        )],
+                        _ => vec![port(
+                            Protocol::TCP,
+                            Some(PortRef::Number(1001 + 3 * k)),
+                            None,
+                        )],
+                    };
+                    rule(peers, ports)
+                })
+                .collect();
+            let m = model(vec![
+                policy("prod", "in", "app=web", &[I], ingress, vec![]),
+                policy("dev", "out", "", &[E], vec![], egress),
+            ]);
+            let engine = Engine::new(&m);
+            let connectivity = engine.connectivity();
+            let mut probes: Vec<u16> = (0..3 * rules + 3).map(|k| 999 + k).collect();
+            probes.extend([1, 8080, 9090, 65535]);
+            for src in 0..m.cluster.pods.len() {
+                for dst in 0..m.cluster.pods.len() {
+                    let (s, d) = (Endpoint::Pod(src), Endpoint::Pod(dst));
+                    let ports = engine.allowed_ports(s, d);
+                    assert_eq!(connectivity.ports(src, dst), Some(&ports));
+                    for &n in &probes {
+                        let flow = crate::model::Flow {
+                            src: s,
+                            dst: d,
+                            protocol: Protocol::TCP,
+                            port: n,
+                        };
+                        let want = crate::evaluate(&m, &flow).is_allowed();
+                        assert_eq!(
+                            ports.tcp.contains(n),
+                            want,
+                            "{rules} rules, {src}->{dst}:{n}"
+                        );
+                    }
+                }
+            }
+        }
     }
 }
