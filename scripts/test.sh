@@ -29,6 +29,6 @@ stage "playground release build"
 scripts/build-app.sh
 
 stage "browser tests (Chromium)"
-(cd e2e && node --test --test-reporter=spec)
+(cd e2e && node --test --test-concurrency=1 --test-reporter=spec)
 
 stage "all tests passed"
