@@ -72,13 +72,14 @@ fn mentioned_ports(analysis: &Analysis) -> Vec<(Protocol, u16)> {
         .collect()
 }
 
-/// `ingress rule 1` / `egress rule 2` (1-based, as people count).
+/// `spec.ingress[0]` / `spec.egress[1]`: the path into the policy, exactly as the CLI and
+/// `netpol_core::render` name a rule, so a reviewer can match the two outputs.
 pub fn rule_name(direction: PolicyType, index: usize) -> String {
     let dir = match direction {
         PolicyType::Ingress => "ingress",
         PolicyType::Egress => "egress",
     };
-    format!("{dir} rule {}", index + 1)
+    format!("spec.{dir}[{index}]")
 }
 
 /// One sentence per peer miss.
@@ -140,7 +141,7 @@ mod tests {
 
     #[test]
     fn sentences() {
-        assert_eq!(rule_name(PolicyType::Egress, 0), "egress rule 1");
+        assert_eq!(rule_name(PolicyType::Egress, 0), "spec.egress[0]");
         let (head, lines) = miss_reason(&MissReason::Port {
             port: 8080,
             protocol: Protocol::TCP,
