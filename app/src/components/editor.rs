@@ -133,7 +133,10 @@ pub fn Editor(
     view! {
         <section class="editor" aria-label=title>
             <header class="panel-head">
-                <h2 class="panel-head__title">{title}</h2>
+                <h2 class="panel-head__title">
+                    // In compare mode the plain editors are the "before" side.
+                    {move || if !after && ctx.compare.get() { format!("Before: {title}") } else { title.to_string() }}
+                </h2>
                 <span class="panel-head__hint">{hint}</span>
                 <span class="spacer"></span>
                 {move || {
