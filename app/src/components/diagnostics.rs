@@ -7,6 +7,9 @@ use netpol_core::{Severity, Span};
 use crate::analysis::CLUSTER;
 use crate::components::ctx::Ctx;
 
+/// Longest list drawn: thousands of rows would slow every keystroke; the CLI lists them all.
+const MAX_ROWS: usize = 200;
+
 /// One row's data, shared by diagnostics and lint findings.
 struct Row {
     testid: &'static str,
@@ -136,11 +139,20 @@ pub fn Diagnostics() -> impl IntoView {
             span: f.span,
             related: f.related.clone(),
         });
-        diagnostics
+        let total = a.model.diagnostics.len() + findings.len();
+        let rows = diagnostics
             .chain(lint)
-            .map(|row| row_view(ctx, row))
-            .collect_view()
-            .into_any()
+            .take(MAX_ROWS)
+            .map(|row| row_view(ctx, row).into_any())
+            .collect_view();
+        let more = (total > MAX_ROWS).then(|| {
+            view! {
+                <li class="diag diag--more muted small" data-testid="problems-more">
+                    {format!("and {} more (run `netpol lint` for the full list)", total - MAX_ROWS)}
+                </li>
+            }
+        });
+        view! { {rows} {more} }.into_any()
     };
     let count =
         move || ctx.analysis.with(|a| a.model.diagnostics.len()) + ctx.lint.with(|f| f.len());
