@@ -11,6 +11,7 @@
 
 pub mod analysis;
 pub mod browser;
+pub mod compare;
 pub mod components;
 pub mod connectivity;
 pub mod examples;

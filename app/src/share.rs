@@ -41,6 +41,20 @@ pub struct SharedState {
     /// Whether denied pairs are drawn.
     #[serde(default)]
     pub show_denied: bool,
+    /// Compare mode's "after" texts; absent in links made without compare mode (and in
+    /// every link made before compare mode existed, which is why it is optional: old `v1.`
+    /// links keep opening unchanged).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub after: Option<AfterState>,
+}
+
+/// The "after" side of compare mode.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AfterState {
+    /// After policies editor text.
+    pub policies: String,
+    /// After cluster editor text.
+    pub cluster: String,
 }
 
 /// Why a link could not be opened. Messages are shown to the user as they are.
@@ -142,7 +156,31 @@ mod tests {
             port: "TCP:80".into(),
             view: View::Matrix,
             show_denied: true,
+            after: None,
         }
+    }
+
+    #[test]
+    fn after_state_round_trips_and_old_links_still_open() {
+        let mut s = sample();
+        s.after = Some(AfterState {
+            policies: "kind: NetworkPolicy\n".into(),
+            cluster: "pod default/b app=b\n".into(),
+        });
+        assert_eq!(decode(&encode(&s)), Ok(s.clone()));
+        // A v1 link from before compare mode: JSON without the "after" field.
+        let old =
+            br#"{"policies":"p","cluster":"c","port":"any","view":"graph","show_denied":false}"#;
+        let link = format!(
+            "v1.{}",
+            URL_SAFE_NO_PAD.encode(miniz_oxide::deflate::compress_to_vec(old, 9))
+        );
+        let opened = decode(&link).expect("old link opens");
+        assert_eq!(opened.after, None);
+        assert_eq!(opened.policies, "p");
+        // Without compare mode the field is not written at all.
+        let plain = serde_json::to_string(&sample()).unwrap_or_default();
+        assert!(!plain.contains("after"));
     }
 
     #[test]

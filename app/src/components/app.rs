@@ -5,8 +5,9 @@ use leptos::prelude::*;
 use crate::browser;
 use crate::components::ctx::Ctx;
 use crate::components::{
-    banner::Banner, diagnostics::Diagnostics, editor::Editor, explanation::Explanation,
-    graph_view::GraphView, header::Header, matrix_view::MatrixView, toolbar::Toolbar,
+    banner::Banner, diagnostics::Diagnostics, diff_summary::DiffSummary, editor::Editor,
+    explanation::Explanation, graph_view::GraphView, header::Header, matrix_view::MatrixView,
+    toolbar::Toolbar,
 };
 use crate::examples::EXAMPLES;
 use crate::share::{self, SharedState, View};
@@ -20,6 +21,7 @@ pub fn default_state() -> SharedState {
         port: "any".to_string(),
         view: View::Graph,
         show_denied: false,
+        after: None,
     }
 }
 
@@ -111,7 +113,7 @@ pub fn App() -> impl IntoView {
         >
             <Header />
             <Banner />
-            <main class="workspace">
+            <main class=move || if ctx.compare.get() { "workspace workspace--compare" } else { "workspace" }>
                 <Editor
                     title="Policies"
                     hint="NetworkPolicy YAML, multi-document"
@@ -127,6 +129,25 @@ pub fn App() -> impl IntoView {
                     text=ctx.cluster
                 />
                 <Diagnostics />
+                {move || ctx.compare.get().then(|| view! {
+                    <Editor
+                        title="After: Policies"
+                        hint="the proposed change"
+                        testid="after-policies-editor"
+                        file=crate::analysis::POLICIES
+                        text=ctx.after_policies
+                        after=true
+                    />
+                    <Editor
+                        title="After: Cluster"
+                        hint="the proposed labels and pods"
+                        testid="after-cluster-editor"
+                        file=crate::analysis::CLUSTER
+                        text=ctx.after_cluster
+                        after=true
+                    />
+                    <DiffSummary />
+                })}
                 <section class="viz" aria-label="Connectivity">
                     <Toolbar />
                     {move || match ctx.view.get() {

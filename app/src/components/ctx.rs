@@ -5,14 +5,17 @@ use std::collections::{BTreeSet, HashMap};
 use std::sync::Arc;
 
 use leptos::prelude::*;
+use netpol_core::diff::Diff;
+use netpol_core::lint::{self, Finding};
 use netpol_core::Span;
 
 use crate::analysis::Analysis;
 use crate::browser;
+use crate::compare::{self, Merged};
 use crate::connectivity::{self, Graph};
 use crate::layout::{self, Layout};
 use crate::probe::Probe;
-use crate::share::{SharedState, View};
+use crate::share::{AfterState, SharedState, View};
 use crate::whatif;
 
 /// What the explanation panel shows.
@@ -91,6 +94,23 @@ pub struct Ctx {
     pub layout: Memo<Arc<Layout>>,
     /// What-if summary.
     pub whatif: Memo<WhatIf>,
+    /// Lint findings of the current model that are not parse diagnostics (those are in
+    /// `analysis.model.diagnostics` already).
+    pub lint: Memo<Arc<Vec<Finding>>>,
+    /// Compare mode on.
+    pub compare: RwSignal<bool>,
+    /// After policies editor text (live).
+    pub after_policies: RwSignal<String>,
+    /// After cluster editor text (live).
+    pub after_cluster: RwSignal<String>,
+    /// After texts as of the last debounce tick.
+    pub after_committed: RwSignal<(String, String)>,
+    /// The analysis of `after_committed`, in compare mode.
+    pub after_analysis: Memo<Option<Arc<Analysis>>>,
+    /// The union of before and after edges (and how many could not be placed), in compare mode.
+    pub merged: Memo<Option<Arc<Merged>>>,
+    /// The core's semantic diff of before and after, in compare mode.
+    pub diff: Memo<Option<Arc<Diff>>>,
     /// Milliseconds the last analysis + graph build took (for the benchmark).
     pub eval_ms: StoredValue<f64>,
     /// Milliseconds of that spent in the core (parse, build, engine) and per-pod facts.
@@ -148,6 +168,41 @@ impl Ctx {
             },
             arc_changed,
         );
+        let lint = Memo::new(move |_| Arc::new(lint_findings(&analysis.get())));
+        let (compare_on, after_texts) = match &initial.after {
+            Some(a) => (true, (a.policies.clone(), a.cluster.clone())),
+            None => (false, (initial.policies.clone(), initial.cluster.clone())),
+        };
+        let compare_mode = RwSignal::new(compare_on);
+        let after_policies = RwSignal::new(after_texts.0.clone());
+        let after_cluster = RwSignal::new(after_texts.1.clone());
+        let after_committed = RwSignal::new(after_texts);
+        let after_analysis = Memo::new_with_compare(
+            move |_| {
+                if !compare_mode.get() {
+                    return None;
+                }
+                let (p, c) = after_committed.get();
+                Some(Arc::new(Analysis::new(&p, &c)))
+            },
+            |a: Option<&Option<Arc<Analysis>>>, b: Option<&Option<Arc<Analysis>>>| {
+                arc_changed(a.and_then(|x| x.as_ref()), b.and_then(|x| x.as_ref()))
+            },
+        );
+        let merged = Memo::new(move |_| {
+            let after = after_analysis.get()?;
+            let before = graph.get();
+            let g = expanded.with(|e| connectivity::build(&after, &probe.get(), false, e));
+            Some(Arc::new(compare::merge(&before, &g)))
+        });
+        let diff = Memo::new(move |_| {
+            let after = after_analysis.get()?;
+            let before = analysis.get();
+            Some(Arc::new(netpol_core::diff::diff(
+                &before.model,
+                &after.model,
+            )))
+        });
         let whatif = Memo::new(move |prev: Option<&WhatIf>| {
             let g = graph.get();
             let key = (probe.get(), expanded.get(), epoch.get());
@@ -185,6 +240,14 @@ impl Ctx {
             graph,
             layout,
             whatif,
+            lint,
+            compare: compare_mode,
+            after_policies,
+            after_cluster,
+            after_committed,
+            after_analysis,
+            merged,
+            diff,
             eval_ms,
             analysis_ms,
         }
@@ -199,14 +262,38 @@ impl Ctx {
             port: self.probe.get().key(),
             view: self.view.get(),
             show_denied: self.show_denied.get(),
+            after: self.compare.get().then(|| {
+                let (policies, cluster) = self.after_committed.get();
+                AfterState { policies, cluster }
+            }),
         }
+    }
+
+    /// Turns compare mode on (after := copies of the current texts) or off.
+    pub fn set_compare(&self, on: bool) {
+        if on {
+            let (p, c) = self.committed.get_untracked();
+            self.after_policies.set(p.clone());
+            self.after_cluster.set(c.clone());
+            self.after_committed.set((p, c));
+        }
+        self.compare.set(on);
     }
 
     /// Replaces everything with `state` (example or link), immediately (no debounce).
     pub fn load(&self, state: SharedState) {
         self.policies.set(state.policies.clone());
         self.cluster.set(state.cluster.clone());
+        let after = state
+            .after
+            .clone()
+            .map(|a| (a.policies, a.cluster))
+            .unwrap_or_else(|| (state.policies.clone(), state.cluster.clone()));
         self.committed.set((state.policies, state.cluster));
+        self.after_policies.set(after.0.clone());
+        self.after_cluster.set(after.1.clone());
+        self.after_committed.set(after);
+        self.compare.set(state.after.is_some());
         self.probe
             .set(Probe::parse(&state.port).unwrap_or(Probe::Any));
         self.view.set(state.view);
@@ -233,10 +320,68 @@ impl Ctx {
     }
 }
 
+/// Lint options for the playground: the semantic redundancy checks compile the engine once
+/// per policy and rule, which takes seconds for a few hundred endpoints in wasm; above
+/// this size they are skipped (lint says so with a `redundancy-skipped` finding) so typing
+/// stays responsive. The CLI runs them with the core's larger defaults.
+pub const LINT_OPTIONS: lint::Options = lint::Options {
+    max_pods: 150,
+    max_variants: 120,
+};
+
+/// The findings lint adds on top of the model's parse diagnostics.
+pub fn lint_findings(analysis: &Analysis) -> Vec<Finding> {
+    lint::lint_with(&analysis.model, &LINT_OPTIONS)
+        .into_iter()
+        .filter(|f| lint::CODES.iter().any(|(code, _, _)| *code == f.code))
+        .collect()
+}
+
 fn browser_now() -> f64 {
     if cfg!(target_arch = "wasm32") {
         browser::now_ms()
     } else {
         0.0
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const POLICY: &str = "kind: NetworkPolicy\nmetadata: {name: p, namespace: x}\nspec:\n  podSelector: {}\n  ingress:\n  - from:\n    - namespaceSelector: {matchLabels: {team: ops}}\n    - podSelector: {matchLabels: {app: a}}\n";
+
+    fn cluster(pods: usize) -> String {
+        let mut s = String::from("namespace x team=ops\n");
+        for i in 0..pods {
+            s.push_str(&format!("pod x/p{i} app=a\n"));
+        }
+        s
+    }
+
+    fn codes(findings: &[Finding]) -> Vec<&'static str> {
+        findings.iter().map(|f| f.code).collect()
+    }
+
+    #[test]
+    fn lint_findings_leave_out_parse_diagnostics() {
+        let a = Analysis::new(&format!("{POLICY}  bogusField: 1\n"), &cluster(2));
+        assert!(
+            !a.model.diagnostics.is_empty(),
+            "the unknown field is a diagnostic"
+        );
+        let findings = lint_findings(&a);
+        assert!(codes(&findings).contains(&"and-or-trap"), "{findings:?}");
+        assert!(findings
+            .iter()
+            .all(|f| lint::CODES.iter().any(|(c, _, _)| *c == f.code)));
+    }
+
+    #[test]
+    fn redundancy_is_skipped_only_for_big_clusters() {
+        let small = lint_findings(&Analysis::new(POLICY, &cluster(LINT_OPTIONS.max_pods)));
+        assert!(!codes(&small).contains(&"redundancy-skipped"), "{small:?}");
+        let big = lint_findings(&Analysis::new(POLICY, &cluster(LINT_OPTIONS.max_pods + 1)));
+        assert!(codes(&big).contains(&"redundancy-skipped"), "{big:?}");
     }
 }

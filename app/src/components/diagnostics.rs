@@ -1,18 +1,118 @@
-//! The list of problems in both editors; each entry jumps to its place.
+//! The Problems panel: parse diagnostics of both editors, then lint findings of the model.
+//! Each entry jumps to its place in the editor that owns it.
 
 use leptos::prelude::*;
-use netpol_core::Severity;
+use netpol_core::{Severity, Span};
 
 use crate::analysis::CLUSTER;
 use crate::components::ctx::Ctx;
 
-/// The diagnostics panel.
+/// Longest list drawn: thousands of rows would slow every keystroke; the CLI lists them all.
+const MAX_ROWS: usize = 200;
+
+/// One row's data, shared by diagnostics and lint findings.
+struct Row {
+    testid: &'static str,
+    code: &'static str,
+    severity: Severity,
+    message: String,
+    help: Option<String>,
+    span: Option<Span>,
+    related: Vec<Span>,
+}
+
+fn place_of(span: Option<Span>) -> (&'static str, u32, String) {
+    match span {
+        Some(s) if s.line > 0 => {
+            let (editor, title) = if s.file == CLUSTER {
+                ("cluster", "Cluster")
+            } else {
+                ("policies", "Policies")
+            };
+            (editor, s.line, format!("{title} {}:{}", s.line, s.column))
+        }
+        Some(s) => (
+            if s.file == CLUSTER {
+                "cluster"
+            } else {
+                "policies"
+            },
+            0,
+            "input".to_string(),
+        ),
+        None => ("", 0, "whole model".to_string()),
+    }
+}
+
+fn row_view(ctx: Ctx, row: Row) -> impl IntoView {
+    let sev = match row.severity {
+        Severity::Error => "error",
+        Severity::Warning => "warning",
+        Severity::Info => "info",
+    };
+    let icon = match row.severity {
+        Severity::Error => "✕",
+        Severity::Warning => "!",
+        Severity::Info => "i",
+    };
+    let span = row.span;
+    let (editor, line, place) = place_of(span);
+    let related = row
+        .related
+        .iter()
+        .map(|r| {
+            let r = *r;
+            let (_, _, text) = place_of(Some(r));
+            view! {
+                <button class="link diag__related" data-testid="finding-related" on:click=move |_| ctx.jump_to(r)>
+                    {text}
+                </button>
+            }
+        })
+        .collect_view();
+    view! {
+        <li
+            class=format!("diag diag--{sev}")
+            data-testid=row.testid
+            data-code=row.code
+            data-severity=sev
+            data-editor=editor
+            data-line=line.to_string()
+        >
+            <span class="diag__icon" aria-hidden="true">{icon}</span>
+            <div class="diag__body">
+                <div class="diag__msg">{row.message}</div>
+                {row.help.map(|h| view! { <div class="diag__help">{h}</div> })}
+                <div class="diag__meta">
+                    <button
+                        class="link"
+                        data-testid="jump"
+                        disabled=span.is_none()
+                        on:click=move |_| {
+                            if let Some(s) = span {
+                                ctx.jump_to(s);
+                            }
+                        }
+                    >
+                        {place}
+                    </button>
+                    {(!row.related.is_empty()).then(|| view! { <span class="muted small">"see also"</span> })}
+                    {related}
+                    <code class="diag__code">{row.code}</code>
+                </div>
+            </div>
+        </li>
+    }
+}
+
+/// The Problems panel.
 #[component]
 pub fn Diagnostics() -> impl IntoView {
     let ctx = expect_context::<Ctx>();
     let items = move || {
         let a = ctx.analysis.get();
-        if a.model.diagnostics.is_empty() {
+        let findings = ctx.lint.get();
+        if a.model.diagnostics.is_empty() && findings.is_empty() {
             return view! {
                 <li class="diag diag--empty" data-testid="diagnostics-empty">
                     <span class="diag__ok" aria-hidden="true">"✓"</span>
@@ -21,81 +121,47 @@ pub fn Diagnostics() -> impl IntoView {
             }
             .into_any();
         }
-        a.model
-            .diagnostics
-            .iter()
-            .map(|d| {
-                let sev = match d.severity {
-                    Severity::Error => "error",
-                    Severity::Warning => "warning",
-                    Severity::Info => "info",
-                };
-                let icon = match d.severity {
-                    Severity::Error => "✕",
-                    Severity::Warning => "!",
-                    Severity::Info => "i",
-                };
-                let span = d.span;
-                let (editor, line, col) = match span {
-                    Some(s) if s.file == CLUSTER => ("cluster", s.line, s.column),
-                    Some(s) => ("policies", s.line, s.column),
-                    None => ("", 0, 0),
-                };
-                let place = if line > 0 {
-                    format!(
-                        "{} {}:{}",
-                        if editor == "cluster" {
-                            "Cluster"
-                        } else {
-                            "Policies"
-                        },
-                        line,
-                        col
-                    )
-                } else {
-                    "input".to_string()
-                };
-                let help = d.help.clone();
-                view! {
-                    <li
-                        class=format!("diag diag--{sev}")
-                        data-testid="diagnostic"
-                        data-severity=sev
-                        data-editor=editor
-                        data-line=line.to_string()
-                    >
-                        <span class="diag__icon" aria-hidden="true">{icon}</span>
-                        <div class="diag__body">
-                            <div class="diag__msg">{d.message.clone()}</div>
-                            {help.map(|h| view! { <div class="diag__help">{h}</div> })}
-                            <div class="diag__meta">
-                                <button
-                                    class="link"
-                                    disabled=span.is_none()
-                                    on:click=move |_| {
-                                        if let Some(s) = span {
-                                            ctx.jump_to(s);
-                                        }
-                                    }
-                                >
-                                    {place}
-                                </button>
-                                <code class="diag__code">{d.code}</code>
-                            </div>
-                        </div>
-                    </li>
-                }
-            })
-            .collect_view()
-            .into_any()
+        let diagnostics = a.model.diagnostics.iter().map(|d| Row {
+            testid: "diagnostic",
+            code: d.code,
+            severity: d.severity,
+            message: d.message.clone(),
+            help: d.help.clone(),
+            span: d.span,
+            related: Vec::new(),
+        });
+        let lint = findings.iter().map(|f| Row {
+            testid: "finding",
+            code: f.code,
+            severity: f.severity,
+            message: f.message.clone(),
+            help: f.help.clone(),
+            span: f.span,
+            related: f.related.clone(),
+        });
+        let total = a.model.diagnostics.len() + findings.len();
+        let rows = diagnostics
+            .chain(lint)
+            .take(MAX_ROWS)
+            .map(|row| row_view(ctx, row).into_any())
+            .collect_view();
+        let more = (total > MAX_ROWS).then(|| {
+            view! {
+                <li class="diag diag--more muted small" data-testid="problems-more">
+                    {format!("and {} more (run `netpol lint` for the full list)", total - MAX_ROWS)}
+                </li>
+            }
+        });
+        view! { {rows} {more} }.into_any()
     };
-    let count = move || ctx.analysis.with(|a| a.model.diagnostics.len());
+    let count =
+        move || ctx.analysis.with(|a| a.model.diagnostics.len()) + ctx.lint.with(|f| f.len());
     view! {
         <section class="panel diagnostics-panel" aria-label="Problems">
             <header class="panel-head">
                 <h2 class="panel-head__title">"Problems"</h2>
                 <span class="spacer"></span>
-                <span class="pill">{count}</span>
+                <span class="pill" data-testid="problems-count">{count}</span>
             </header>
             <ul class="diag-list" data-testid="diagnostics">
                 {items}

@@ -23,6 +23,10 @@ pub fn Editor(
     testid: &'static str,
     file: FileId,
     text: RwSignal<String>,
+    /// Compare mode's "after" editor: commits to the after state, ignores jumps (findings
+    /// point into the before texts) and marks the after analysis's diagnostics.
+    #[prop(optional)]
+    after: bool,
 ) -> impl IntoView {
     let ctx = expect_context::<Ctx>();
     let area = NodeRef::<html::Textarea>::new();
@@ -38,9 +42,15 @@ pub fn Editor(
         }
         let handle = set_timeout_with_handle(
             move || {
-                let p = ctx.policies.get_untracked();
-                let c = ctx.cluster.get_untracked();
-                ctx.committed.set((p, c));
+                if after {
+                    let p = ctx.after_policies.get_untracked();
+                    let c = ctx.after_cluster.get_untracked();
+                    ctx.after_committed.set((p, c));
+                } else {
+                    let p = ctx.policies.get_untracked();
+                    let c = ctx.cluster.get_untracked();
+                    ctx.committed.set((p, c));
+                }
             },
             std::time::Duration::from_millis(DEBOUNCE_MS),
         )
@@ -51,7 +61,7 @@ pub fn Editor(
     // Selecting a span is a DOM side effect (the textarea's selection and scroll position).
     Effect::new(move |_| {
         let Some(jump) = ctx.jump.get() else { return };
-        if jump.span.file != file {
+        if after || jump.span.file != file {
             return;
         }
         let Some(el) = area.get() else { return };
@@ -78,7 +88,14 @@ pub fn Editor(
         s
     };
     let marks = Memo::new(move |_| {
-        let a = ctx.analysis.get();
+        let a = if after {
+            match ctx.after_analysis.get() {
+                Some(a) => a,
+                None => return Vec::new(),
+            }
+        } else {
+            ctx.analysis.get()
+        };
         let mut v: Vec<(u32, Severity, String)> = a
             .model
             .diagnostics
@@ -89,6 +106,17 @@ pub fn Editor(
                     .map(|s| (s.line, d.severity, d.message.clone()))
             })
             .collect();
+        // Lint findings are marked like diagnostics (before side only: the Problems panel
+        // lists the before state's findings).
+        if !after {
+            ctx.lint.with(|findings| {
+                v.extend(findings.iter().filter_map(|f| {
+                    f.span
+                        .filter(|s| s.file == file)
+                        .map(|s| (s.line, f.severity, f.message.clone()))
+                }));
+            });
+        }
         v.sort_by(|a, b| a.0.cmp(&b.0).then(a.1.cmp(&b.1)));
         // One message per line (the worst first); the list shows all of them.
         v.dedup_by_key(|m| m.0);
@@ -105,7 +133,10 @@ pub fn Editor(
     view! {
         <section class="editor" aria-label=title>
             <header class="panel-head">
-                <h2 class="panel-head__title">{title}</h2>
+                <h2 class="panel-head__title">
+                    // In compare mode the plain editors are the "before" side.
+                    {move || if !after && ctx.compare.get() { format!("Before: {title}") } else { title.to_string() }}
+                </h2>
                 <span class="panel-head__hint">{hint}</span>
                 <span class="spacer"></span>
                 {move || {

@@ -160,17 +160,33 @@ pub fn GraphView() -> impl IntoView {
         ctx.layout.track();
         ctx.dragged.track();
         let selected = ctx.selection.get();
-        let show_labels = g.edges.len() <= 80;
-        g.edges
-            .iter()
+        // In compare mode the union of before and after is drawn (on the before nodes);
+        // otherwise the graph's own edges.
+        let drawn: Vec<(usize, usize, &'static str, Option<String>)> = match ctx.merged.get() {
+            Some(m) => m
+                .edges
+                .iter()
+                .map(|e| (e.from, e.to, e.status.verdict(), e.ports.clone()))
+                .collect(),
+            None => g
+                .edges
+                .iter()
+                .map(|e| {
+                    let verdict = if e.allowed { "allowed" } else { "denied" };
+                    (e.from, e.to, verdict, e.ports.clone())
+                })
+                .collect(),
+        };
+        let show_labels = drawn.len() <= 80;
+        drawn
+            .into_iter()
             .take(MAX_DRAWN_EDGES)
-            .filter_map(|e| {
-                let from = g.nodes.get(e.from)?;
-                let to = g.nodes.get(e.to)?;
-                let a = ctx.position(e.from, &from.id);
-                let b = ctx.position(e.to, &to.id);
+            .filter_map(|(e_from, e_to, verdict, ports)| {
+                let from = g.nodes.get(e_from)?;
+                let to = g.nodes.get(e_to)?;
+                let a = ctx.position(e_from, &from.id);
+                let b = ctx.position(e_to, &to.id);
                 let (d, (mx, my)) = geometry::edge_path(a, b);
-                let verdict = if e.allowed { "allowed" } else { "denied" };
                 let is_selected =
                     matches!(&selected, Some(Selection::Pair { from: f, to: t }) if *f == from.id && *t == to.id);
                 let class = format!("edge edge--{verdict}{}", if is_selected { " edge--selected" } else { "" });
@@ -182,10 +198,10 @@ pub fn GraphView() -> impl IntoView {
                     "{} to {}: {verdict}{}",
                     from.id,
                     to.id,
-                    e.ports.as_ref().map(|p| format!(" ({p})")).unwrap_or_default()
+                    ports.as_ref().map(|p| format!(" ({p})")).unwrap_or_default()
                 );
                 // "all ports" is the unlabelled default (see the legend); label only restrictions.
-                let label = e.ports.clone().filter(|p| (show_labels || is_selected) && p != "all ports").map(|p| {
+                let label = ports.clone().filter(|p| (show_labels || is_selected) && p != "all ports").map(|p| {
                     view! {
                         <text class="edge__label" x=mx y=my - 4.0 text-anchor="middle">
                             {p}
@@ -199,7 +215,7 @@ pub fn GraphView() -> impl IntoView {
                         data-from=from.id.clone()
                         data-to=to.id.clone()
                         data-verdict=verdict
-                        data-ports=e.ports.clone().unwrap_or_default()
+                        data-ports=ports.clone().unwrap_or_default()
                         tabindex="0"
                         role="button"
                         aria-label=aria
@@ -348,6 +364,12 @@ pub fn GraphView() -> impl IntoView {
                         <path d="M0,0 L10,5 L0,10 z"></path>
                     </marker>
                     <marker id="arrow-denied" viewBox="0 0 10 10" refX="9" refY="5" markerUnits="userSpaceOnUse" markerWidth="11" markerHeight="11" orient="auto-start-reverse">
+                        <path d="M0,0 L10,5 L0,10 z"></path>
+                    </marker>
+                    <marker id="arrow-added" viewBox="0 0 10 10" refX="9" refY="5" markerUnits="userSpaceOnUse" markerWidth="11" markerHeight="11" orient="auto-start-reverse">
+                        <path d="M0,0 L10,5 L0,10 z"></path>
+                    </marker>
+                    <marker id="arrow-removed" viewBox="0 0 10 10" refX="9" refY="5" markerUnits="userSpaceOnUse" markerWidth="11" markerHeight="11" orient="auto-start-reverse">
                         <path d="M0,0 L10,5 L0,10 z"></path>
                     </marker>
                 </defs>

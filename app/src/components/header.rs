@@ -24,6 +24,7 @@ pub fn Header() -> impl IntoView {
                 port: "any".into(),
                 view: ctx.view.get_untracked(),
                 show_denied: ctx.show_denied.get_untracked(),
+                after: None,
             });
         }
     };
@@ -164,6 +165,15 @@ pub fn Header() -> impl IntoView {
                         on:change=move |ev| ctx.show_denied.set(event_target_checked(&ev))
                     />
                     <span>"Show denied"</span>
+                </label>
+                <label class="toggle" title="Edit a second, \"after\" state and see what the change does">
+                    <input
+                        type="checkbox"
+                        data-testid="compare-toggle"
+                        prop:checked=move || ctx.compare.get()
+                        on:change=move |ev| ctx.set_compare(event_target_checked(&ev))
+                    />
+                    <span>"Compare"</span>
                 </label>
             </div>
             <div class="actions">

@@ -2,9 +2,12 @@
 
 use leptos::prelude::*;
 
+use crate::components::ctx::Ctx;
+
 /// Legend box in the graph's corner.
 #[component]
 pub fn Legend() -> impl IntoView {
+    let ctx = expect_context::<Ctx>();
     let swatch = |iso: &'static str, text: &'static str| {
         view! {
             <li class="legend__item">
@@ -38,6 +41,20 @@ pub fn Legend() -> impl IntoView {
                     </svg>
                     "denied"
                 </li>
+                {move || ctx.compare.get().then(|| view! {
+                    <li class="legend__item" data-testid="legend-added">
+                        <svg class="legend__swatch" viewBox="0 0 34 18" aria-hidden="true">
+                            <line class="legend__added" x1="2" y1="9" x2="32" y2="9"></line>
+                        </svg>
+                        "added (after only)"
+                    </li>
+                    <li class="legend__item" data-testid="legend-removed">
+                        <svg class="legend__swatch" viewBox="0 0 34 18" aria-hidden="true">
+                            <line class="legend__removed" x1="2" y1="9" x2="32" y2="9"></line>
+                        </svg>
+                        "removed (before only)"
+                    </li>
+                })}
                 <li class="legend__item legend__note">"no label = all ports"</li>
             </ul>
         </div>

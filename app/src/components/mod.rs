@@ -4,6 +4,7 @@ pub mod app;
 pub mod banner;
 pub mod ctx;
 pub mod diagnostics;
+pub mod diff_summary;
 pub mod editor;
 pub mod explanation;
 pub mod graph_view;
