@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Runs every netpol test, installing what it needs first (scripts/setup.sh):
-#   1. formatting
+#   1. formatting and clippy (warnings fail)
 #   2. netpol-core built for wasm32-unknown-unknown (the playground's target)
 #   3. all Rust tests: core unit + conformance + property tests, CLI tests on the real binary,
 #      app logic, agent unit tests, the agent's packet-level proof in network namespaces (root)
@@ -16,8 +16,9 @@ stage() { printf '\n\033[1;34m==> %s\033[0m (%s)\n' "$*" "$(date +%T)"; }
 stage "setup"
 scripts/setup.sh
 
-stage "rustfmt"
+stage "rustfmt and clippy"
 cargo fmt --all -- --check
+cargo clippy --workspace --all-targets --quiet -- -D warnings
 
 stage "netpol-core for wasm32"
 cargo build -p netpol-core --target wasm32-unknown-unknown

@@ -36,9 +36,9 @@ fn examples_dir() -> &'static Path {
 }
 
 fn example(name: &str) -> String {
-    // The examples live in the shared folder beside the checkout; a copy in the repository
-    // is preferred when present so the tests also run from a fresh clone.
-    let local = Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/../examples")).join(name);
+    // The examples live in the shared folder beside the checkout; the playground's verbatim
+    // copy in the repository is preferred so the tests also run from a bare clone.
+    let local = Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/../app/examples")).join(name);
     std::fs::read_to_string(&local)
         .or_else(|_| std::fs::read_to_string(examples_dir().join(name)))
         .unwrap_or_else(|e| panic!("example {name}: {e}"))
