@@ -2,6 +2,7 @@
 //! pins one area.
 
 mod conformance;
+mod invariants;
 mod parse;
 mod props;
 mod reference;
