@@ -4,16 +4,14 @@
 //! which print diagnostics to stderr next to their result). Parse diagnostics are findings
 //! too, so they are not printed a second time.
 
-use std::fmt;
-use std::io::{IsTerminal, Write};
-use std::sync::Arc;
+use std::io::Write;
 
-use miette::{GraphicalReportHandler, GraphicalTheme, LabeledSpan, NamedSource, SourceSpan};
 use netpol_core::lint::Finding;
 use netpol_core::{Severity, Span};
 use serde_json::{json, Value};
 
 use crate::input::Inputs;
+use crate::report::{self, Rendered};
 use crate::Failure;
 
 /// When a lint run fails (exit 1).
@@ -59,10 +57,17 @@ pub fn run(
         let text = serde_json::to_string_pretty(&doc).unwrap_or_default();
         writeln!(out, "{text}")?;
     } else {
-        let handler = handler();
+        let handler = report::handler(true);
         for f in &findings {
             let mut text = String::new();
-            let rendered = Rendered::new(inputs, f);
+            let rendered = Rendered::new(
+                inputs,
+                (f.code, f.severity),
+                &f.message,
+                f.help.as_deref(),
+                f.span,
+                &f.related,
+            );
             if handler.render_report(&mut text, &rendered).is_err() {
                 text = format!("{}: {}\n", f.code, f.message);
             }
@@ -119,94 +124,5 @@ fn severity_word(s: Severity) -> &'static str {
         Severity::Error => "error",
         Severity::Warning => "warning",
         Severity::Info => "info",
-    }
-}
-
-/// Colours only on a terminal without `NO_COLOR`, as for the other commands.
-fn handler() -> GraphicalReportHandler {
-    let colour = std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none();
-    let theme = if colour {
-        GraphicalTheme::unicode()
-    } else {
-        GraphicalTheme::unicode_nocolor()
-    };
-    GraphicalReportHandler::new_themed(theme)
-        .with_links(false)
-        .with_width(100)
-}
-
-/// A finding joined with the text it points into. Related spans are shown as secondary
-/// labels when they are in the same file as the primary span (miette shows one source).
-#[derive(Debug)]
-struct Rendered<'a> {
-    finding: &'a Finding,
-    source: Option<NamedSource<Arc<str>>>,
-    text_len: usize,
-}
-
-impl<'a> Rendered<'a> {
-    fn new(inputs: &Inputs, finding: &'a Finding) -> Self {
-        let src = finding.span.and_then(|s| inputs.source(s.file));
-        Rendered {
-            finding,
-            source: src.map(|s| NamedSource::new(&s.name, Arc::clone(&s.text))),
-            text_len: src.map_or(0, |s| s.text.len()),
-        }
-    }
-
-    fn label(&self, span: &Span, primary: bool, text: Option<String>) -> LabeledSpan {
-        let start = (span.start as usize).min(self.text_len);
-        let end = (span.end as usize).clamp(start, self.text_len);
-        let at = SourceSpan::new(start.into(), end - start);
-        if primary {
-            LabeledSpan::new_primary_with_span(text, at)
-        } else {
-            LabeledSpan::new_with_span(text, at)
-        }
-    }
-}
-
-impl fmt::Display for Rendered<'_> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.finding.message)
-    }
-}
-
-impl std::error::Error for Rendered<'_> {}
-
-impl miette::Diagnostic for Rendered<'_> {
-    fn code<'b>(&'b self) -> Option<Box<dyn fmt::Display + 'b>> {
-        Some(Box::new(self.finding.code))
-    }
-
-    fn severity(&self) -> Option<miette::Severity> {
-        Some(match self.finding.severity {
-            Severity::Error => miette::Severity::Error,
-            Severity::Warning => miette::Severity::Warning,
-            Severity::Info => miette::Severity::Advice,
-        })
-    }
-
-    fn help<'b>(&'b self) -> Option<Box<dyn fmt::Display + 'b>> {
-        self.finding
-            .help
-            .as_ref()
-            .map(|h| Box::new(h) as Box<dyn fmt::Display>)
-    }
-
-    fn source_code(&self) -> Option<&dyn miette::SourceCode> {
-        self.source.as_ref().map(|s| s as &dyn miette::SourceCode)
-    }
-
-    fn labels(&self) -> Option<Box<dyn Iterator<Item = LabeledSpan> + '_>> {
-        self.source.as_ref()?;
-        let primary = self.finding.span?;
-        let mut labels = vec![self.label(&primary, true, None)];
-        for r in &self.finding.related {
-            if r.file == primary.file {
-                labels.push(self.label(r, false, Some("related".into())));
-            }
-        }
-        Some(Box::new(labels.into_iter()))
     }
 }

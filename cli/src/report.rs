@@ -9,20 +9,77 @@ use std::io::IsTerminal;
 use std::sync::Arc;
 
 use miette::{GraphicalReportHandler, GraphicalTheme, LabeledSpan, NamedSource, SourceSpan};
-use netpol_core::{Diagnostic, Severity};
+use netpol_core::{Diagnostic, Severity, Span};
 
 use crate::input::Inputs;
 
-/// A core diagnostic joined with the text it points into.
+/// A core diagnostic or lint finding joined with the text it points into: the one adapter
+/// from the core's plain data to `miette::Diagnostic`. Related spans are secondary labels
+/// when they are in the primary span's file (miette shows one source per report).
 #[derive(Debug)]
-struct Rendered<'a> {
-    diagnostic: &'a Diagnostic,
+pub struct Rendered<'a> {
+    code: &'static str,
+    severity: Severity,
+    message: &'a str,
+    help: Option<&'a str>,
+    primary: Option<Span>,
+    related: &'a [Span],
     source: Option<NamedSource<Arc<str>>>,
+    text_len: usize,
+}
+
+impl<'a> Rendered<'a> {
+    /// Joins a problem with the source text its primary span points into.
+    pub fn new(
+        inputs: &Inputs,
+        (code, severity): (&'static str, Severity),
+        message: &'a str,
+        help: Option<&'a str>,
+        primary: Option<Span>,
+        related: &'a [Span],
+    ) -> Self {
+        let src = primary.and_then(|s| inputs.source(s.file));
+        Rendered {
+            code,
+            severity,
+            message,
+            help,
+            primary,
+            related,
+            source: src.map(|s| NamedSource::new(&s.name, Arc::clone(&s.text))),
+            text_len: src.map_or(0, |s| s.text.len()),
+        }
+    }
+
+    /// A parse or merge diagnostic of the core.
+    pub fn diagnostic(inputs: &Inputs, d: &'a Diagnostic) -> Self {
+        Rendered::new(
+            inputs,
+            (d.code, d.severity),
+            &d.message,
+            d.help.as_deref(),
+            d.span,
+            &[],
+        )
+    }
+
+    fn label(&self, span: &Span, primary: bool, text: Option<String>) -> LabeledSpan {
+        // A span past the end of its text would make miette fail the whole report; clamp
+        // it, so the message is printed even if the position is off.
+        let start = (span.start as usize).min(self.text_len);
+        let end = (span.end as usize).clamp(start, self.text_len);
+        let at = SourceSpan::new(start.into(), end - start);
+        if primary {
+            LabeledSpan::new_primary_with_span(text, at)
+        } else {
+            LabeledSpan::new_with_span(text, at)
+        }
+    }
 }
 
 impl fmt::Display for Rendered<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.diagnostic.message)
+        f.write_str(self.message)
     }
 }
 
@@ -30,11 +87,11 @@ impl std::error::Error for Rendered<'_> {}
 
 impl miette::Diagnostic for Rendered<'_> {
     fn code<'b>(&'b self) -> Option<Box<dyn fmt::Display + 'b>> {
-        Some(Box::new(self.diagnostic.code))
+        Some(Box::new(self.code))
     }
 
     fn severity(&self) -> Option<miette::Severity> {
-        Some(match self.diagnostic.severity {
+        Some(match self.severity {
             Severity::Error => miette::Severity::Error,
             Severity::Warning => miette::Severity::Warning,
             Severity::Info => miette::Severity::Advice,
@@ -42,10 +99,7 @@ impl miette::Diagnostic for Rendered<'_> {
     }
 
     fn help<'b>(&'b self) -> Option<Box<dyn fmt::Display + 'b>> {
-        self.diagnostic
-            .help
-            .as_ref()
-            .map(|h| Box::new(h) as Box<dyn fmt::Display>)
+        self.help.map(|h| Box::new(h) as Box<dyn fmt::Display>)
     }
 
     fn source_code(&self) -> Option<&dyn miette::SourceCode> {
@@ -53,15 +107,15 @@ impl miette::Diagnostic for Rendered<'_> {
     }
 
     fn labels(&self) -> Option<Box<dyn Iterator<Item = LabeledSpan> + '_>> {
-        let span = self.diagnostic.span?;
-        let text_len = self.source.as_ref()?.inner().len();
-        // A span past the end of its text would make miette fail the whole report; clamp
-        // it, so the message is printed even if the position is off.
-        let start = (span.start as usize).min(text_len);
-        let end = (span.end as usize).clamp(start, text_len);
-        let label =
-            LabeledSpan::new_primary_with_span(None, SourceSpan::new(start.into(), end - start));
-        Some(Box::new(std::iter::once(label)))
+        self.source.as_ref()?;
+        let primary = self.primary?;
+        let mut labels = vec![self.label(&primary, true, None)];
+        for r in self.related {
+            if r.file == primary.file {
+                labels.push(self.label(r, false, Some("related".into())));
+            }
+        }
+        Some(Box::new(labels.into_iter()))
     }
 }
 
@@ -93,10 +147,16 @@ impl miette::Diagnostic for Plain {
     }
 }
 
-/// The handler used for everything printed to stderr: colours only on a terminal without
-/// `NO_COLOR`, so redirected output and test snapshots are plain text.
-fn handler() -> GraphicalReportHandler {
-    let colour = std::io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none();
+/// The handler for reports written to stderr, or to stdout (`lint`, whose findings are its
+/// result): colours only on a terminal without `NO_COLOR`, so redirected output and test
+/// snapshots are plain text.
+pub fn handler(to_stdout: bool) -> GraphicalReportHandler {
+    let terminal = if to_stdout {
+        std::io::stdout().is_terminal()
+    } else {
+        std::io::stderr().is_terminal()
+    };
+    let colour = terminal && std::env::var_os("NO_COLOR").is_none();
     let theme = if colour {
         GraphicalTheme::unicode()
     } else {
@@ -110,7 +170,7 @@ fn handler() -> GraphicalReportHandler {
 /// Renders any miette diagnostic (used for usage errors) to a string.
 pub fn render_report(diagnostic: &dyn miette::Diagnostic) -> String {
     let mut out = String::new();
-    if handler().render_report(&mut out, diagnostic).is_err() {
+    if handler(false).render_report(&mut out, diagnostic).is_err() {
         // The handler only fails on a broken `fmt::Write`; a String never is. Fall back to
         // the bare message rather than print nothing.
         out = diagnostic.to_string();
@@ -121,7 +181,7 @@ pub fn render_report(diagnostic: &dyn miette::Diagnostic) -> String {
 /// Prints every diagnostic of the model (and every unreadable file) to stderr, in the
 /// core's deterministic order. Returns whether any of them is an error.
 pub fn print_diagnostics(inputs: &Inputs) -> bool {
-    let handler = handler();
+    let handler = handler(false);
     let mut had_errors = false;
     let mut text = String::new();
     for unreadable in &inputs.unreadable {
@@ -138,11 +198,7 @@ pub fn print_diagnostics(inputs: &Inputs) -> bool {
     }
     for diagnostic in &inputs.model.diagnostics {
         had_errors |= diagnostic.severity == Severity::Error;
-        let source = diagnostic
-            .span
-            .and_then(|s| inputs.source(s.file))
-            .map(|s| NamedSource::new(&s.name, Arc::clone(&s.text)));
-        let rendered = Rendered { diagnostic, source };
+        let rendered = Rendered::diagnostic(inputs, diagnostic);
         if !text.is_empty() {
             text.push('\n');
         }
