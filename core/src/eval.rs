@@ -124,9 +124,13 @@ fn direction(
 /// Whether `policy` isolates `pod` in `direction`: same namespace, `podSelector` matches and
 /// `policyTypes` lists the direction.
 pub(crate) fn selects(policy: &NetworkPolicy, direction: PolicyType, pod: &Pod) -> bool {
-    policy.affects(direction)
-        && policy.namespace == pod.namespace
-        && policy.pod_selector.matches(&pod.labels)
+    policy.affects(direction) && in_scope(policy, pod)
+}
+
+/// Whether `pod` is one of the pods `policy` applies to (its namespace, its podSelector),
+/// whatever its policyTypes.
+pub(crate) fn in_scope(policy: &NetworkPolicy, pod: &Pod) -> bool {
+    policy.namespace == pod.namespace && policy.pod_selector.matches(&pod.labels)
 }
 
 fn policy_ref(index: usize, policy: &NetworkPolicy) -> PolicyRef {

@@ -22,8 +22,8 @@ use std::collections::{BTreeMap, BTreeSet};
 use serde::Serialize;
 
 use crate::diagnostic::{Severity, Span};
-use crate::engine::Engine;
-use crate::eval::{peer_matches, selects};
+use crate::engine::{Connectivity, Engine};
+use crate::eval::{in_scope, peer_matches, selects};
 use crate::model::{
     Endpoint, LabelSelector, Model, NetworkPolicy, NetworkPolicyPeer, NetworkPolicyRule, Operator,
     PolicyType, PortRef, Protocol,
@@ -205,9 +205,7 @@ impl Cx<'_> {
             .pods
             .iter()
             .enumerate()
-            .filter(|(_, p)| {
-                p.namespace == policy.namespace && policy.pod_selector.matches(&p.labels)
-            })
+            .filter(|(_, p)| in_scope(policy, p))
             .map(|(i, _)| i)
             .collect()
     }
@@ -721,29 +719,37 @@ impl Cx<'_> {
         let peers: Vec<Endpoint> = (0..pods).map(Endpoint::Pod).chain(addresses).collect();
         // The connections a policy can change: into its targets (ingress) and out of them
         // (egress). Everything else is the same with or without it.
-        let slice = |engine: &Engine, targets: &[usize], dirs: &[PolicyType]| {
-            // Pod pairs come from the class-level table (a lookup each); addresses are
-            // asked one by one.
-            let table = engine.connectivity();
-            let get = |src: Endpoint, dst: Endpoint| match (src, dst) {
-                (Endpoint::Pod(s), Endpoint::Pod(d)) => {
-                    table.ports(s, d).cloned().unwrap_or_default()
+        // Pod pairs come from the class-level table (a lookup each); addresses are asked one
+        // by one. The unchanged model's table is computed once, below.
+        let slice =
+            |engine: &Engine, table: &Connectivity, targets: &[usize], dirs: &[PolicyType]| {
+                let get = |src: Endpoint, dst: Endpoint| match (src, dst) {
+                    (Endpoint::Pod(s), Endpoint::Pod(d)) => {
+                        table.ports(s, d).cloned().unwrap_or_default()
+                    }
+                    _ => engine.allowed_ports(src, dst),
+                };
+                let mut v: Vec<AllowedPorts> = Vec::new();
+                for &t in targets {
+                    for peer in &peers {
+                        if dirs.contains(&PolicyType::Ingress) {
+                            v.push(get(*peer, Endpoint::Pod(t)));
+                        }
+                        if dirs.contains(&PolicyType::Egress) {
+                            v.push(get(Endpoint::Pod(t), *peer));
+                        }
+                    }
                 }
-                _ => engine.allowed_ports(src, dst),
+                v
             };
-            let mut v: Vec<AllowedPorts> = Vec::new();
-            for &t in targets {
-                for peer in &peers {
-                    if dirs.contains(&PolicyType::Ingress) {
-                        v.push(get(*peer, Endpoint::Pod(t)));
-                    }
-                    if dirs.contains(&PolicyType::Egress) {
-                        v.push(get(Endpoint::Pod(t), *peer));
-                    }
-                }
-            }
-            v
+
+        let base_table = base.connectivity();
+        let fresh = |candidate: &Model, targets: &[usize], dirs: &[PolicyType]| {
+            let engine = Engine::new(candidate);
+            slice(&engine, &engine.connectivity(), targets, dirs)
         };
+        // Each policy's targets, computed once for the three passes below.
+        let targets_of: Vec<Vec<usize>> = model.policies.iter().map(|p| self.targets(p)).collect();
 
         // Greedy, from the last policy back: of two equivalent policies the later one is
         // reported, and the earlier one is then judged without it (so not both).
@@ -760,11 +766,11 @@ impl Cx<'_> {
                     .policy_types
                     .iter()
                     .all(|d| policy.rules(*d).is_empty());
-            let targets = self.targets(policy);
+            let targets = &targets_of[index];
             if targets.is_empty() || default_deny {
                 continue; // policy-selects-nothing
             }
-            let before = slice(&base, &targets, &policy.policy_types);
+            let before = slice(&base, &base_table, targets, &policy.policy_types);
             let mut candidate = working.clone();
             let Some(pos) = candidate.policies.iter().position(|p| {
                 p.span == policy.span && p.name == policy.name && p.namespace == policy.namespace
@@ -772,7 +778,7 @@ impl Cx<'_> {
                 continue;
             };
             candidate.policies.remove(pos);
-            if slice(&Engine::new(&candidate), &targets, &policy.policy_types) == before {
+            if fresh(&candidate, targets, &policy.policy_types) == before {
                 let mut f = finding(
                     "redundant-policy",
                     Severity::Warning,
@@ -799,14 +805,14 @@ impl Cx<'_> {
             if !live(index) {
                 continue;
             }
-            let targets = self.targets(policy);
+            let targets = &targets_of[index];
             if targets.is_empty() {
                 continue;
             }
             for &direction in &policy.policy_types {
                 for (i, rule) in policy.rules(direction).iter().enumerate() {
                     let single = single_rule_model(model, policy, direction, rule);
-                    let allowed = slice(&Engine::new(&single), &targets, &[direction]);
+                    let allowed = fresh(&single, targets, &[direction]);
                     alone.insert((index, direction, i), allowed);
                 }
             }
@@ -816,7 +822,7 @@ impl Cx<'_> {
             if !live(index) {
                 continue;
             }
-            let targets = self.targets(policy);
+            let targets = &targets_of[index];
             if targets.is_empty() {
                 continue;
             }
@@ -837,6 +843,8 @@ impl Cx<'_> {
                     .flat_map(|(q, other)| (0..other.rules(direction).len()).map(move |j| (q, j)))
                     .collect();
                 let rules = policy.rules(direction);
+                // Against the unchanged model, so the same for every rule of this policy.
+                let before = slice(&base, &base_table, targets, &[direction]);
                 let mut shadowed: BTreeSet<usize> = BTreeSet::new();
                 for (i, rule) in rules.iter().enumerate() {
                     let Some(mine) = alone.get(&(index, direction, i)) else {
@@ -893,7 +901,6 @@ impl Cx<'_> {
                     {
                         continue;
                     }
-                    let before = slice(&base, &targets, &[direction]);
                     let mut candidate = working.clone();
                     let Some(list) = rules_mut(&mut candidate, policy, direction) else {
                         continue;
@@ -902,7 +909,7 @@ impl Cx<'_> {
                         continue;
                     };
                     list.remove(pos);
-                    if slice(&Engine::new(&candidate), &targets, &[direction]) == before {
+                    if fresh(&candidate, targets, &[direction]) == before {
                         out.push(finding(
                             "redundant-rule",
                             Severity::Warning,
