@@ -69,23 +69,6 @@ fn to_json<K: k8s_openapi::serde::Serialize>(object: &K) -> Option<Value> {
     Some(value)
 }
 
-/// Whether a pod takes part in policy enforcement: running or pending with its own IP.
-/// Host-network pods share the node's IP (policies do not apply to them) and finished pods
-/// may have handed their IP to a new pod.
-fn pod_counts(pod: &Pod) -> bool {
-    let host_network = pod
-        .spec
-        .as_ref()
-        .and_then(|s| s.host_network)
-        .unwrap_or(false);
-    let finished = pod
-        .status
-        .as_ref()
-        .and_then(|s| s.phase.as_deref())
-        .is_some_and(|phase| phase == "Succeeded" || phase == "Failed");
-    !host_network && !finished
-}
-
 impl Stores {
     /// The current cluster state as one JSON `List` document, objects sorted by kind,
     /// namespace and name (deterministic input, deterministic ruleset).
@@ -104,11 +87,11 @@ impl Stores {
                 items.push((key("0", ns.meta()), v));
             }
         }
+        // Every pod goes to the core, which decides which ones take part (finished and
+        // host-network pods): the same rule as the CLI, the playground and manifests mode.
         for pod in self.pods.state() {
-            if pod_counts(&pod) {
-                if let Some(v) = to_json(pod.as_ref()) {
-                    items.push((key("1", pod.meta()), v));
-                }
+            if let Some(v) = to_json(pod.as_ref()) {
+                items.push((key("1", pod.meta()), v));
             }
         }
         for policy in self.policies.state() {

@@ -373,6 +373,7 @@ pub(crate) mod tests {
                 })
                 .collect(),
             node: None,
+            host_network: false,
             span: None,
         }
     }

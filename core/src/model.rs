@@ -281,6 +281,10 @@ pub struct Pod {
     pub ports: Vec<ContainerPort>,
     /// `spec.nodeName`, if known (the agent uses it to find local pods).
     pub node: Option<String>,
+    /// `spec.hostNetwork`: the pod shares its node's network namespace. Policies never
+    /// select it, selector peers never match it, and its traffic carries the node's address,
+    /// so only `ipBlock` peers can match it (see ARCHITECTURE.md, "Which pods take part").
+    pub host_network: bool,
     /// Where it was declared.
     pub span: Option<Span>,
 }

@@ -769,6 +769,7 @@ mod tests {
                 protocol: Protocol::TCP,
             }],
             node: Some(node.to_string()),
+            host_network: false,
             span: None,
         }
     }

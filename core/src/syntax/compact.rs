@@ -9,7 +9,7 @@
 //! ```
 //!
 //! A line is `KEYWORD NAME ITEM...`. Items are `key=value`, separated by spaces and/or
-//! commas. `ip`/`ips`, `ports` and `node` are reserved keys; an item without `=` right after
+//! commas. `ip`/`ips`, `ports`, `node` and `hostNetwork` are reserved keys; an item without `=` right after
 //! `ips=`/`ports=` continues that list (`ports=http:80,dns:53/UDP`), so commas work in both
 //! places. The full description is `docs/compact-format.md`.
 
@@ -43,7 +43,7 @@ const KEYWORDS: &[(&str, &str)] = &[
     ("cj", "CronJob"),
 ];
 
-const RESERVED: &[&str] = &["ip", "ips", "ports", "node"];
+const RESERVED: &[&str] = &["ip", "ips", "ports", "node", "hostNetwork"];
 
 /// Whether `text` is in the compact form: its first meaningful line starts with a bare word
 /// followed by a space (a YAML manifest starts with `key:`, `---`, `{` or `[`).
@@ -230,6 +230,7 @@ pub fn parse(file: FileId, text: &str) -> Parsed {
             labels: fields.labels,
             ports: fields.ports,
             node: fields.node,
+            host_network: fields.host_network,
             span,
         });
     }
@@ -273,6 +274,7 @@ struct Fields {
     ips: Vec<IpAddr>,
     ports: Vec<ContainerPort>,
     node: Option<String>,
+    host_network: bool,
 }
 
 /// Reads `key=value` items. `reserved` enables `ip`/`ips`/`ports`/`node` (pods only).
@@ -351,6 +353,17 @@ fn read_items(cx: &mut Line, tokens: &[(usize, &str)], reserved: bool) -> Fields
                         }
                     }
                 }
+                "hostNetwork" if is_reserved => match value {
+                    "true" => out.host_network = true,
+                    "false" => out.host_network = false,
+                    _ => cx.error(
+                        "invalid-label",
+                        vstart,
+                        end,
+                        format!("`hostNetwork={value}` is not true or false; it was ignored"),
+                        "write hostNetwork=true for a pod on its node's network".into(),
+                    ),
+                },
                 "node" if is_reserved => {
                     if value.is_empty() {
                         cx.error(

@@ -576,19 +576,31 @@ fn pod(cx: &mut Cx, node: &Node, obj: &Fields) -> Option<Pod> {
         .and_then(|s| s.get("nodeName"))
         .and_then(|n| n.as_str())
         .map(str::to_owned);
-    if let Some(h) = spec.and_then(|s| s.get("hostNetwork")) {
-        if h.as_str() == Some("true") {
+    let host_network = spec
+        .and_then(|s| s.get("hostNetwork"))
+        .and_then(|h| h.as_str())
+        == Some("true");
+    let status = obj.get("status");
+    // Which pods take part (ARCHITECTURE.md): a pod that finished has stopped its
+    // containers and released its IP, which may already belong to another pod.
+    let phase = status.and_then(|s| s.get("phase"));
+    if let Some(phase_node) = phase {
+        if let Some(p @ ("Succeeded" | "Failed")) = phase_node.as_str() {
             cx.info(
-                "host-network",
-                h,
-                format!("pod `{}` uses the host's network; network policies do not apply to it in most clusters", meta.name),
-                "verdicts for this pod assume policies apply; check how your network plugin treats host-network pods",
+                "finished-pod",
+                phase_node,
+                format!(
+                    "pod `{}` has finished (phase {p}); it takes no part in connectivity and was left out",
+                    meta.name
+                ),
+                "finished pods run no containers, and their IP may already belong to another pod",
             );
+            return None;
         }
     }
     let mut ips: Vec<IpAddr> = Vec::new();
     let mut seen_ips: HashSet<IpAddr> = HashSet::new();
-    if let Some(status) = obj.get("status") {
+    if let Some(status) = status {
         let mut candidates: Vec<&Node> = Vec::new();
         if let Some(ip) = status.get("podIP") {
             candidates.push(ip);
@@ -613,6 +625,31 @@ fn pod(cx: &mut Cx, node: &Node, obj: &Fields) -> Option<Pod> {
             }
         }
     }
+    if host_network {
+        if let Some(h) = spec.and_then(|s| s.get("hostNetwork")) {
+            cx.info(
+                "host-network",
+                h,
+                format!(
+                    "pod `{}` uses its node's network: policies never select it, and as a peer only ipBlocks containing its node's address match it",
+                    meta.name
+                ),
+                "this is what most network plugins do; Kubernetes leaves host-network pods undefined",
+            );
+        }
+    } else if ips.is_empty() {
+        if let Some(status) = status {
+            cx.info(
+                "pod-without-ip",
+                status,
+                format!(
+                    "pod `{}` has no IP yet; it is judged by its labels, but ipBlock peers cannot match it and no node enforces anything for it",
+                    meta.name
+                ),
+                "a pod gets its IP when it is scheduled and its sandbox starts",
+            );
+        }
+    }
     Some(Pod {
         id: format!("{}/{}", meta.namespace, meta.name),
         namespace: meta.namespace,
@@ -622,6 +659,7 @@ fn pod(cx: &mut Cx, node: &Node, obj: &Fields) -> Option<Pod> {
         ips,
         ports,
         node: node_name,
+        host_network,
         span: Some(cx.span(node)),
     })
 }
@@ -659,6 +697,11 @@ fn workload(cx: &mut Cx, node: &Node, obj: &Fields, kind: &str, path: &[&str]) -
         ips: Vec::new(),
         ports,
         node: None,
+        host_network: template
+            .get("spec")
+            .and_then(|s| s.get("hostNetwork"))
+            .and_then(|h| h.as_str())
+            == Some("true"),
         span: Some(cx.span(node)),
     })
 }

@@ -235,6 +235,7 @@ fn pod_strategy() -> impl Strategy<Value = Pod> {
             ips: ips.into_iter().map(ip).collect(),
             ports,
             node: None,
+            host_network: false,
             span: None,
         })
 }
