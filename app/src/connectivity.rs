@@ -179,17 +179,12 @@ fn admits(analysis: &Analysis, ports: &AllowedPorts, probe: &Probe, dst: Endpoin
     match probe {
         Probe::Any => bool_cell(!ports.is_empty()),
         Probe::Port(proto, PortRef::Number(n)) => bool_cell(ports.get(*proto).contains(*n)),
+        // A name stands for every number it has on the destination: allowed when any is.
         Probe::Port(proto, PortRef::Name(name)) => match dst {
-            Endpoint::Pod(i) => match analysis
-                .model
-                .cluster
-                .pods
-                .get(i)
-                .and_then(|p| p.resolve_port(name, *proto))
-            {
-                Some(n) => bool_cell(ports.get(*proto).contains(n)),
-                None => Cell::Denied,
-            },
+            Endpoint::Pod(i) => bool_cell(analysis.model.cluster.pods.get(i).is_some_and(|p| {
+                p.named_ports(name, *proto)
+                    .any(|n| ports.get(*proto).contains(n))
+            })),
             Endpoint::Address(_) => Cell::NotApplicable,
         },
     }

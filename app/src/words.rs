@@ -17,8 +17,8 @@ pub fn flow_for(
 ) -> Result<Flow, String> {
     let (protocol, port) = match probe {
         Probe::Port(proto, PortRef::Number(n)) => (*proto, *n),
-        Probe::Port(proto, PortRef::Name(name)) => match dst {
-            Endpoint::Pod(i) => match analysis.model.cluster.pods.get(i).and_then(|p| p.resolve_port(name, *proto)) {
+        Probe::Port(proto, port @ PortRef::Name(name)) => match dst {
+            Endpoint::Pod(_) => match netpol_core::probe_port(&analysis.model, src, dst, *proto, port) {
                 Some(n) => (*proto, n),
                 None => {
                     return Err(format!(
@@ -96,6 +96,7 @@ pub fn peer_miss(miss: &PeerMiss) -> String {
         PeerMiss::OutsideCidr { cidr } => format!("the address is outside {cidr}"),
         PeerMiss::Excepted { except } => format!("the address is inside the exception {except}"),
         PeerMiss::NoIp => "the pod has no known IP, so an ipBlock cannot match it".into(),
+        PeerMiss::HostNetwork => "the pod is on the host network, so selectors never match it (only an ipBlock with its node's address can)".into(),
     }
 }
 

@@ -26,7 +26,7 @@ pub fn run(inputs: &Inputs, query: &Query, json: bool, out: &mut dyn Write) -> R
     let mut notes = Vec::new();
     let src = resolve(model, "--from", query.from, &mut notes).map_err(Failure::Usage)?;
     let dst = resolve(model, "--to", query.to, &mut notes).map_err(Failure::Usage)?;
-    let port = resolve_port(model, query, dst, &mut notes).map_err(Failure::Usage)?;
+    let port = resolve_port(model, query, src, dst, &mut notes).map_err(Failure::Usage)?;
     let flow = Flow {
         src,
         dst,
@@ -141,6 +141,7 @@ fn resolve(
 fn resolve_port(
     model: &Model,
     query: &Query,
+    src: Endpoint,
     dst: Endpoint,
     notes: &mut Vec<String>,
 ) -> Result<u16, miette::Report> {
@@ -161,10 +162,21 @@ fn resolve_port(
             query.to
         ));
     };
-    match pod.resolve_port(name, protocol) {
-        Some(port) => {
+    let numbers: Vec<u16> = pod.named_ports(name, protocol).collect();
+    // The core picks the number that decides like the matrix (the first allowed one).
+    match netpol_core::probe_port(model, src, dst, protocol, &query.port.port) {
+        Some(port) if numbers.len() == 1 => {
             notes.push(format!(
                 "port {name}/{protocol} is {port}/{protocol} on {}",
+                pod.id
+            ));
+            Ok(port)
+        }
+        Some(port) => {
+            let all: Vec<String> = numbers.iter().map(|n| format!("{n}/{protocol}")).collect();
+            notes.push(format!(
+                "port {name}/{protocol} is {} on {}: the name stands for each, and the flow is allowed when one is; explaining {port}/{protocol}",
+                all.join(" and "),
                 pod.id
             ));
             Ok(port)
@@ -179,7 +191,12 @@ fn resolve_port(
                         .map(|n| format!("{n} ({}/{})", p.port, p.protocol))
                 })
                 .collect();
-            let help = if named.is_empty() {
+            let help = if pod.host_network {
+                format!(
+                    "{} is on the host network, where port names never resolve; give a port number",
+                    pod.id
+                )
+            } else if named.is_empty() {
                 format!("{} has no named ports; give a port number", pod.id)
             } else {
                 format!("its named ports are {}", named.join(", "))

@@ -115,17 +115,19 @@ impl PortSpec {
         Ok(PortSpec { port, protocol })
     }
 
-    /// The number at `dst`: named ports resolve at a destination pod, an address has none.
-    fn resolve(&self, model: &Model, dst: &Endpoint) -> Option<u16> {
+    /// The numbers at `dst`: a number is itself; a name stands for every number of the
+    /// destination pod's container ports with that name ([`crate::Pod::named_ports`]); an
+    /// address has none.
+    fn resolve(&self, model: &Model, dst: &Endpoint) -> Vec<u16> {
         match &self.port {
-            PortRef::Number(n) => Some(*n),
+            PortRef::Number(n) => vec![*n],
             PortRef::Name(name) => match dst {
                 Endpoint::Pod(i) => model
                     .cluster
                     .pods
                     .get(*i)
-                    .and_then(|p| p.resolve_port(name, self.protocol)),
-                Endpoint::Address(_) => None,
+                    .map_or_else(Vec::new, |p| p.named_ports(name, self.protocol).collect()),
+                Endpoint::Address(_) => Vec::new(),
             },
         }
     }
@@ -508,8 +510,15 @@ impl Cx<'_> {
         let mut note = None;
         let (ok, probe) = match port {
             Some(spec) => {
-                let number = spec.resolve(self.model, &dst);
-                let is = number.is_some_and(|n| allowed.get(spec.protocol).contains(n));
+                let numbers = spec.resolve(self.model, &dst);
+                let ports = allowed.get(spec.protocol);
+                // A name is allowed when any of its numbers is (the matrix's rule).
+                let number = numbers
+                    .iter()
+                    .copied()
+                    .find(|n| ports.contains(*n))
+                    .or(numbers.first().copied());
+                let is = number.is_some_and(|n| ports.contains(n));
                 // A named port the destination lacks: no such connection, so denied.
                 if number.is_none() {
                     note = Some(format!(
@@ -545,7 +554,7 @@ impl Cx<'_> {
             let permitted = PortSet::from_ranges(
                 only.iter()
                     .filter(|p| p.protocol == protocol)
-                    .filter_map(|p| p.resolve(self.model, &dst))
+                    .flat_map(|p| p.resolve(self.model, &dst))
                     .map(|n| (n, n)),
             );
             let extra = allowed

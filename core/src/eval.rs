@@ -13,8 +13,14 @@
 //!   drops, reads as "every pod of the policy's namespace": absent `podSelector` = all pods,
 //!   absent `namespaceSelector` = the policy's namespace.
 //! - A named port matches when the *destination* pod has a container port with that name
-//!   and protocol whose number is the flow's port (any such container port). An address
-//!   outside the cluster has no named ports.
+//!   and protocol whose number is the flow's port: the name stands for *every* such
+//!   container port ([`crate::Pod::named_ports`], the one named-port rule). An address
+//!   outside the cluster has no named ports. A probe by name ([`probe_port`], the matrix)
+//!   is allowed when the flow is allowed on any of the numbers.
+//! - Host-network pods (ARCHITECTURE.md, "Which pods take part") are never selected by a
+//!   policy (not isolated in either direction), never matched by a selector peer
+//!   ([`PeerMiss::HostNetwork`]) and resolve no port names; `ipBlock` peers match their
+//!   IPs, which are the node's.
 //! - A pod index outside [`crate::Cluster::pods`] is an unknown endpoint: the flow is denied
 //!   in both directions with no isolating policies and no misses (nothing to explain).
 //!   [`crate::Matrix::allowed`] and [`crate::Engine::allowed_ports`] answer the same way.
@@ -128,9 +134,11 @@ pub(crate) fn selects(policy: &NetworkPolicy, direction: PolicyType, pod: &Pod) 
 }
 
 /// Whether `pod` is one of the pods `policy` applies to (its namespace, its podSelector),
-/// whatever its policyTypes.
+/// whatever its policyTypes. Never a host-network pod: its traffic is the node's.
 pub(crate) fn in_scope(policy: &NetworkPolicy, pod: &Pod) -> bool {
-    policy.namespace == pod.namespace && policy.pod_selector.matches(&pod.labels)
+    !pod.host_network
+        && policy.namespace == pod.namespace
+        && policy.pod_selector.matches(&pod.labels)
 }
 
 fn policy_ref(index: usize, policy: &NetworkPolicy) -> PolicyRef {
@@ -204,6 +212,7 @@ pub(crate) fn peer_matches(
     let pod = match *peer {
         Endpoint::Address(_) => return Err(PeerMiss::SelectorVsAddress),
         Endpoint::Pod(i) => match model.cluster.pods.get(i) {
+            Some(pod) if pod.host_network => return Err(PeerMiss::HostNetwork),
             Some(pod) => pod,
             None => return Err(PeerMiss::PodSelector),
         },
@@ -304,19 +313,57 @@ fn port_matches(query: &Query<'_>, entry: &NetworkPolicyPort) -> bool {
             None => *first == query.port,
         },
         Some(PortRef::Name(name)) => query.dst_pod.is_some_and(|pod| {
-            pod.ports.iter().any(|c| {
-                c.protocol == entry.protocol
-                    && c.port == query.port
-                    && c.name.as_deref() == Some(name.as_str())
-            })
+            pod.named_ports(name, entry.protocol)
+                .any(|number| number == query.port)
         }),
     }
 }
 
 fn has_named(pod: &Pod, name: &str, protocol: Protocol) -> bool {
-    pod.ports
+    pod.named_ports(name, protocol).next().is_some()
+}
+
+/// The port number to ask [`crate::evaluate`] about for a probe from `src` to `dst`: a
+/// number is itself. A name stands for every number of [`Pod::named_ports`] on the
+/// destination, and the probe is allowed when the flow is allowed on any of them (as in
+/// [`crate::Engine::matrix`]); this returns the first number that is allowed, else the
+/// first number, so that explaining the returned flow explains the probe. `None` when the
+/// destination is an address or a pod without that name for `protocol`: nothing can
+/// connect by that name.
+pub fn probe_port(
+    model: &Model,
+    src: Endpoint,
+    dst: Endpoint,
+    protocol: Protocol,
+    port: &PortRef,
+) -> Option<u16> {
+    let name = match port {
+        PortRef::Number(n) => return Some(*n),
+        PortRef::Name(name) => name,
+    };
+    let Endpoint::Pod(index) = dst else {
+        return None;
+    };
+    let numbers: Vec<u16> = model
+        .cluster
+        .pods
+        .get(index)?
+        .named_ports(name, protocol)
+        .collect();
+    let allowed = |port: u16| {
+        let flow = Flow {
+            src,
+            dst,
+            protocol,
+            port,
+        };
+        evaluate(model, &flow).is_allowed()
+    };
+    numbers
         .iter()
-        .any(|c| c.protocol == protocol && c.name.as_deref() == Some(name))
+        .copied()
+        .find(|n| allowed(*n))
+        .or(numbers.first().copied())
 }
 
 #[cfg(test)]

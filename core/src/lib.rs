@@ -34,6 +34,7 @@ pub use crate::{
     cidr::Cidr,
     diagnostic::{Diagnostic, FileId, Severity, Span},
     engine::{AddressClass, Connectivity, Engine, Matrix},
+    eval::probe_port,
     model::{
         Cluster, ContainerPort, Endpoint, Flow, IpBlock, LabelSelector, LabelSelectorRequirement,
         Labels, Model, Namespace, NetworkPolicy, NetworkPolicyPeer, NetworkPolicyPort,

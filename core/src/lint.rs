@@ -372,7 +372,7 @@ impl Cx<'_> {
                                     self.model.cluster.pods.iter().any(|pod| {
                                         p.port.as_ref().is_some_and(|r| match r {
                                             PortRef::Name(n) => {
-                                                pod.resolve_port(n, protocol) == Some(53)
+                                                pod.named_ports(n, protocol).any(|n| n == 53)
                                             }
                                             PortRef::Number(_) => false,
                                         })

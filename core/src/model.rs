@@ -290,13 +290,35 @@ pub struct Pod {
 }
 
 impl Pod {
-    /// Resolves a named port to its number for `protocol`, as Kubernetes does.
-    pub fn resolve_port(&self, name: &str, protocol: Protocol) -> Option<u16> {
-        self.ports
-            .iter()
-            .find(|p| p.protocol == protocol && p.name.as_deref() == Some(name))
-            .map(|p| p.port)
+    /// The named-port rule, the one every evaluator uses: a port name in a policy matches
+    /// *every* container port of the destination pod with that name and protocol (a pod
+    /// may have several, in different containers). The numbers, ascending, without
+    /// duplicates; none when the pod lacks the name, and always none on a host-network pod
+    /// (its ports are the node's; see ARCHITECTURE.md, "Which pods take part").
+    pub fn named_ports(&self, name: &str, protocol: Protocol) -> std::vec::IntoIter<u16> {
+        if self.host_network {
+            return Vec::new().into_iter();
+        }
+        numbers_named(&self.ports, name, protocol)
     }
+}
+
+/// The numbers of the container ports in `ports` called `name` for `protocol`, ascending,
+/// without duplicates. [`Pod::named_ports`] is the rule; this is its arithmetic, for code
+/// that keeps a pod's ports without the pod.
+pub(crate) fn numbers_named(
+    ports: &[ContainerPort],
+    name: &str,
+    protocol: Protocol,
+) -> std::vec::IntoIter<u16> {
+    let mut numbers: Vec<u16> = ports
+        .iter()
+        .filter(|p| p.protocol == protocol && p.name.as_deref() == Some(name))
+        .map(|p| p.port)
+        .collect();
+    numbers.sort_unstable();
+    numbers.dedup();
+    numbers.into_iter()
 }
 
 /// A cluster snapshot: namespaces and endpoints, both sorted (by name, by id).
@@ -372,6 +394,7 @@ pub struct Flow {
     pub dst: Endpoint,
     /// Protocol.
     pub protocol: Protocol,
-    /// Destination port number (resolve named ports with [`Pod::resolve_port`] first).
+    /// Destination port number (a named port stands for each of [`Pod::named_ports`];
+    /// [`crate::eval::probe_port`] picks the one to ask about).
     pub port: u16,
 }

@@ -103,8 +103,18 @@ impl Context<'_> {
         };
         match verdict {
             DirectionVerdict::NotIsolated => {
+                let host_network = |i: &usize| {
+                    self.model
+                        .cluster
+                        .pods
+                        .get(*i)
+                        .is_some_and(|p| p.host_network)
+                };
                 let why = match subject {
                     Endpoint::Address(_) => " (outside the cluster)",
+                    Endpoint::Pod(i) if host_network(i) => {
+                        " (a host-network pod: policies never select it)"
+                    }
                     Endpoint::Pod(_) => " (no policy selects it for this direction)",
                 };
                 let _ = writeln!(out, "{title}: not isolated{why}");
@@ -239,6 +249,9 @@ impl Context<'_> {
                 }
             },
             PeerMiss::NoIp => format!("{name} has no known IP, so an ipBlock cannot match it"),
+            PeerMiss::HostNetwork => format!(
+                "{name} is on the host network, so a pod or namespace selector cannot match it (only an ipBlock with its node's address can)"
+            ),
         }
     }
 }

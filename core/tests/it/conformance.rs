@@ -328,22 +328,22 @@ fn probe(text: &str) -> Result<(Protocol, PortRef), String> {
     Ok((protocol, port))
 }
 
-/// The port number a probe means for this destination: a named port resolves on the
-/// destination pod, as Kubernetes resolves it. `Ok(None)`: the pod has no such port, so
-/// nothing can connect to it by that name.
+/// The port number a probe means for this pair: a name stands for every number it has on
+/// the destination pod, and the probe is allowed when one of them is; the core's
+/// [`netpol_core::probe_port`] picks the number that decides. `Ok(None)`: the pod has no
+/// such port, so nothing can connect to it by that name.
 fn resolve(
     model: &Model,
+    src: Endpoint,
     dst: Endpoint,
     protocol: Protocol,
     port: &PortRef,
 ) -> Result<Option<u16>, String> {
     match (port, dst) {
         (PortRef::Number(n), _) => Ok(Some(*n)),
-        (PortRef::Name(name), Endpoint::Pod(i)) => Ok(model
-            .cluster
-            .pods
-            .get(i)
-            .and_then(|pod| pod.resolve_port(name, protocol))),
+        (PortRef::Name(_), Endpoint::Pod(_)) => {
+            Ok(netpol_core::probe_port(model, src, dst, protocol, port))
+        }
         (PortRef::Name(name), Endpoint::Address(ip)) => Err(format!(
             "named port {name:?} cannot be resolved on address {ip}: probe addresses by number"
         )),
@@ -501,7 +501,7 @@ impl<'m> Checker<'m> {
             Ok(p) => p,
             Err(e) => return self.failures.push(format!("{what}: {e}")),
         };
-        let resolved = match resolve(self.model, dst, protocol, &port) {
+        let resolved = match resolve(self.model, src, dst, protocol, &port) {
             Ok(r) => r,
             Err(e) => return self.failures.push(format!("{what}: {e}")),
         };
@@ -700,7 +700,7 @@ impl<'m> Checker<'m> {
             let _ = write!(out, "\n{src:width$}");
             for d in 0..ids.len() {
                 let dst = Endpoint::Pod(d);
-                let allowed = match resolve(self.model, dst, protocol, &port) {
+                let allowed = match resolve(self.model, Endpoint::Pod(s), dst, protocol, &port) {
                     Ok(Some(n)) => evaluate(
                         self.model,
                         &Flow {
@@ -734,8 +734,10 @@ impl<'m> Checker<'m> {
         let mut disagreements = Vec::new();
         for d in 0..n {
             let dst = Endpoint::Pod(d);
-            let number = resolve(self.model, dst, protocol, &port).ok().flatten();
             for s in 0..n {
+                let number = resolve(self.model, Endpoint::Pod(s), dst, protocol, &port)
+                    .ok()
+                    .flatten();
                 let by_evaluate = number.is_some_and(|port| {
                     evaluate(
                         self.model,
