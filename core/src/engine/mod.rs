@@ -4,29 +4,29 @@
 //! engine works on classes and never on pods × pods × ports. [`Engine::new`] is a pipeline
 //! of seven steps, one file each:
 //!
-//! 1. [`rules`]: every namespace, selector, ipBlock and port name the policies mention is
+//! 1. `rules.rs`: every namespace, selector, ipBlock and port name the policies mention is
 //!    interned once.
-//! 2. [`address`]: the boundaries of every `ipBlock` (`cidr` and `except`) cut each address
+//! 2. `address.rs`: the boundaries of every `ipBlock` (`cidr` and `except`) cut each address
 //!    family into intervals; intervals contained in the same set of blocks form one address
 //!    class.
-//! 3. [`ports`]: per protocol, the numbers and ranges the rules mention (and the numbers
+//! 3. `ports.rs`: per protocol, the numbers and ranges the rules mention (and the numbers
 //!    named ports resolve to) cut `0..=65535` into atoms; atoms covered by the same entries
 //!    form one port class. One more class stands for "any other protocol" (ICMP, ...),
 //!    which only port-less rules admit.
-//! 4. [`pods`]: pods are grouped by namespace, by which relevant selectors match them, by
+//! 4. `pods.rs`: pods are grouped by namespace, by which relevant selectors match them, by
 //!    the address classes of their IPs and by how they resolve the port names the policies
 //!    mention. Pods of one class are indistinguishable to every rule.
-//! 5. [`peers`]: per direction, columns (pod classes, then address classes) that every
+//! 5. `peers.rs`: per direction, columns (pod classes, then address classes) that every
 //!    rule's peer set treats alike form one peer type.
-//! 6. [`cells`]: classes isolated by the same policies form a group; for each group and
+//! 6. `cells.rs`: classes isolated by the same policies form a group; for each group and
 //!    peer type, a word-parallel mask of the port classes the group's rules admit.
-//! 7. [`pairs`]: the allowed port classes from `s` to `d` are
+//! 7. `pairs.rs`: the allowed port classes from `s` to `d` are
 //!    `egress[group(s)][type(d)] & ingress[group(d)][type(s)]` (all ones when a side is not
 //!    isolated): [`Engine::matrix`] and [`Engine::connectivity`].
 //!
-//! [`node`] is a crate-internal view of the same cells for one node's pods, from which
+//! `node.rs` is a crate-internal view of the same cells for one node's pods, from which
 //! [`crate::nft`] compiles the node's ruleset; it decides nothing the cells do not say.
-//! [`hash`] and [`bits`] are the interning tables and bitsets the steps share.
+//! `hash.rs` and `bits.rs` are the interning tables and bitsets the steps share.
 //!
 //! Semantics follow [`crate::eval`] exactly, including its documented choices: an ipBlock
 //! matches a pod when any of its IPs does; a port name matches every container port of the
