@@ -414,6 +414,58 @@ mod tests {
         assert!(m.allowed(0, 0) && !m.allowed(0, 2));
     }
 
+    /// The named-port rule in a matrix: a name stands for every number it has on the
+    /// destination, and the probe is allowed when one of them is.
+    #[test]
+    fn named_probe_is_allowed_when_any_number_is() {
+        let mut m = model(vec![policy(
+            "prod",
+            "p",
+            "app=web",
+            &[I],
+            vec![rule(
+                vec![],
+                vec![port(Protocol::TCP, Some(PortRef::Number(9091)), None)],
+            )],
+            vec![],
+        )]);
+        let web = m.cluster.pod_index("prod/web").unwrap();
+        for number in [9091, 9092] {
+            m.cluster.pods[web].ports.push(ContainerPort {
+                name: Some("http".into()),
+                port: number,
+                protocol: Protocol::TCP,
+            });
+        }
+        // web's http: 8080, 9091 and 9092; only 9091 is admitted.
+        let engine = Engine::new(&m);
+        let tool = m.cluster.pod_index("dev/tool").unwrap();
+        assert!(engine
+            .matrix(Protocol::TCP, &PortRef::Name("http".into()))
+            .allowed(tool, web));
+        assert_eq!(
+            crate::eval::probe_port(
+                &m,
+                Endpoint::Pod(tool),
+                Endpoint::Pod(web),
+                Protocol::TCP,
+                &PortRef::Name("http".into())
+            ),
+            Some(9091)
+        );
+        // On the host network, names never resolve: nothing to connect to by name.
+        m.cluster.pods[web].host_network = true;
+        let engine = Engine::new(&m);
+        assert!(!engine
+            .matrix(Protocol::TCP, &PortRef::Name("http".into()))
+            .allowed(tool, web));
+        // ... and no policy selects it: every port is open.
+        assert_eq!(
+            engine.allowed_ports(Endpoint::Pod(tool), Endpoint::Pod(web)),
+            AllowedPorts::all()
+        );
+    }
+
     /// Every cell width (`u32` cells up to 32 port classes, one `u64` up to 64, several
     /// words beyond) gives the evaluator's answers, in `connectivity` and `allowed_ports`.
     #[test]

@@ -168,11 +168,14 @@ impl Engine {
                 if mask.iter().all(|w| *w == 0) {
                     continue;
                 }
-                let next = found.len();
-                let id = *index.entry(mask.clone()).or_insert(next);
-                if id == next {
-                    found.push((mask.clone(), Default::default()));
-                }
+                let id = match index.get(mask.as_slice()) {
+                    Some(id) => *id,
+                    None => {
+                        index.insert(mask.clone(), found.len());
+                        found.push((mask.clone(), Default::default()));
+                        found.len() - 1
+                    }
+                };
                 push_merged(&mut found[id].1[family], atom.lo, atom.hi);
             }
         }
