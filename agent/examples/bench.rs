@@ -217,19 +217,32 @@ fn main() -> Result<()> {
 
     let mut samples = Vec::new();
     for round in 0..3 {
-        // A new default-deny policy for one of the node's namespaces.
-        let namespace = &model.cluster.pods[local[round * 30 % local.len()]].namespace;
-        let policy = format!(
-            "apiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\nmetadata:\n  name: bench-{round}\n  namespace: {namespace}\nspec:\n  podSelector: {{}}\n  policyTypes: [Ingress]\n"
-        );
+        // A new policy for one of the node's namespaces, admitting an address range and a
+        // port no other policy mentions. The ruleset is rendered from what the kernel must
+        // enforce, so a policy that adds nothing new (its pods already admit that address
+        // on every port, say) leaves it unchanged: try the node's namespaces in turn until
+        // the ruleset changes, so every round measures a real change.
+        let active = std::fs::read_to_string(&status_file).unwrap_or_default();
+        let change = (0..local.len()).find_map(|k| {
+            let pod = local[(round * 30 + k) % local.len()];
+            let namespace = &model.cluster.pods[pod].namespace;
+            let policy = format!(
+                "apiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\nmetadata:\n  name: bench-{round}\n  namespace: {namespace}\nspec:\n  podSelector: {{}}\n  policyTypes: [Ingress]\n  ingress:\n  - from: [{{ipBlock: {{cidr: 10.99.{round}.0/24}}}}]\n    ports: [{{port: {}}}]\n",
+                4000 + round
+            );
+            // What the agent will load: its files in path order (cluster.yaml, extra.yaml).
+            let next = netpol_core::load(&[
+                (netpol_core::FileId(0), text.as_str()),
+                (netpol_core::FileId(1), policy.as_str()),
+            ]);
+            let hash = ruleset_hash(&ruleset_for(&next, NODE).text);
+            (active.trim() != format!("{hash:016x}")).then_some((policy, hash))
+        });
+        let Some((policy, hash)) = change else {
+            bail!("round {round}: no candidate policy changes the ruleset");
+        };
         let tmp = dir.join("manifests/.extra.tmp");
         std::fs::write(&tmp, &policy)?;
-        // What the agent will load: its files in path order (cluster.yaml, extra.yaml).
-        let next = netpol_core::load(&[
-            (netpol_core::FileId(0), text.as_str()),
-            (netpol_core::FileId(1), policy.as_str()),
-        ]);
-        let hash = ruleset_hash(&ruleset_for(&next, NODE).text);
         let start = Instant::now();
         std::fs::rename(&tmp, dir.join("manifests/extra.yaml"))?;
         wait_for(hash, Duration::from_secs(30))?;

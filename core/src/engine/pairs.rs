@@ -227,7 +227,8 @@ impl Engine {
         table: &mut Table,
     ) {
         let (ingress_types, egress_groups) = (self.type_count[INGRESS], self.cells.groups[EGRESS]);
-        let mut seen = WordIndex::default();
+        // Result ids by whole mask, and by the mask's ports.
+        let (mut seen, mut distinct) = (WordIndex::default(), WordIndex::default());
         let mut last: Option<(u64, u32)> = None;
         for &d in destination_rep {
             let ingress_row = match self.cells.group[INGRESS][d] {
@@ -248,13 +249,18 @@ impl Engine {
                     NONE => all,
                     g => egress_row.get(g as usize).copied().unwrap_or(all),
                 };
-                let word: u64 = (e & i & ports_only).into();
-                // Neighbouring cells usually agree: skip the lookup then.
+                let word: u64 = (e & i).into();
+                // Neighbouring cells usually agree: skip the lookup then. Masks that differ
+                // only in "any other protocol" are told apart only when first seen.
                 let id = match last {
                     Some((w, id)) if w == word => id,
                     _ => {
-                        let id =
-                            seen.get_or_insert(word, || table.push(self.ports.to_allowed(&[word])));
+                        let id = seen.get_or_insert(word, || {
+                            let ports: u64 = (e & i & ports_only).into();
+                            distinct.get_or_insert(ports, || {
+                                table.push(self.ports.to_allowed(&[ports]))
+                            })
+                        });
                         last = Some((word, id));
                         id
                     }
