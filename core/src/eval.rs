@@ -813,6 +813,70 @@ pub(crate) mod tests {
         }
     }
 
+    /// A host-network pod is never selected, never matched by a selector and has no named
+    /// ports; an ipBlock matches its address. A name on two containers stands for both.
+    #[test]
+    fn host_network_pods_and_names_on_two_containers() {
+        let mut c = cluster();
+        let mut node = pod("prod", "node-agent", "app=web", "10.9.0.1", &[("http", 80)]);
+        node.host_network = true;
+        c.pods.push(node); // index 3
+        c.pods[2].ports.push(crate::model::ContainerPort {
+            name: Some("http".into()),
+            port: 9443,
+            protocol: TCP,
+        });
+        let http = || vec![port(TCP, Some(PortRef::Name("http".into())), None)];
+        let model = Model {
+            cluster: c,
+            policies: vec![
+                // Selects app=web in prod: web, never the host-network pod.
+                policy(
+                    "prod",
+                    "web",
+                    "app=web",
+                    &[I, E],
+                    vec![
+                        rule(vec![peer_sel(Some("app=web"), None)], vec![]),
+                        rule(vec![peer_block("10.9.0.0/16", &[])], http()),
+                    ],
+                    vec![],
+                ),
+            ],
+            diagnostics: Vec::new(),
+        };
+        let host = Endpoint::Pod(3);
+        let allowed = |f: Flow| evaluate(&model, &f).is_allowed();
+        // Not selected: not isolated either way, although its labels match.
+        let v = evaluate(&model, &flow(TOOL, host, TCP, 1));
+        assert_eq!(v.ingress, DirectionVerdict::NotIsolated);
+        assert_eq!(
+            evaluate(&model, &flow(host, TOOL, TCP, 1)).egress,
+            DirectionVerdict::NotIsolated
+        );
+        // web's http is 8080 and 9443: the block's rule admits both, nothing else.
+        assert!(allowed(flow(host, WEB, TCP, 8080)));
+        assert!(allowed(flow(host, WEB, TCP, 9443)));
+        assert!(!allowed(flow(host, WEB, TCP, 80)));
+        // The selector peer does not match the host-network pod, and says why.
+        let DirectionVerdict::Denied { misses, .. } =
+            evaluate(&model, &flow(host, WEB, TCP, 80)).ingress
+        else {
+            panic!("expected denied");
+        };
+        assert_eq!(
+            misses[0].reason,
+            MissReason::Peers(vec![PeerMiss::HostNetwork])
+        );
+        // A probe by name is explained with the first allowed number.
+        let http = PortRef::Name("http".into());
+        assert_eq!(probe_port(&model, host, WEB, TCP, &http), Some(8080));
+        assert_eq!(probe_port(&model, TOOL, WEB, TCP, &http), Some(8080));
+        // Names never resolve on the host network.
+        assert_eq!(probe_port(&model, WEB, host, TCP, &http), None);
+        assert_eq!(probe_port(&model, WEB, addr("10.9.0.1"), TCP, &http), None);
+    }
+
     #[test]
     fn misses_are_sorted_closest_first_and_say_why() {
         let model = Model {
