@@ -31,7 +31,7 @@ pub mod verdict;
 
 pub use crate::{
     cidr::Cidr,
-    diagnostic::{Diagnostic, FileId, Severity, Span},
+    diagnostic::{Diagnostic, FileId, Related, Severity, Span},
     engine::{AddressClass, Connectivity, Engine, Matrix},
     model::{
         Cluster, ContainerPort, Endpoint, Flow, IpBlock, LabelSelector, LabelSelectorRequirement,

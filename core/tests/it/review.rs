@@ -7,9 +7,9 @@
 
 use std::path::{Path, PathBuf};
 
-use netpol_core::lint::{self, Finding, Options};
+use netpol_core::lint::{self, Options};
 use netpol_core::{assert, diff};
-use netpol_core::{load, FileId, Model};
+use netpol_core::{load, Diagnostic, FileId, Model};
 use serde::Deserialize;
 
 const REVIEW_DIR: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/review");
@@ -72,7 +72,7 @@ struct LintExpect {
     line: Option<u32>,
 }
 
-fn matches(f: &Finding, want: &LintExpect) -> bool {
+fn matches(f: &Diagnostic, want: &LintExpect) -> bool {
     f.code == want.code
         && want.message.as_ref().is_none_or(|m| f.message.contains(m))
         && want
@@ -80,7 +80,7 @@ fn matches(f: &Finding, want: &LintExpect) -> bool {
             .is_none_or(|l| f.span.is_some_and(|s| s.line == l))
 }
 
-fn render(findings: &[Finding]) -> String {
+fn render(findings: &[Diagnostic]) -> String {
     findings
         .iter()
         .map(|f| {
