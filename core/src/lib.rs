@@ -25,6 +25,7 @@ pub mod lint;
 pub mod model;
 pub mod nft;
 pub mod ports;
+pub mod portspec;
 pub mod render;
 pub mod syntax;
 pub mod verdict;
@@ -33,12 +34,14 @@ pub use crate::{
     cidr::Cidr,
     diagnostic::{Diagnostic, FileId, Related, Severity, Span},
     engine::{AddressClass, Connectivity, Engine, Matrix},
+    eval::in_scope,
     model::{
         Cluster, ContainerPort, Endpoint, Flow, IpBlock, LabelSelector, LabelSelectorRequirement,
         Labels, Model, Namespace, NetworkPolicy, NetworkPolicyPeer, NetworkPolicyPort,
         NetworkPolicyRule, Operator, Parsed, Pod, PolicyType, PortRef, Protocol,
     },
     ports::{AllowedPorts, PortSet},
+    portspec::{PortSpec, PortSpecError},
     verdict::{DirectionVerdict, MissReason, PeerMiss, PolicyRef, RuleMiss, RuleRef, Verdict},
 };
 

@@ -355,10 +355,10 @@ fn change_line(c: &diff::Change) -> String {
         names(&c.destinations)
     );
     if !c.added.is_empty() {
-        s.push_str(&format!(" +{}", diff::ports_text(&c.added)));
+        s.push_str(&format!(" +{}", c.added));
     }
     if !c.removed.is_empty() {
-        s.push_str(&format!(" -{}", diff::ports_text(&c.removed)));
+        s.push_str(&format!(" -{}", c.removed));
     }
     s
 }
