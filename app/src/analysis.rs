@@ -2,7 +2,7 @@
 //! facts every view reads (isolation, selecting policies). Built once per (debounced) edit
 //! and shared through a `Memo`, so the graph, matrix and panels never recompute it.
 
-use netpol_core::{AddressClass, Engine, FileId, Model, PolicyType, Severity};
+use netpol_core::{in_scope, AddressClass, Engine, FileId, Model, PolicyType, Severity};
 
 /// The editor a [`FileId`] belongs to: the Policies editor is `FileId(0)`.
 pub const POLICIES: FileId = FileId(0);
@@ -91,9 +91,9 @@ impl Analysis {
             let mut egress = false;
             let mut by = Vec::new();
             for (index, policy) in model.policies.iter().enumerate() {
-                // Selection is the policy's namespace plus its podSelector; the core's
-                // LabelSelector::matches is the single definition of matching.
-                if policy.namespace == pod.namespace && policy.pod_selector.matches(&pod.labels) {
+                // Which pods a policy applies to is the core's scope rule, the same one the
+                // evaluator, the engine and lint use.
+                if in_scope(policy, pod) {
                     by.push(index);
                     ingress |= policy.affects(PolicyType::Ingress);
                     egress |= policy.affects(PolicyType::Egress);

@@ -9,7 +9,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::net::IpAddr;
 
-use netpol_core::{AllowedPorts, Endpoint, PortRef, Protocol};
+use netpol_core::{AllowedPorts, Endpoint, PortRef, PortSpec, Protocol};
 use petgraph::graphmap::DiGraphMap;
 
 use crate::analysis::{Analysis, Isolation};
@@ -67,7 +67,7 @@ pub struct Edge {
     pub to: usize,
     /// Allowed (solid) or denied (dashed, only with "show denied").
     pub allowed: bool,
-    /// Port label in "any port" mode (`TCP 53,3306 · UDP 53`), else `None`.
+    /// Port label in "any port" mode (`TCP 53,3306; UDP 53`), else `None`.
     pub ports: Option<String>,
 }
 
@@ -154,24 +154,10 @@ pub fn representative(analysis: &Analysis, node: &Node) -> Option<Endpoint> {
     }
 }
 
-/// Compact text for allowed ports: `all ports`, `TCP 53,3306 · UDP 53`.
+/// Text for allowed ports: the core's one format (`all ports`, `TCP 53,3306; UDP 53`,
+/// `nothing`), so edge labels read like the CLI's output.
 pub fn ports_label(ports: &AllowedPorts) -> String {
-    if *ports == AllowedPorts::all() {
-        return "all ports".to_string();
-    }
-    Protocol::ALL
-        .iter()
-        .filter(|p| !ports.get(**p).is_empty())
-        .map(|p| {
-            let set = ports.get(*p);
-            if set.ranges == [(1, 65535)] {
-                format!("{p} all")
-            } else {
-                format!("{p} {set}")
-            }
-        })
-        .collect::<Vec<_>>()
-        .join(" · ")
+    ports.to_string()
 }
 
 /// Whether `ports` admits `probe` towards `dst` (named ports resolve on a destination pod).
@@ -179,17 +165,13 @@ fn admits(analysis: &Analysis, ports: &AllowedPorts, probe: &Probe, dst: Endpoin
     match probe {
         Probe::Any => bool_cell(!ports.is_empty()),
         Probe::Port(proto, PortRef::Number(n)) => bool_cell(ports.get(*proto).contains(*n)),
-        Probe::Port(proto, PortRef::Name(name)) => match dst {
-            Endpoint::Pod(i) => match analysis
-                .model
-                .cluster
-                .pods
-                .get(i)
-                .and_then(|p| p.resolve_port(name, *proto))
-            {
-                Some(n) => bool_cell(ports.get(*proto).contains(n)),
-                None => Cell::Denied,
-            },
+        Probe::Port(proto, name @ PortRef::Name(_)) => match dst {
+            Endpoint::Pod(_) => {
+                match PortSpec::new(name.clone(), *proto).resolve(&analysis.model, dst) {
+                    Some(n) => bool_cell(ports.get(*proto).contains(n)),
+                    None => Cell::Denied,
+                }
+            }
             Endpoint::Address(_) => Cell::NotApplicable,
         },
     }
@@ -509,10 +491,10 @@ mod tests {
             udp: PortSet::from_ranges([(53, 53)]),
             ..AllowedPorts::default()
         };
-        assert_eq!(ports_label(&p), "TCP 53,3306 · UDP 53");
+        assert_eq!(ports_label(&p), "TCP 53,3306; UDP 53");
         p.tcp = PortSet::all();
-        assert_eq!(ports_label(&p), "TCP all · UDP 53");
-        assert_eq!(ports_label(&AllowedPorts::default()), "");
+        assert_eq!(ports_label(&p), "TCP 1-65535; UDP 53");
+        assert_eq!(ports_label(&AllowedPorts::default()), "nothing");
     }
 
     #[test]
@@ -582,7 +564,7 @@ mod tests {
             .iter()
             .find(|e| e.from == internal && e.to == mysql)
             .unwrap();
-        assert_eq!(e.ports.as_deref(), Some("TCP 53,3306 · UDP 53"));
+        assert_eq!(e.ports.as_deref(), Some("TCP 53,3306; UDP 53"));
     }
 
     #[test]

@@ -1,7 +1,7 @@
 //! Words for the explanation panel: which flow to ask about for a clicked pair, and plain
 //! sentences for the core's miss reasons. Pure, so the phrasing is unit-tested.
 
-use netpol_core::{Endpoint, Flow, MissReason, PeerMiss, PolicyType, PortRef, Protocol};
+use netpol_core::{Endpoint, Flow, MissReason, PeerMiss, PolicyType, PortRef, PortSpec, Protocol};
 
 use crate::analysis::Analysis;
 use crate::probe::Probe;
@@ -17,8 +17,8 @@ pub fn flow_for(
 ) -> Result<Flow, String> {
     let (protocol, port) = match probe {
         Probe::Port(proto, PortRef::Number(n)) => (*proto, *n),
-        Probe::Port(proto, PortRef::Name(name)) => match dst {
-            Endpoint::Pod(i) => match analysis.model.cluster.pods.get(i).and_then(|p| p.resolve_port(name, *proto)) {
+        Probe::Port(proto, port @ PortRef::Name(name)) => match dst {
+            Endpoint::Pod(_) => match PortSpec::new(port.clone(), *proto).resolve(&analysis.model, dst) {
                 Some(n) => (*proto, n),
                 None => {
                     return Err(format!(

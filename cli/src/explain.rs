@@ -4,10 +4,9 @@ use std::io::Write;
 use std::net::IpAddr;
 
 use miette::miette;
-use netpol_core::{Endpoint, Flow, Model, PortRef};
+use netpol_core::{Endpoint, Flow, Model, PortRef, PortSpec};
 
 use crate::input::Inputs;
-use crate::portspec::PortSpec;
 use crate::Failure;
 
 /// The question asked on the command line.
@@ -26,7 +25,7 @@ pub fn run(inputs: &Inputs, query: &Query, json: bool, out: &mut dyn Write) -> R
     let mut notes = Vec::new();
     let src = resolve(model, "--from", query.from, &mut notes).map_err(Failure::Usage)?;
     let dst = resolve(model, "--to", query.to, &mut notes).map_err(Failure::Usage)?;
-    let port = resolve_port(model, query, dst, &mut notes).map_err(Failure::Usage)?;
+    let port = port_number(model, query, dst, &mut notes).map_err(Failure::Usage)?;
     let flow = Flow {
         src,
         dst,
@@ -138,7 +137,7 @@ fn resolve(
 
 /// The port number to ask for: the spec's number, or its name resolved against the
 /// destination pod's container ports, as Kubernetes resolves named ports.
-fn resolve_port(
+fn port_number(
     model: &Model,
     query: &Query,
     dst: Endpoint,
@@ -161,7 +160,7 @@ fn resolve_port(
             query.to
         ));
     };
-    match pod.resolve_port(name, protocol) {
+    match query.port.resolve(model, dst) {
         Some(port) => {
             notes.push(format!(
                 "port {name}/{protocol} is {port}/{protocol} on {}",

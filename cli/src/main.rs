@@ -21,7 +21,6 @@ mod input;
 mod json;
 mod lint;
 mod matrix;
-mod portspec;
 mod report;
 mod test_cmd;
 
@@ -29,9 +28,9 @@ use std::io::Write;
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand, ValueEnum};
+use netpol_core::PortSpec;
 
 use crate::input::Inputs;
-use crate::portspec::PortSpec;
 
 /// Exit code for invalid input (error diagnostics).
 const EXIT_INVALID_INPUT: u8 = 1;

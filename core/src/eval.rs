@@ -129,7 +129,7 @@ pub(crate) fn selects(policy: &NetworkPolicy, direction: PolicyType, pod: &Pod) 
 
 /// Whether `pod` is one of the pods `policy` applies to (its namespace, its podSelector),
 /// whatever its policyTypes.
-pub(crate) fn in_scope(policy: &NetworkPolicy, pod: &Pod) -> bool {
+pub fn in_scope(policy: &NetworkPolicy, pod: &Pod) -> bool {
     policy.namespace == pod.namespace && policy.pod_selector.matches(&pod.labels)
 }
 

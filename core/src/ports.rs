@@ -120,6 +120,30 @@ impl AllowedPorts {
     }
 }
 
+impl std::fmt::Display for AllowedPorts {
+    /// `all ports`, `nothing`, or the protocols that allow something, in [`Protocol::ALL`]
+    /// order: `TCP 53,3306; UDP 53`, `TCP 1-65535; UDP 53`. The one text for port sets in
+    /// every front-end (CLI connectivity, diff and test reports, the playground's labels).
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        if *self == AllowedPorts::all() {
+            return f.write_str("all ports");
+        }
+        if self.is_empty() {
+            return f.write_str("nothing");
+        }
+        let allowing = Protocol::ALL
+            .into_iter()
+            .filter(|p| !self.get(*p).is_empty());
+        for (i, protocol) in allowing.enumerate() {
+            if i > 0 {
+                f.write_str("; ")?;
+            }
+            write!(f, "{protocol} {}", self.get(protocol))?;
+        }
+        Ok(())
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -139,6 +163,41 @@ mod tests {
                 PortSet::from_ranges(input.iter().copied()).to_string(),
                 *want
             );
+        }
+    }
+
+    #[test]
+    fn allowed_ports_text() {
+        let set = |r: &[(u16, u16)]| PortSet::from_ranges(r.iter().copied());
+        let table: &[(AllowedPorts, &str)] = &[
+            (AllowedPorts::all(), "all ports"),
+            (AllowedPorts::default(), "nothing"),
+            (
+                AllowedPorts {
+                    tcp: set(&[(53, 53), (3306, 3306)]),
+                    udp: set(&[(53, 53)]),
+                    sctp: PortSet::empty(),
+                },
+                "TCP 53,3306; UDP 53",
+            ),
+            (
+                AllowedPorts {
+                    tcp: PortSet::all(),
+                    udp: set(&[(53, 53)]),
+                    sctp: PortSet::all(),
+                },
+                "TCP 1-65535; UDP 53; SCTP 1-65535",
+            ),
+            (
+                AllowedPorts {
+                    sctp: set(&[(132, 132), (8000, 8080)]),
+                    ..AllowedPorts::default()
+                },
+                "SCTP 132,8000-8080",
+            ),
+        ];
+        for (ports, want) in table {
+            assert_eq!(ports.to_string(), *want);
         }
     }
 }

@@ -153,8 +153,7 @@ fn pair(ctx: Ctx, from: &str, to: &str) -> impl IntoView {
         view! { <p class="muted">"Groups are explained through their first member; every member behaves the same."</p> }
     });
     let any_ports = (probe == crate::probe::Probe::Any).then(|| {
-        let ports = connectivity::ports_label(&a.engine.allowed_ports(src, dst));
-        let text = if ports.is_empty() { "none".to_string() } else { ports };
+        let text = connectivity::ports_label(&a.engine.allowed_ports(src, dst));
         view! { <p class="ports">"Allowed ports: " <strong data-testid="allowed-ports">{text}</strong></p> }
     });
     let flow = match words::flow_for(&a, &probe, src, dst) {
