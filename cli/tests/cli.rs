@@ -516,10 +516,17 @@ fn explain_without_port_json_lists_the_ports_per_rule() {
     let value = json(&explain_pair("8.8.8.8", "shop/api", &["-o", "json"]));
     assert_eq!(value["egress"], "NotIsolated");
     let miss = &value["ingress"]["Denied"]["misses"][0];
-    assert_eq!(miss["reason"]["Peers"], serde_json::json!(["SelectorVsAddress"]));
+    assert_eq!(
+        miss["reason"]["Peers"],
+        serde_json::json!(["SelectorVsAddress"])
+    );
 
     // With --port, the one-flow answer is unchanged: no `ports`, a number in `flow.port`.
-    let value = json(&explain_pair("shop/web", "shop/db", &["--port", "pg", "-o", "json"]));
+    let value = json(&explain_pair(
+        "shop/web",
+        "shop/db",
+        &["--port", "pg", "-o", "json"],
+    ));
     assert_eq!(value["flow"]["port"], 5432);
     assert_eq!(value["allowed"], false);
     assert!(value.get("ports").is_none());

@@ -400,17 +400,20 @@ impl PairContext<'_> {
 
     /// Why named ports resolve to nothing on the destination.
     fn no_ports(&self, names: &[NamedPort]) -> String {
-        let dst = endpoint_name(self.model, self.dst);
         let list: Vec<String> = names
             .iter()
             .map(|n| format!("{}/{}", n.name, n.protocol))
             .collect();
         match self.dst {
             Endpoint::Address(_) => format!(
-                "{dst} is outside the cluster, and a named port ({}) only resolves on a pod",
+                "named port {} never resolves on an address outside the cluster",
                 list.join(", ")
             ),
-            Endpoint::Pod(_) => format!("{dst} has no container port named {}", list.join(" or ")),
+            Endpoint::Pod(_) => format!(
+                "{} has no container port named {}",
+                endpoint_name(self.model, self.dst),
+                list.join(" or ")
+            ),
         }
     }
 }
@@ -746,7 +749,7 @@ mod tests {
              isolated by prod/np0\n  \
              no rule admits any port; closest misses first:\n  \
              - prod/np0 spec.egress[0] (line 10): 10.1.2.3 is inside except 10.1.0.0/16\n  \
-             - prod/np0 spec.egress[1] (line 11): peer matched but 10.1.2.3 is outside the cluster, and a named port (http/TCP) only resolves on a pod\n\
+             - prod/np0 spec.egress[1] (line 11): peer matched but named port http/TCP never resolves on an address outside the cluster\n\
              ingress to 10.1.2.3: not isolated (outside the cluster)\n"
         );
     }
