@@ -13,6 +13,7 @@
 //! readable picture with a small DOM.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::hash::{Hash, Hasher};
 use std::net::IpAddr;
 
 use netpol_core::engine::Connectivity;
@@ -271,13 +272,20 @@ impl Reach {
         reach
     }
 
-    /// Families of classes by partition refinement: start from (namespace, isolation,
-    /// address rows), then split by each class's row and column entry, one class at a time
-    /// (exact, and no per-class copies of whole rows).
+    /// Families of classes: same namespace, isolation and address sets, and the same port
+    /// set in every row and column. Rows and columns are hashed first and then compared
+    /// with the family's first class, so a hash collision splits a family instead of
+    /// merging classes that differ (exact, and no per-class copies of whole rows).
     fn families(&self, model: &Model, members: &[Vec<usize>], isolation: &[Isolation]) -> Vec<u32> {
         let classes = members.len();
         let a = self.addresses;
-        let start = |c: usize| {
+        let addresses = |c: usize| {
+            (
+                &self.to_address[c * a..(c + 1) * a],
+                &self.from_address[c * a..(c + 1) * a],
+            )
+        };
+        let key = |c: usize| {
             let first = members[c].first().copied();
             let namespace = first
                 .and_then(|p| model.cluster.pods.get(p))
@@ -286,19 +294,32 @@ impl Reach {
                 .and_then(|p| isolation.get(p))
                 .copied()
                 .unwrap_or_default();
-            (
-                namespace,
-                iso,
-                &self.to_address[c * a..(c + 1) * a],
-                &self.from_address[c * a..(c + 1) * a],
-            )
+            let mut hash = std::hash::DefaultHasher::new();
+            for d in 0..classes {
+                (self.class_set(c, d), self.class_set(d, c)).hash(&mut hash);
+            }
+            (namespace, iso, addresses(c), hash.finish())
         };
-        let mut family = relabel((0..classes).map(start));
-        for d in 0..classes {
-            let keys: Vec<(u32, u32, u32)> = (0..classes)
-                .map(|c| (family[c], self.class_set(c, d), self.class_set(d, c)))
-                .collect();
-            family = relabel(keys.into_iter());
+        let same = |c: usize, r: usize| {
+            (0..classes).all(|d| {
+                self.class_set(c, d) == self.class_set(r, d)
+                    && self.class_set(d, c) == self.class_set(d, r)
+            })
+        };
+        // Per key, the first class of each family with that key (usually one).
+        let mut firsts: HashMap<_, Vec<usize>> = HashMap::new();
+        let mut family = vec![0u32; classes];
+        let mut count = 0u32;
+        for c in 0..classes {
+            let candidates = firsts.entry(key(c)).or_default();
+            match candidates.iter().find(|r| same(c, **r)) {
+                Some(r) => family[c] = family[*r],
+                None => {
+                    candidates.push(c);
+                    family[c] = count;
+                    count += 1;
+                }
+            }
         }
         family
     }
@@ -334,16 +355,6 @@ impl Reach {
     fn class_of(&self, pod: usize) -> Option<usize> {
         self.connectivity.pod_class(pod)
     }
-}
-
-/// Dense ids for keys, in order of first appearance.
-fn relabel<K: std::hash::Hash + Eq>(keys: impl Iterator<Item = K>) -> Vec<u32> {
-    let mut ids: HashMap<K, u32> = HashMap::new();
-    keys.map(|k| {
-        let next = ids.len() as u32;
-        *ids.entry(k).or_insert(next)
-    })
-    .collect()
 }
 
 /// Whether the port set `ports` admits `probe` towards a destination whose container ports
