@@ -93,8 +93,6 @@ pub struct Graph {
     pub grouped: bool,
     /// The connectivity as a petgraph graph over node indices (allowed edges only).
     pub graph: DiGraphMap<usize, ()>,
-    /// The engine side of each node, to read its port sets from [`Reach`].
-    sides: Vec<Option<Side>>,
 }
 
 impl Graph {
@@ -228,34 +226,7 @@ impl Reach {
             }
         }
         let mut sets = connectivity.results().to_vec();
-        let mut ids: HashMap<AllowedPorts, u32> = sets
-            .iter()
-            .enumerate()
-            .map(|(i, p)| (p.clone(), i as u32))
-            .collect();
-        let mut intern = |ports: AllowedPorts| {
-            *ids.entry(ports.clone()).or_insert_with(|| {
-                sets.push(ports);
-                sets.len() as u32 - 1
-            })
-        };
-        // A class answers like any of its pods: ask the engine with the first one.
-        let mut to_address = Vec::with_capacity(members.len() * classes.len());
-        let mut from_address = Vec::with_capacity(members.len() * classes.len());
-        for pods in &members {
-            for class in classes {
-                let address = Endpoint::Address(class.representative);
-                let (out, inn) = match pods.first() {
-                    Some(&pod) => (
-                        engine.allowed_ports(Endpoint::Pod(pod), address),
-                        engine.allowed_ports(address, Endpoint::Pod(pod)),
-                    ),
-                    None => (AllowedPorts::default(), AllowedPorts::default()),
-                };
-                to_address.push(intern(out));
-                from_address.push(intern(inn));
-            }
-        }
+        let (to_address, from_address) = address_sets(engine, &members, classes, &mut sets);
         let mut reach = Reach {
             connectivity,
             sets,
@@ -344,17 +315,49 @@ impl Reach {
         }
     }
 
-    /// The allowed ports from node `from` to node `to` of `graph`, from the engine's tables.
-    pub fn ports(&self, graph: &Graph, from: usize, to: usize) -> Option<&AllowedPorts> {
-        let side = |i: usize| graph.sides.get(i).copied().flatten();
-        let id = self.set_between(side(from)?, side(to)?)?;
-        self.sets.get(id as usize)
-    }
-
     /// The engine class of pod `pod`.
     fn class_of(&self, pod: usize) -> Option<usize> {
         self.connectivity.pod_class(pod)
     }
+}
+
+/// Per pod class and address class, the ports each way, as indices into `sets` (identical
+/// sets stored once). A class answers like any of its pods: the engine is asked with the
+/// first one and the class's representative address.
+fn address_sets(
+    engine: &Engine,
+    members: &[Vec<usize>],
+    classes: &[AddressClass],
+    sets: &mut Vec<AllowedPorts>,
+) -> (Vec<u32>, Vec<u32>) {
+    let mut ids: HashMap<AllowedPorts, u32> = sets
+        .iter()
+        .enumerate()
+        .map(|(i, p)| (p.clone(), i as u32))
+        .collect();
+    let mut intern = |ports: AllowedPorts| {
+        *ids.entry(ports.clone()).or_insert_with(|| {
+            sets.push(ports);
+            sets.len() as u32 - 1
+        })
+    };
+    let mut to_address = Vec::with_capacity(members.len() * classes.len());
+    let mut from_address = Vec::with_capacity(members.len() * classes.len());
+    for pods in members {
+        for class in classes {
+            let address = Endpoint::Address(class.representative);
+            let (out, inn) = match pods.first() {
+                Some(&pod) => (
+                    engine.allowed_ports(Endpoint::Pod(pod), address),
+                    engine.allowed_ports(address, Endpoint::Pod(pod)),
+                ),
+                None => (AllowedPorts::default(), AllowedPorts::default()),
+            };
+            to_address.push(intern(out));
+            from_address.push(intern(inn));
+        }
+    }
+    (to_address, from_address)
 }
 
 /// Whether the port set `ports` admits `probe` towards a destination whose container ports
@@ -483,10 +486,51 @@ pub fn build(
     with_denied: bool,
     expanded: &BTreeSet<String>,
 ) -> Graph {
-    let reach = &analysis.reach;
     let (nodes, grouped) = nodes(analysis, units(analysis, probe), expanded);
+    let set_ids = pair_sets(analysis, &nodes);
+    let cells = cells(analysis, probe, &nodes, &set_ids);
+    let k = nodes.len();
+    let mut edges = edges(&cells, k, with_denied);
+    // Labels are free (one per distinct set) but only readable on small graphs; large
+    // graphs show the ports in the explanation of the clicked edge instead.
+    if *probe == Probe::Any && edges.len() <= LABEL_LIMIT {
+        label_edges(&analysis.reach, &mut edges, &set_ids, k);
+    }
+    let mut graph = DiGraphMap::new();
+    for a in 0..k {
+        graph.add_node(a);
+    }
+    for e in edges.iter().filter(|e| e.allowed) {
+        graph.add_edge(e.from, e.to, ());
+    }
+    Graph {
+        nodes,
+        cells,
+        edges,
+        grouped,
+        graph,
+    }
+}
+
+/// `[a * k + b]`: the index of the engine's port set from node `a` to node `b` (`None`
+/// between two addresses).
+fn pair_sets(analysis: &Analysis, nodes: &[Node]) -> Vec<Option<u32>> {
     let sides: Vec<Option<Side>> = nodes.iter().map(|n| side(analysis, n)).collect();
-    // What a named probe resolves to at each node (`None` for addresses).
+    let mut ids = Vec::with_capacity(nodes.len() * nodes.len());
+    for src in &sides {
+        for dst in &sides {
+            ids.push(
+                src.zip(*dst)
+                    .and_then(|(s, d)| analysis.reach.set_between(s, d)),
+            );
+        }
+    }
+    ids
+}
+
+/// Each pair's state for `probe`, read from its port set (a named probe resolves on the
+/// destination node's pod).
+fn cells(analysis: &Analysis, probe: &Probe, nodes: &[Node], set_ids: &[Option<u32>]) -> Vec<Cell> {
     let named: Vec<Option<Vec<u16>>> = nodes
         .iter()
         .map(|n| match &n.kind {
@@ -499,53 +543,33 @@ pub fn build(
         })
         .collect();
     let k = nodes.len();
-    let mut set_ids = vec![None; k * k];
-    let mut cells = vec![Cell::NotApplicable; k * k];
-    for a in 0..k {
-        for b in 0..k {
-            let id = sides[a]
-                .zip(sides[b])
-                .and_then(|(s, d)| reach.set_between(s, d));
-            set_ids[a * k + b] = id;
-            if let Some(ports) = id.and_then(|id| reach.sets.get(id as usize)) {
-                cells[a * k + b] = admits(ports, probe, named[b].as_deref());
-            }
+    set_ids
+        .iter()
+        .enumerate()
+        .map(
+            |(at, id)| match id.and_then(|id| analysis.reach.sets.get(id as usize)) {
+                Some(ports) => admits(ports, probe, named[at % k].as_deref()),
+                None => Cell::NotApplicable,
+            },
+        )
+        .collect()
+}
+
+/// "Any port" labels on allowed edges: the port set of the pair, worded once per set.
+fn label_edges(reach: &Reach, edges: &mut [Edge], set_ids: &[Option<u32>], k: usize) {
+    let mut labels: HashMap<u32, String> = HashMap::new();
+    for e in edges.iter_mut().filter(|e| e.allowed) {
+        if let Some(id) = set_ids[e.from * k + e.to] {
+            let label = labels.entry(id).or_insert_with(|| {
+                reach
+                    .sets
+                    .get(id as usize)
+                    .map(ports_label)
+                    .unwrap_or_default()
+            });
+            e.ports = Some(label.clone());
         }
     }
-    let edges = edges(&cells, k, with_denied);
-    let mut graph = DiGraphMap::new();
-    for a in 0..k {
-        graph.add_node(a);
-    }
-    for e in edges.iter().filter(|e| e.allowed) {
-        graph.add_edge(e.from, e.to, ());
-    }
-    let mut g = Graph {
-        nodes,
-        cells,
-        edges,
-        grouped,
-        graph,
-        sides,
-    };
-    // Labels are free (one per distinct set) but only readable on small graphs; large
-    // graphs show the ports in the explanation of the clicked edge instead.
-    if *probe == Probe::Any && g.edges.len() <= LABEL_LIMIT {
-        let mut labels: HashMap<u32, String> = HashMap::new();
-        for e in g.edges.iter_mut().filter(|e| e.allowed) {
-            if let Some(id) = set_ids[e.from * k + e.to] {
-                let label = labels.entry(id).or_insert_with(|| {
-                    reach
-                        .sets
-                        .get(id as usize)
-                        .map(ports_label)
-                        .unwrap_or_default()
-                });
-                e.ports = Some(label.clone());
-            }
-        }
-    }
-    g
 }
 
 /// Allowed edges, and denied ones when asked, self-pairs excluded.
