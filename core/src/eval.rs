@@ -133,7 +133,7 @@ pub fn in_scope(policy: &NetworkPolicy, pod: &Pod) -> bool {
     policy.namespace == pod.namespace && policy.pod_selector.matches(&pod.labels)
 }
 
-fn policy_ref(index: usize, policy: &NetworkPolicy) -> PolicyRef {
+pub(crate) fn policy_ref(index: usize, policy: &NetworkPolicy) -> PolicyRef {
     PolicyRef {
         index,
         namespace: policy.namespace.clone(),

@@ -3,7 +3,8 @@
 //! Input is text: Kubernetes manifests (YAML or JSON, multi-document, `List` wrappers) or the
 //! compact cluster form (`pod prod/api app=api ip=10.1.0.5`). [`parse`] turns one text into a
 //! [`Parsed`] — what it understood *and* diagnostics; [`build`] merges several into a
-//! [`Model`]. [`evaluate`] decides one [`Flow`] and says why ([`Verdict`]); [`Engine`]
+//! [`Model`]. [`evaluate`] decides one [`Flow`] and says why ([`Verdict`]);
+//! [`evaluate_pair`] does the same for a pair on every port ([`PairVerdict`]); [`Engine`]
 //! computes whole matrices with bitsets.
 //! The review tools build on both: [`lint`] finds policy mistakes, [`diff`] compares the
 //! connectivity of two models, [`assert`](mod@assert) checks connectivity expectations for CI.
@@ -24,6 +25,7 @@ pub mod generate;
 pub mod lint;
 pub mod model;
 pub mod nft;
+pub mod pair;
 pub mod ports;
 pub mod portspec;
 pub mod render;
@@ -40,6 +42,7 @@ pub use crate::{
         Labels, Model, Namespace, NetworkPolicy, NetworkPolicyPeer, NetworkPolicyPort,
         NetworkPolicyRule, Operator, Parsed, Pod, PolicyType, PortRef, Protocol,
     },
+    pair::{NamedPort, PairDirection, PairMiss, PairMissReason, PairVerdict, RulePorts},
     ports::{AllowedPorts, PortSet},
     portspec::{PortSpec, PortSpecError},
     verdict::{DirectionVerdict, MissReason, PeerMiss, PolicyRef, RuleMiss, RuleRef, Verdict},
@@ -68,4 +71,11 @@ pub fn load(sources: &[(FileId, &str)]) -> Model {
 /// [`Engine`], and property tests keep the two in agreement.
 pub fn evaluate(model: &Model, flow: &Flow) -> Verdict {
     eval::evaluate(model, flow)
+}
+
+/// Decides the pair `src -> dst` on every port at once (the "any port" question): per
+/// direction, which rules admit which ports, or why no rule admits anything; the pair's
+/// ports are what both directions allow, exactly [`Engine::allowed_ports`].
+pub fn evaluate_pair(model: &Model, src: Endpoint, dst: Endpoint) -> PairVerdict {
+    pair::evaluate_pair(model, src, dst)
 }

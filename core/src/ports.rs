@@ -53,6 +53,25 @@ impl PortSet {
     pub fn union(&self, other: &PortSet) -> PortSet {
         PortSet::from_ranges(self.ranges.iter().chain(&other.ranges).copied())
     }
+
+    /// Intersection: the ports in both sets.
+    pub fn intersection(&self, other: &PortSet) -> PortSet {
+        let mut out = Vec::new();
+        let (mut i, mut j) = (0, 0);
+        // Both lists are sorted and disjoint: walk them together like a merge.
+        while let (Some(&(a1, b1)), Some(&(a2, b2))) = (self.ranges.get(i), other.ranges.get(j)) {
+            let (first, last) = (a1.max(a2), b1.min(b2));
+            if first <= last {
+                out.push((first, last));
+            }
+            if b1 < b2 {
+                i += 1;
+            } else {
+                j += 1;
+            }
+        }
+        PortSet { ranges: out }
+    }
 }
 
 impl std::fmt::Display for PortSet {
@@ -117,6 +136,24 @@ impl AllowedPorts {
     /// True when nothing at all is allowed.
     pub fn is_empty(&self) -> bool {
         self.tcp.is_empty() && self.udp.is_empty() && self.sctp.is_empty()
+    }
+
+    /// Per protocol, the ports in either.
+    pub fn union(&self, other: &AllowedPorts) -> AllowedPorts {
+        AllowedPorts {
+            tcp: self.tcp.union(&other.tcp),
+            udp: self.udp.union(&other.udp),
+            sctp: self.sctp.union(&other.sctp),
+        }
+    }
+
+    /// Per protocol, the ports in both.
+    pub fn intersection(&self, other: &AllowedPorts) -> AllowedPorts {
+        AllowedPorts {
+            tcp: self.tcp.intersection(&other.tcp),
+            udp: self.udp.intersection(&other.udp),
+            sctp: self.sctp.intersection(&other.sctp),
+        }
     }
 }
 
@@ -198,6 +235,23 @@ mod tests {
         ];
         for (ports, want) in table {
             assert_eq!(ports.to_string(), *want);
+        }
+    }
+
+    #[test]
+    fn intersection_of_ranges() {
+        type Ranges = &'static [(u16, u16)];
+        let set = |r: Ranges| PortSet::from_ranges(r.iter().copied());
+        let table: &[(Ranges, Ranges, &str)] = &[
+            (&[], &[(1, 65535)], "-"),
+            (&[(1, 65535)], &[(53, 53), (80, 90)], "53,80-90"),
+            (&[(10, 20), (30, 40)], &[(15, 35)], "15-20,30-35"),
+            (&[(53, 53)], &[(8080, 8080)], "-"),
+            (&[(1, 5), (7, 9)], &[(5, 7)], "5,7"),
+        ];
+        for (a, b, want) in table {
+            assert_eq!(set(a).intersection(&set(b)).to_string(), *want);
+            assert_eq!(set(b).intersection(&set(a)).to_string(), *want);
         }
     }
 }

@@ -79,11 +79,11 @@ impl PortSpec {
     pub fn resolve(&self, model: &Model, dst: Endpoint) -> Option<u16> {
         match (&self.port, dst) {
             (PortRef::Number(n), _) => Some(*n),
-            (PortRef::Name(name), Endpoint::Pod(i)) => model
-                .cluster
-                .pods
-                .get(i)
-                .and_then(|pod| pod.resolve_port(name, self.protocol)),
+            (PortRef::Name(name), Endpoint::Pod(i)) => model.cluster.pods.get(i).and_then(|pod| {
+                crate::pair::named_ports(pod, name, self.protocol)
+                    .first()
+                    .copied()
+            }),
             (PortRef::Name(_), Endpoint::Address(_)) => None,
         }
     }

@@ -113,15 +113,9 @@ const NOT_SEMANTIC: &[(&str, &str, &str)] = &[
         "offers the pods' container ports as choices of the port chooser; the engine decides",
     ),
     (
-        "app/src/words.rs",
-        ".ports.iter()",
-        "collects the port numbers the policies mention, to pick which port an any-port \
-         explanation shows; the verdict comes from the core",
-    ),
-    (
         "cli/src/explain.rs",
         "pod.ports",
-        "lists the destination's named ports in the help text after PortSpec::resolve found none",
+        "lists the destination's named ports in the help text after the core's named_ports found none",
     ),
     ("cli/src/explain.rs", ".ports.iter()", "the same help text"),
 ];

@@ -3,6 +3,7 @@
 
 mod conformance;
 mod invariants;
+mod pair;
 mod parse;
 mod props;
 mod reference;
