@@ -3,7 +3,8 @@
 # twice: each step checks first. Safe to run repeatedly.
 #   - Debian packages: chromium (browser tests), binaryen (wasm-opt), nftables, iproute2,
 #     netcat-openbsd, conntrack (agent tests)
-#   - the wasm32 Rust target, trunk 0.21.14, wasm-bindgen-cli matching Cargo.lock
+#   - the Rust toolchain of rust-toolchain.toml (with the wasm32 target), trunk 0.21.14,
+#     wasm-bindgen-cli matching Cargo.lock
 #   - the e2e test's npm packages
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -26,12 +27,16 @@ if [ ${#need_pkgs[@]} -gt 0 ]; then
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${need_pkgs[@]}" >/dev/null
 fi
 
+export PATH="$HOME/.cargo/bin:$PATH"
+
+# rust-toolchain.toml pins the compiler with rustfmt, clippy and the wasm32 target; with no
+# argument rustup installs exactly that, and does nothing (offline) when it is there already.
+rustup toolchain install >/dev/null
+
 if ! rustup target list --installed | grep -q '^wasm32-unknown-unknown$'; then
   log "adding the wasm32-unknown-unknown target"
   rustup target add wasm32-unknown-unknown
 fi
-
-export PATH="$HOME/.cargo/bin:$PATH"
 
 # trunk 0.22 needs a newer rustc than this toolchain; 0.21.14 builds with --locked.
 if ! trunk --version 2>/dev/null | grep -q '0\.21\.14'; then

@@ -1,8 +1,10 @@
 //! One analysis of the two editors' texts: the core's model and engine plus the per-endpoint
-//! facts every view reads (isolation, selecting policies). Built once per (debounced) edit
+//! facts every view reads (isolation, selecting policies, the engine's port sets). Built once per (debounced) edit
 //! and shared through a `Memo`, so the graph, matrix and panels never recompute it.
 
-use netpol_core::{AddressClass, Engine, FileId, Model, PolicyType, Severity};
+use netpol_core::{in_scope, AddressClass, Engine, FileId, Model, PolicyType, Severity};
+
+use crate::connectivity::Reach;
 
 /// The editor a [`FileId`] belongs to: the Policies editor is `FileId(0)`.
 pub const POLICIES: FileId = FileId(0);
@@ -68,6 +70,8 @@ pub struct Analysis {
     pub isolation: Vec<Isolation>,
     /// Per pod index: indices of the policies whose `podSelector` selects it (any direction).
     pub selecting: Vec<Vec<usize>>,
+    /// The engine's exact port sets per pair of classes, which every view reads.
+    pub reach: Reach,
     /// True when this is an older valid result kept on screen because the current text
     /// has errors that dropped objects (mid-edit).
     pub stale: bool,
@@ -91,9 +95,9 @@ impl Analysis {
             let mut egress = false;
             let mut by = Vec::new();
             for (index, policy) in model.policies.iter().enumerate() {
-                // Selection is the policy's namespace plus its podSelector; the core's
-                // LabelSelector::matches is the single definition of matching.
-                if policy.namespace == pod.namespace && policy.pod_selector.matches(&pod.labels) {
+                // Which pods a policy applies to is the core's scope rule, the same one the
+                // evaluator, the engine and lint use.
+                if in_scope(policy, pod) {
                     by.push(index);
                     ingress |= policy.affects(PolicyType::Ingress);
                     egress |= policy.affects(PolicyType::Egress);
@@ -102,12 +106,14 @@ impl Analysis {
             isolation.push(Isolation::from_flags(ingress, egress));
             selecting.push(by);
         }
+        let reach = Reach::new(&model, &engine, &classes, &isolation);
         Analysis {
             model,
             engine,
             classes,
             isolation,
             selecting,
+            reach,
             stale: false,
         }
     }

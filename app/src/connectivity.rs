@@ -1,15 +1,24 @@
 //! From an [`Analysis`] and a [`Probe`] to the graph both views draw: nodes (endpoints,
 //! collapsed groups, outside-address classes), a cell per ordered pair, and edges.
 //!
-//! Every yes/no comes from the core (`Engine::matrix`, `Engine::allowed_ports`); this module
-//! only decides what to *draw*. Above [`GROUP_THRESHOLD`] endpoints, endpoints of one
-//! namespace whose rows and columns are identical collapse into one group node, so a
-//! thousand pods stay a readable picture and the DOM stays small.
+//! Every port set comes from the core, computed once per analysis in [`Reach`]: the
+//! engine's exact allowed ports per pair of pod classes (`Engine::connectivity`) and per
+//! pod class and address class (`Engine::allowed_ports` on the engine's class
+//! representatives). A probe only reads those sets — "any port" asks whether a set is
+//! empty, a port whether it is in the set, a named port resolves on each destination pod
+//! through `netpol_core::pair::named_ports` — so no port is ever probed to stand for the
+//! others. This module decides what to *draw*: pods of one engine class behave identically,
+//! so above [`GROUP_THRESHOLD`] endpoints the classes of a namespace with the same port sets
+//! in every row and column collapse into one group node, and a thousand pods stay a
+//! readable picture with a small DOM.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::hash::{Hash, Hasher};
 use std::net::IpAddr;
 
-use netpol_core::{AllowedPorts, Endpoint, PortRef, Protocol};
+use netpol_core::engine::Connectivity;
+use netpol_core::pair::named_ports;
+use netpol_core::{AddressClass, AllowedPorts, Endpoint, Engine, Model, PortRef};
 use petgraph::graphmap::DiGraphMap;
 
 use crate::analysis::{Analysis, Isolation};
@@ -154,38 +163,198 @@ pub fn representative(analysis: &Analysis, node: &Node) -> Option<Endpoint> {
     }
 }
 
-/// Compact text for allowed ports: `all ports`, `TCP 53,3306 · UDP 53`.
+/// Text for allowed ports: the core's one format (`all ports`, `TCP 53,3306; UDP 53`,
+/// `nothing`), so edge labels read like the CLI's output.
 pub fn ports_label(ports: &AllowedPorts) -> String {
-    if *ports == AllowedPorts::all() {
-        return "all ports".to_string();
-    }
-    Protocol::ALL
-        .iter()
-        .filter(|p| !ports.get(**p).is_empty())
-        .map(|p| {
-            let set = ports.get(*p);
-            if set.ranges == [(1, 65535)] {
-                format!("{p} all")
-            } else {
-                format!("{p} {set}")
-            }
-        })
-        .collect::<Vec<_>>()
-        .join(" · ")
+    ports.to_string()
 }
 
-/// Whether `ports` admits `probe` towards `dst` (named ports resolve on a destination pod).
-fn admits(analysis: &Analysis, ports: &AllowedPorts, probe: &Probe, dst: Endpoint) -> Cell {
+/// One end of a pair as the engine's tables know it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Side {
+    /// A pod class of the engine.
+    Class(usize),
+    /// An outside-address class (index into `Analysis::classes`).
+    Address(usize),
+}
+
+/// Probe-independent connectivity, computed once per analysis: the engine's exact allowed
+/// ports for every pair of pod classes and between pod classes and address classes, with
+/// identical sets stored once.
+#[derive(Clone, Debug)]
+pub struct Reach {
+    connectivity: Connectivity,
+    /// Distinct port sets: the connectivity's results, then those only addresses reach.
+    sets: Vec<AllowedPorts>,
+    addresses: usize,
+    /// `[class * addresses + a]`: index into `sets` from the class to address class `a`.
+    to_address: Vec<u32>,
+    /// `[class * addresses + a]`: index into `sets` from address class `a` to the class.
+    from_address: Vec<u32>,
+    /// Per class: classes with the same namespace, isolation and port sets in every row
+    /// and column share a family, which is what a group node draws.
+    family: Vec<u32>,
+}
+
+impl Reach {
+    /// Everything the graph reads, from the engine. `isolation` is per pod.
+    pub fn new(
+        model: &Model,
+        engine: &Engine,
+        classes: &[AddressClass],
+        isolation: &[Isolation],
+    ) -> Reach {
+        let connectivity = engine.connectivity();
+        let mut members: Vec<Vec<usize>> = vec![Vec::new(); connectivity.classes()];
+        for pod in 0..model.cluster.pods.len() {
+            if let Some(c) = connectivity.pod_class(pod).filter(|c| *c < members.len()) {
+                members[c].push(pod);
+            }
+        }
+        let mut sets = connectivity.results().to_vec();
+        let (to_address, from_address) = address_sets(engine, &members, classes, &mut sets);
+        let mut reach = Reach {
+            connectivity,
+            sets,
+            addresses: classes.len(),
+            to_address,
+            from_address,
+            family: Vec::new(),
+        };
+        reach.family = if model.cluster.pods.len() > GROUP_THRESHOLD {
+            reach.families(model, &members, isolation)
+        } else {
+            (0..members.len() as u32).collect()
+        };
+        reach
+    }
+
+    /// Families of classes: same namespace, isolation and address sets, and the same port
+    /// set in every row and column. Rows and columns are hashed first and then compared
+    /// with the family's first class, so a hash collision splits a family instead of
+    /// merging classes that differ (exact, and no per-class copies of whole rows).
+    fn families(&self, model: &Model, members: &[Vec<usize>], isolation: &[Isolation]) -> Vec<u32> {
+        let classes = members.len();
+        let a = self.addresses;
+        let addresses = |c: usize| {
+            (
+                &self.to_address[c * a..(c + 1) * a],
+                &self.from_address[c * a..(c + 1) * a],
+            )
+        };
+        let key = |c: usize| {
+            let first = members[c].first().copied();
+            let namespace = first
+                .and_then(|p| model.cluster.pods.get(p))
+                .map(|p| p.namespace.as_str());
+            let iso = first
+                .and_then(|p| isolation.get(p))
+                .copied()
+                .unwrap_or_default();
+            let mut hash = std::hash::DefaultHasher::new();
+            for d in 0..classes {
+                (self.class_set(c, d), self.class_set(d, c)).hash(&mut hash);
+            }
+            (namespace, iso, addresses(c), hash.finish())
+        };
+        let same = |c: usize, r: usize| {
+            (0..classes).all(|d| {
+                self.class_set(c, d) == self.class_set(r, d)
+                    && self.class_set(d, c) == self.class_set(d, r)
+            })
+        };
+        // Per key, the first class of each family with that key (usually one).
+        let mut firsts: HashMap<_, Vec<usize>> = HashMap::new();
+        let mut family = vec![0u32; classes];
+        let mut count = 0u32;
+        for c in 0..classes {
+            let candidates = firsts.entry(key(c)).or_default();
+            match candidates.iter().find(|r| same(c, **r)) {
+                Some(r) => family[c] = family[*r],
+                None => {
+                    candidates.push(c);
+                    family[c] = count;
+                    count += 1;
+                }
+            }
+        }
+        family
+    }
+
+    fn class_set(&self, src: usize, dst: usize) -> u32 {
+        self.connectivity
+            .class_pair(src, dst)
+            .map_or(u32::MAX, |r| r as u32)
+    }
+
+    /// The port set id for a pair of sides; `None` between two addresses (not a question
+    /// the policies answer).
+    fn set_between(&self, src: Side, dst: Side) -> Option<u32> {
+        let a = self.addresses;
+        match (src, dst) {
+            (Side::Class(s), Side::Class(d)) => {
+                self.connectivity.class_pair(s, d).map(|r| r as u32)
+            }
+            (Side::Class(s), Side::Address(x)) => self.to_address.get(s * a + x).copied(),
+            (Side::Address(x), Side::Class(d)) => self.from_address.get(d * a + x).copied(),
+            (Side::Address(_), Side::Address(_)) => None,
+        }
+    }
+
+    /// The engine class of pod `pod`.
+    fn class_of(&self, pod: usize) -> Option<usize> {
+        self.connectivity.pod_class(pod)
+    }
+}
+
+/// Per pod class and address class, the ports each way, as indices into `sets` (identical
+/// sets stored once). A class answers like any of its pods: the engine is asked with the
+/// first one and the class's representative address.
+fn address_sets(
+    engine: &Engine,
+    members: &[Vec<usize>],
+    classes: &[AddressClass],
+    sets: &mut Vec<AllowedPorts>,
+) -> (Vec<u32>, Vec<u32>) {
+    let mut ids: HashMap<AllowedPorts, u32> = sets
+        .iter()
+        .enumerate()
+        .map(|(i, p)| (p.clone(), i as u32))
+        .collect();
+    let mut intern = |ports: AllowedPorts| {
+        *ids.entry(ports.clone()).or_insert_with(|| {
+            sets.push(ports);
+            sets.len() as u32 - 1
+        })
+    };
+    let mut to_address = Vec::with_capacity(members.len() * classes.len());
+    let mut from_address = Vec::with_capacity(members.len() * classes.len());
+    for pods in members {
+        for class in classes {
+            let address = Endpoint::Address(class.representative);
+            let (out, inn) = match pods.first() {
+                Some(&pod) => (
+                    engine.allowed_ports(Endpoint::Pod(pod), address),
+                    engine.allowed_ports(address, Endpoint::Pod(pod)),
+                ),
+                None => (AllowedPorts::default(), AllowedPorts::default()),
+            };
+            to_address.push(intern(out));
+            from_address.push(intern(inn));
+        }
+    }
+    (to_address, from_address)
+}
+
+/// Whether the port set `ports` admits `probe` towards a destination whose container ports
+/// named by the probe are `named` (`None`: an address, which has no named ports).
+fn admits(ports: &AllowedPorts, probe: &Probe, named: Option<&[u16]>) -> Cell {
     match probe {
         Probe::Any => bool_cell(!ports.is_empty()),
         Probe::Port(proto, PortRef::Number(n)) => bool_cell(ports.get(*proto).contains(*n)),
-        // A name stands for every number it has on the destination: allowed when any is.
-        Probe::Port(proto, PortRef::Name(name)) => match dst {
-            Endpoint::Pod(i) => bool_cell(analysis.model.cluster.pods.get(i).is_some_and(|p| {
-                p.named_ports(name, *proto)
-                    .any(|n| ports.get(*proto).contains(n))
-            })),
-            Endpoint::Address(_) => Cell::NotApplicable,
+        Probe::Port(proto, PortRef::Name(_)) => match named {
+            Some(numbers) => bool_cell(numbers.iter().any(|n| ports.get(*proto).contains(*n))),
+            None => Cell::NotApplicable,
         },
     }
 }
@@ -198,77 +367,101 @@ fn bool_cell(allowed: bool) -> Cell {
     }
 }
 
-/// Pod-to-pod truth for the probe, as a dense `n * n` vector. "Any port" on a large
-/// cluster takes the union of the matrices of every port the policies mention plus one
-/// unmentioned port per protocol (what `allowed_ports` per pair would cost a million calls).
-fn pod_matrix(analysis: &Analysis, probe: &Probe) -> Vec<bool> {
-    let n = analysis.model.cluster.pods.len();
-    let mut out = vec![false; n * n];
-    let mut fill = |proto: Protocol, port: &PortRef| {
-        let m = analysis.engine.matrix(proto, port);
-        for (s, row) in out.chunks_mut(n.max(1)).enumerate() {
-            for (d, cell) in row.iter_mut().enumerate() {
-                // Skip pairs another probe already allowed: most of them on open clusters.
-                if !*cell && m.allowed(s, d) {
-                    *cell = true;
-                }
-            }
-        }
-    };
-    match probe {
-        Probe::Port(proto, port) => fill(*proto, port),
-        Probe::Any if n <= GROUP_THRESHOLD => {
-            for s in 0..n {
-                for d in 0..n {
-                    out[s * n + d] = !analysis
-                        .engine
-                        .allowed_ports(Endpoint::Pod(s), Endpoint::Pod(d))
-                        .is_empty();
-                }
-            }
-        }
-        Probe::Any => {
-            for (proto, port) in mentioned_ports(analysis) {
-                fill(proto, &port);
-            }
-        }
+/// What a named probe resolves to on pod `pod` (empty for a numeric probe or "any port").
+fn probe_numbers(analysis: &Analysis, probe: &Probe, pod: usize) -> Vec<u16> {
+    match (probe, analysis.model.cluster.pods.get(pod)) {
+        (Probe::Port(proto, PortRef::Name(name)), Some(p)) => named_ports(p, name, *proto),
+        _ => Vec::new(),
     }
-    out
 }
 
-/// Every (protocol, port) the policies mention (start and end of ranges), plus a port no
-/// policy mentions for each protocol, so "everything else" is probed too.
-fn mentioned_ports(analysis: &Analysis) -> BTreeSet<(Protocol, PortRef)> {
-    let mut set = BTreeSet::new();
-    let mut numbers: BTreeMap<Protocol, BTreeSet<u16>> = BTreeMap::new();
-    for policy in &analysis.model.policies {
-        for rule in policy.ingress.iter().chain(&policy.egress) {
-            for p in &rule.ports {
-                match &p.port {
-                    Some(PortRef::Number(n)) => {
-                        numbers.entry(p.protocol).or_default().insert(*n);
-                        set.insert((p.protocol, PortRef::Number(*n)));
-                        if let Some(e) = p.end_port {
-                            set.insert((p.protocol, PortRef::Number(e)));
-                        }
-                    }
-                    Some(PortRef::Name(s)) => {
-                        set.insert((p.protocol, PortRef::Name(s.clone())));
-                    }
-                    None => {}
-                }
-            }
+/// Pods drawn together: one per pod on small clusters; above [`GROUP_THRESHOLD`], the pods
+/// of one class family, split by what a named probe resolves to on each (classes only
+/// promise the same answer for the names the policies mention). Sorted by first member.
+fn units(analysis: &Analysis, probe: &Probe) -> Vec<Vec<usize>> {
+    let n = analysis.model.cluster.pods.len();
+    if n <= GROUP_THRESHOLD {
+        return (0..n).map(|i| vec![i]).collect();
+    }
+    let reach = &analysis.reach;
+    let mut by_key: BTreeMap<(u32, Vec<u16>), Vec<usize>> = BTreeMap::new();
+    for pod in 0..n {
+        let family = reach
+            .class_of(pod)
+            .and_then(|c| reach.family.get(c))
+            .copied();
+        // A pod the engine has no class for (not expected) is drawn alone.
+        let key = (
+            family.unwrap_or(u32::MAX - pod as u32),
+            probe_numbers(analysis, probe, pod),
+        );
+        by_key.entry(key).or_default().push(pod);
+    }
+    let mut units: Vec<Vec<usize>> = by_key.into_values().collect();
+    units.sort_by_key(|u| u.first().copied().unwrap_or(0));
+    units
+}
+
+/// Nodes for `units` (a unit of several pods is a group node unless expanded), then one
+/// per address class.
+fn nodes(
+    analysis: &Analysis,
+    units: Vec<Vec<usize>>,
+    expanded: &BTreeSet<String>,
+) -> (Vec<Node>, bool) {
+    let pods = &analysis.model.cluster.pods;
+    let mut nodes = Vec::new();
+    let mut grouped = false;
+    for members in units {
+        let Some(pod) = members.first().and_then(|i| pods.get(*i)) else {
+            continue;
+        };
+        let first = members[0];
+        let group_id = format!("group:{}", pod.id);
+        grouped |= members.len() > 1;
+        if members.len() > 1 && !expanded.contains(&group_id) {
+            nodes.push(Node {
+                id: group_id,
+                label: format!("{} +{}", pod_label(pod), members.len() - 1),
+                namespace: Some(pod.namespace.clone()),
+                isolation: analysis.isolation[first],
+                kind: NodeKind::Group(members),
+            });
+            continue;
+        }
+        for i in members {
+            let pod = &pods[i];
+            nodes.push(Node {
+                id: pod.id.clone(),
+                label: pod_label(pod),
+                namespace: Some(pod.namespace.clone()),
+                isolation: analysis.isolation[i],
+                kind: NodeKind::Pod(i),
+            });
         }
     }
-    for proto in Protocol::ALL {
-        let used = numbers.get(&proto);
-        let free = (1..=65535u16)
-            .rev()
-            .find(|p| used.is_none_or(|u| !u.contains(p)))
-            .unwrap_or(65535);
-        set.insert((proto, PortRef::Number(free)));
+    for (c, class) in analysis.classes.iter().enumerate() {
+        nodes.push(Node {
+            id: class.label.clone(),
+            label: class.label.clone(),
+            namespace: None,
+            isolation: Isolation::None,
+            kind: NodeKind::Address(c),
+        });
     }
-    set
+    (nodes, grouped)
+}
+
+/// The engine side of a node (its first member's class for a group).
+fn side(analysis: &Analysis, node: &Node) -> Option<Side> {
+    match &node.kind {
+        NodeKind::Pod(i) => analysis.reach.class_of(*i).map(Side::Class),
+        NodeKind::Group(members) => members
+            .first()
+            .and_then(|i| analysis.reach.class_of(*i))
+            .map(Side::Class),
+        NodeKind::Address(c) => Some(Side::Address(*c)),
+    }
 }
 
 /// Builds the graph for `probe`. `expanded` holds group ids the user opened; `with_denied`
@@ -279,173 +472,22 @@ pub fn build(
     with_denied: bool,
     expanded: &BTreeSet<String>,
 ) -> Graph {
-    let pods = &analysis.model.cluster.pods;
-    let n = pods.len();
-    let classes = &analysis.classes;
-    let pm = pod_matrix(analysis, probe);
-
-    // Pod <-> address truth: out[i][c] and inn[c][i].
-    let addr_cell = |src: Endpoint, dst: Endpoint| {
-        let ports = analysis.engine.allowed_ports(src, dst);
-        admits(analysis, &ports, probe, dst)
-    };
-    let mut out = vec![Cell::NotApplicable; n * classes.len()];
-    let mut inn = vec![Cell::NotApplicable; n * classes.len()];
-    for (c, class) in classes.iter().enumerate() {
-        let a = Endpoint::Address(class.representative);
-        for i in 0..n {
-            out[i * classes.len() + c] = addr_cell(Endpoint::Pod(i), a);
-            inn[i * classes.len() + c] = addr_cell(a, Endpoint::Pod(i));
-        }
-    }
-
-    // Grouping: identical namespace, isolation, row and column (pods and addresses).
-    let mut members_of: Vec<Vec<usize>> = Vec::new();
-    if n > GROUP_THRESHOLD {
-        let mut by_sig: BTreeMap<(String, Isolation, Vec<u64>), Vec<usize>> = BTreeMap::new();
-        for i in 0..n {
-            let mut bits = Vec::with_capacity((2 * n).div_ceil(64) + 1);
-            let mut word = 0u64;
-            let mut k = 0;
-            let mut push = |b: bool, bits: &mut Vec<u64>| {
-                if b {
-                    word |= 1 << (k % 64);
-                }
-                k += 1;
-                if k % 64 == 0 {
-                    bits.push(word);
-                    word = 0;
-                }
-            };
-            for d in 0..n {
-                push(pm[i * n + d], &mut bits);
-            }
-            for s in 0..n {
-                push(pm[s * n + i], &mut bits);
-            }
-            for c in 0..classes.len() {
-                push(out[i * classes.len() + c] == Cell::Allowed, &mut bits);
-                push(inn[i * classes.len() + c] == Cell::Allowed, &mut bits);
-            }
-            bits.push(word);
-            by_sig
-                .entry((pods[i].namespace.clone(), analysis.isolation[i], bits))
-                .or_default()
-                .push(i);
-        }
-        let mut groups: Vec<Vec<usize>> = by_sig.into_values().collect();
-        groups.sort_by_key(|g| g.first().copied().unwrap_or(0));
-        members_of = groups;
-    } else {
-        members_of.extend((0..n).map(|i| vec![i]));
-    }
-
-    let mut nodes = Vec::new();
-    let mut grouped = false;
-    for members in members_of {
-        let Some(&first) = members.first() else {
-            continue;
-        };
-        let pod = &pods[first];
-        let group_id = format!("group:{}", pod.id);
-        if members.len() > 1 {
-            grouped = true;
-        }
-        if members.len() > 1 && !expanded.contains(&group_id) {
-            nodes.push(Node {
-                id: group_id,
-                label: format!("{} +{}", pod_label(pod), members.len() - 1),
-                namespace: Some(pod.namespace.clone()),
-                isolation: analysis.isolation[first],
-                kind: NodeKind::Group(members),
-            });
-        } else {
-            for i in members {
-                let pod = &pods[i];
-                nodes.push(Node {
-                    id: pod.id.clone(),
-                    label: pod_label(pod),
-                    namespace: Some(pod.namespace.clone()),
-                    isolation: analysis.isolation[i],
-                    kind: NodeKind::Pod(i),
-                });
-            }
-        }
-    }
-    for (c, class) in classes.iter().enumerate() {
-        nodes.push(Node {
-            id: class.label.clone(),
-            label: class.label.clone(),
-            namespace: None,
-            isolation: Isolation::None,
-            kind: NodeKind::Address(c),
-        });
-    }
-
+    let (nodes, grouped) = nodes(analysis, units(analysis, probe), expanded);
+    let set_ids = pair_sets(analysis, &nodes);
+    let cells = cells(analysis, probe, &nodes, &set_ids);
     let k = nodes.len();
-    let rep_pod = |node: &Node| match &node.kind {
-        NodeKind::Pod(i) => Some(*i),
-        NodeKind::Group(m) => m.first().copied(),
-        NodeKind::Address(_) => None,
-    };
-    let mut cells = vec![Cell::NotApplicable; k * k];
-    for a in 0..k {
-        for b in 0..k {
-            cells[a * k + b] = match (
-                rep_pod(&nodes[a]),
-                rep_pod(&nodes[b]),
-                &nodes[a].kind,
-                &nodes[b].kind,
-            ) {
-                (Some(s), Some(d), _, _) => bool_cell(pm[s * n + d]),
-                (Some(s), None, _, NodeKind::Address(c)) => out[s * classes.len() + c],
-                (None, Some(d), NodeKind::Address(c), _) => inn[d * classes.len() + c],
-                _ => Cell::NotApplicable,
-            };
-        }
+    let mut edges = edges(&cells, k, with_denied);
+    // Labels are free (one per distinct set) but only readable on small graphs; large
+    // graphs show the ports in the explanation of the clicked edge instead.
+    if *probe == Probe::Any && edges.len() <= LABEL_LIMIT {
+        label_edges(&analysis.reach, &mut edges, &set_ids, k);
     }
-
-    let mut edges = Vec::new();
     let mut graph = DiGraphMap::new();
     for a in 0..k {
         graph.add_node(a);
     }
-    for a in 0..k {
-        for b in 0..k {
-            if a == b {
-                continue;
-            }
-            match cells[a * k + b] {
-                Cell::Allowed => {
-                    graph.add_edge(a, b, ());
-                    edges.push(Edge {
-                        from: a,
-                        to: b,
-                        allowed: true,
-                        ports: None,
-                    });
-                }
-                Cell::Denied if with_denied => edges.push(Edge {
-                    from: a,
-                    to: b,
-                    allowed: false,
-                    ports: None,
-                }),
-                _ => {}
-            }
-        }
-    }
-    // Port labels cost one `allowed_ports` per edge and are only readable on small graphs;
-    // large graphs show them in the explanation of the clicked edge instead.
-    if *probe == Probe::Any && edges.len() <= LABEL_LIMIT {
-        for e in edges.iter_mut().filter(|e| e.allowed) {
-            if let (Some(s), Some(d)) = (
-                representative(analysis, &nodes[e.from]),
-                representative(analysis, &nodes[e.to]),
-            ) {
-                e.ports = Some(ports_label(&analysis.engine.allowed_ports(s, d)));
-            }
-        }
+    for e in edges.iter().filter(|e| e.allowed) {
+        graph.add_edge(e.from, e.to, ());
     }
     Graph {
         nodes,
@@ -454,6 +496,87 @@ pub fn build(
         grouped,
         graph,
     }
+}
+
+/// `[a * k + b]`: the index of the engine's port set from node `a` to node `b` (`None`
+/// between two addresses).
+fn pair_sets(analysis: &Analysis, nodes: &[Node]) -> Vec<Option<u32>> {
+    let sides: Vec<Option<Side>> = nodes.iter().map(|n| side(analysis, n)).collect();
+    let mut ids = Vec::with_capacity(nodes.len() * nodes.len());
+    for src in &sides {
+        for dst in &sides {
+            ids.push(
+                src.zip(*dst)
+                    .and_then(|(s, d)| analysis.reach.set_between(s, d)),
+            );
+        }
+    }
+    ids
+}
+
+/// Each pair's state for `probe`, read from its port set (a named probe resolves on the
+/// destination node's pod).
+fn cells(analysis: &Analysis, probe: &Probe, nodes: &[Node], set_ids: &[Option<u32>]) -> Vec<Cell> {
+    let named: Vec<Option<Vec<u16>>> = nodes
+        .iter()
+        .map(|n| match &n.kind {
+            NodeKind::Pod(i) => Some(probe_numbers(analysis, probe, *i)),
+            NodeKind::Group(m) => Some(
+                m.first()
+                    .map_or_else(Vec::new, |i| probe_numbers(analysis, probe, *i)),
+            ),
+            NodeKind::Address(_) => None,
+        })
+        .collect();
+    let k = nodes.len();
+    set_ids
+        .iter()
+        .enumerate()
+        .map(
+            |(at, id)| match id.and_then(|id| analysis.reach.sets.get(id as usize)) {
+                Some(ports) => admits(ports, probe, named[at % k].as_deref()),
+                None => Cell::NotApplicable,
+            },
+        )
+        .collect()
+}
+
+/// "Any port" labels on allowed edges: the port set of the pair, worded once per set.
+fn label_edges(reach: &Reach, edges: &mut [Edge], set_ids: &[Option<u32>], k: usize) {
+    let mut labels: HashMap<u32, String> = HashMap::new();
+    for e in edges.iter_mut().filter(|e| e.allowed) {
+        if let Some(id) = set_ids[e.from * k + e.to] {
+            let label = labels.entry(id).or_insert_with(|| {
+                reach
+                    .sets
+                    .get(id as usize)
+                    .map(ports_label)
+                    .unwrap_or_default()
+            });
+            e.ports = Some(label.clone());
+        }
+    }
+}
+
+/// Allowed edges, and denied ones when asked, self-pairs excluded.
+fn edges(cells: &[Cell], k: usize, with_denied: bool) -> Vec<Edge> {
+    let mut edges = Vec::new();
+    for a in 0..k {
+        for b in (0..k).filter(|b| *b != a) {
+            let allowed = match cells[a * k + b] {
+                Cell::Allowed => true,
+                Cell::Denied if with_denied => false,
+                _ => continue,
+            };
+            edges.push(Edge {
+                from: a,
+                to: b,
+                allowed,
+                ports: None,
+            });
+        }
+    }
+    edges
 }
 
 /// `name` for pods, `Kind/name` for workloads (the namespace is the box around it).
@@ -495,6 +618,7 @@ pub fn address_of(endpoint: Endpoint) -> Option<IpAddr> {
 mod tests {
     use super::*;
     use netpol_core::PortSet;
+    use netpol_core::Protocol;
 
     #[test]
     fn ports_label_forms() {
@@ -504,10 +628,10 @@ mod tests {
             udp: PortSet::from_ranges([(53, 53)]),
             ..AllowedPorts::default()
         };
-        assert_eq!(ports_label(&p), "TCP 53,3306 · UDP 53");
+        assert_eq!(ports_label(&p), "TCP 53,3306; UDP 53");
         p.tcp = PortSet::all();
-        assert_eq!(ports_label(&p), "TCP all · UDP 53");
-        assert_eq!(ports_label(&AllowedPorts::default()), "");
+        assert_eq!(ports_label(&p), "TCP 1-65535; UDP 53");
+        assert_eq!(ports_label(&AllowedPorts::default()), "nothing");
     }
 
     #[test]
@@ -577,7 +701,7 @@ mod tests {
             .iter()
             .find(|e| e.from == internal && e.to == mysql)
             .unwrap();
-        assert_eq!(e.ports.as_deref(), Some("TCP 53,3306 · UDP 53"));
+        assert_eq!(e.ports.as_deref(), Some("TCP 53,3306; UDP 53"));
     }
 
     #[test]
@@ -624,6 +748,101 @@ mod tests {
         );
         assert!(g.index_of("shop/p69").is_some());
         assert!(g.index_of("group:shop/p00").is_some());
+    }
+
+    /// The truth for one ordered pair of endpoints, straight from the engine and the one
+    /// named-port helper: what every drawn cell must say for each pair of its members.
+    fn engine_cell(a: &Analysis, probe: &Probe, src: Endpoint, dst: Endpoint) -> Cell {
+        if matches!((src, dst), (Endpoint::Address(_), Endpoint::Address(_))) {
+            return Cell::NotApplicable;
+        }
+        let ports = a.engine.allowed_ports(src, dst);
+        let named = match dst {
+            Endpoint::Pod(i) => Some(probe_numbers(a, probe, i)),
+            Endpoint::Address(_) => None,
+        };
+        admits(&ports, probe, named.as_deref())
+    }
+
+    fn members(a: &Analysis, node: &Node) -> Vec<Endpoint> {
+        match &node.kind {
+            NodeKind::Pod(i) => vec![Endpoint::Pod(*i)],
+            NodeKind::Group(m) => m.iter().map(|i| Endpoint::Pod(*i)).collect(),
+            NodeKind::Address(c) => vec![Endpoint::Address(a.classes[*c].representative)],
+        }
+    }
+
+    /// Every cell of the graph, for every probe the chooser offers, equals the engine's
+    /// answer for *every* pair of members (so a group really behaves as one), and "any
+    /// port" labels are exactly the engine's port sets.
+    fn check_against_engine(a: &Analysis) {
+        for probe in crate::probe::options(&a.model, &Probe::Any) {
+            let g = build(a, &probe, true, &BTreeSet::new());
+            for (x, from) in g.nodes.iter().enumerate() {
+                for (y, to) in g.nodes.iter().enumerate() {
+                    for &s in &members(a, from) {
+                        for &d in &members(a, to) {
+                            assert_eq!(
+                                g.cell(x, y),
+                                engine_cell(a, &probe, s, d),
+                                "{} -> {} ({s:?} -> {d:?}) on {}",
+                                from.id,
+                                to.id,
+                                probe.key()
+                            );
+                        }
+                    }
+                }
+            }
+            for e in g.edges.iter().filter(|e| e.ports.is_some()) {
+                let (s, d) = (
+                    representative(a, &g.nodes[e.from]).unwrap(),
+                    representative(a, &g.nodes[e.to]).unwrap(),
+                );
+                assert_eq!(e.ports, Some(ports_label(&a.engine.allowed_ports(s, d))));
+            }
+        }
+    }
+
+    #[test]
+    fn graphs_of_the_examples_equal_the_engine() {
+        for ex in crate::examples::EXAMPLES {
+            check_against_engine(&Analysis::new(ex.policies, ex.cluster));
+        }
+    }
+
+    #[test]
+    fn grouped_graph_of_a_generated_cluster_equals_the_engine() {
+        let text = netpol_core::generate::generate(150, 60, 3);
+        let a = Analysis::new(&text, "");
+        assert!(a.model.cluster.pods.len() > GROUP_THRESHOLD);
+        let g = build(&a, &Probe::Any, false, &BTreeSet::new());
+        assert!(g.grouped, "150 generated pods collapse into groups");
+        assert!(g.nodes.len() < a.model.cluster.pods.len());
+        check_against_engine(&a);
+    }
+
+    /// The case probing got wrong: a pair allowed only on a port no policy names by number
+    /// (a named port that resolves to 9100 on the destination) is an edge labelled with it,
+    /// and a probe of that name allows it there.
+    #[test]
+    fn a_port_nobody_mentions_by_number_is_still_drawn() {
+        let policy = "kind: NetworkPolicy\nmetadata: {name: metrics, namespace: x}\nspec:\n  podSelector: {matchLabels: {app: db}}\n  ingress:\n  - ports: [{port: metrics}]\n";
+        let cluster = "pod x/web app=web\npod x/db app=db ports=metrics:9100\n";
+        let a = Analysis::new(policy, cluster);
+        let g = build(&a, &Probe::Any, false, &BTreeSet::new());
+        let (web, db) = (g.index_of("x/web").unwrap(), g.index_of("x/db").unwrap());
+        let e = g
+            .edges
+            .iter()
+            .find(|e| e.from == web && e.to == db)
+            .unwrap();
+        assert_eq!(e.ports.as_deref(), Some("TCP 9100"));
+        let named = Probe::Port(Protocol::TCP, PortRef::Name("metrics".into()));
+        let g = build(&a, &named, false, &BTreeSet::new());
+        assert_eq!(g.cell(web, db), Cell::Allowed);
+        // web has no such port: a probe of the name cannot reach it.
+        assert_eq!(g.cell(db, web), Cell::Denied);
     }
 
     #[test]

@@ -2,7 +2,7 @@
 
 use std::collections::BTreeSet;
 
-use netpol_core::{Model, PortRef, Protocol};
+use netpol_core::{Model, PortRef, PortSpec, Protocol};
 
 /// What the graph and the matrix show connectivity for.
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -22,32 +22,16 @@ impl Probe {
         }
     }
 
-    /// Inverse of [`Probe::key`]; unknown text gives `None`.
+    /// Inverse of [`Probe::key`]; unknown text gives `None`. The port and protocol are read
+    /// by the core's [`PortSpec`] (its port-name rule, its protocols), so the chooser accepts
+    /// exactly what `netpol --port` accepts.
     pub fn parse(key: &str) -> Option<Probe> {
         if key == "any" {
             return Some(Probe::Any);
         }
-        let (proto, port) = key.split_once(':')?;
-        let proto = Protocol::parse(proto)?;
-        if port.is_empty() {
-            return None;
-        }
-        let port = match port.parse::<u16>() {
-            Ok(0) => return None,
-            Ok(n) => PortRef::Number(n),
-            // A Kubernetes port name (IANA_SVC_NAME): at most 15 of [a-z0-9-], with a letter.
-            Err(_)
-                if port.len() <= 15
-                    && port.chars().any(|c| c.is_ascii_lowercase())
-                    && port
-                        .chars()
-                        .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-') =>
-            {
-                PortRef::Name(port.to_string())
-            }
-            Err(_) => return None,
-        };
-        Some(Probe::Port(proto, port))
+        let (protocol, port) = key.split_once(':')?;
+        let spec: PortSpec = format!("{port}/{protocol}").parse().ok()?;
+        Some(Probe::Port(spec.protocol, spec.port))
     }
 
     /// What the chooser shows.

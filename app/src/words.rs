@@ -1,52 +1,53 @@
-//! Words for the explanation panel: which flow to ask about for a clicked pair, and plain
-//! sentences for the core's miss reasons. Pure, so the phrasing is unit-tested.
+//! Words for the explanation panel: which flow to ask about for a clicked pair on one port,
+//! and plain sentences for the core's miss reasons. Pure, so the phrasing is unit-tested.
 
-use netpol_core::{Endpoint, Flow, MissReason, PeerMiss, PolicyType, PortRef, Protocol};
+use netpol_core::pair::named_ports;
+use netpol_core::{
+    Endpoint, Flow, MissReason, NamedPort, PairMissReason, PeerMiss, PolicyType, PortRef, Protocol,
+};
 
 use crate::analysis::Analysis;
-use crate::probe::Probe;
 
-/// The flow to evaluate for a clicked pair, or why there is none (a named port the
-/// destination does not have). In "any port" mode the first allowed port is explained, or,
-/// if nothing is allowed, the first port the policies mention (TCP 80 without any).
+/// The flow to evaluate for a clicked pair on one port, or why there is none (a named port
+/// the destination does not have). A named port resolves on the destination pod; if it has
+/// several numbers with that name, the first one the pair may use is explained (else the
+/// first), so the explanation agrees with the cell.
 pub fn flow_for(
     analysis: &Analysis,
-    probe: &Probe,
+    protocol: Protocol,
+    port: &PortRef,
     src: Endpoint,
     dst: Endpoint,
 ) -> Result<Flow, String> {
-    let (protocol, port) = match probe {
-        Probe::Port(proto, PortRef::Number(n)) => (*proto, *n),
-        Probe::Port(proto, port @ PortRef::Name(name)) => match dst {
-            Endpoint::Pod(_) => match netpol_core::probe_port(&analysis.model, src, dst, *proto, port) {
-                Some(n) => (*proto, n),
-                None => {
-                    return Err(format!(
-                        "the destination has no container port named \"{name}\" for {proto}, so no rule naming it can admit this connection"
-                    ))
+    let port = match (port, dst) {
+        (PortRef::Number(n), _) => *n,
+        (PortRef::Name(name), Endpoint::Pod(i)) => {
+            let numbers = analysis
+                .model
+                .cluster
+                .pods
+                .get(i)
+                .map_or_else(Vec::new, |pod| named_ports(pod, name, protocol));
+            let allowed = || analysis.engine.allowed_ports(src, dst);
+            let pick = match numbers.as_slice() {
+                [] => None,
+                [one] => Some(*one),
+                many => {
+                    let allowed = allowed();
+                    many.iter()
+                        .copied()
+                        .find(|n| allowed.get(protocol).contains(*n))
+                        .or(many.first().copied())
                 }
-            },
-            Endpoint::Address(_) => {
-                return Err(format!(
-                    "\"{name}\" is a container port name: an address outside the cluster has no named ports"
-                ))
-            }
-        },
-        Probe::Any => {
-            // Prefer a port a person recognises: one the policies mention, then 80/TCP,
-            // then the lowest allowed port.
-            let allowed = analysis.engine.allowed_ports(src, dst);
-            let mentioned = mentioned_ports(analysis);
-            let pick = mentioned
-                .iter()
-                .copied()
-                .chain([(Protocol::TCP, 80)])
-                .find(|(p, n)| allowed.get(*p).contains(*n))
-                .or_else(|| Protocol::ALL.iter().find_map(|p| allowed.get(*p).ranges.first().map(|r| (*p, r.0))));
-            match pick {
-                Some(found) => found,
-                None => mentioned.first().copied().unwrap_or((Protocol::TCP, 80)),
-            }
+            };
+            pick.ok_or_else(|| format!(
+                "the destination has no container port named \"{name}\" for {protocol}, so no rule naming it can admit this connection"
+            ))?
+        }
+        (PortRef::Name(name), Endpoint::Address(_)) => {
+            return Err(format!(
+                "\"{name}\" is a container port name: an address outside the cluster has no named ports"
+            ))
         }
     };
     Ok(Flow {
@@ -55,21 +56,6 @@ pub fn flow_for(
         protocol,
         port,
     })
-}
-
-/// Numeric ports the policies mention, in source order.
-fn mentioned_ports(analysis: &Analysis) -> Vec<(Protocol, u16)> {
-    analysis
-        .model
-        .policies
-        .iter()
-        .flat_map(|p| p.ingress.iter().chain(&p.egress))
-        .flat_map(|r| r.ports.iter())
-        .filter_map(|p| match p.port {
-            Some(PortRef::Number(n)) => Some((p.protocol, n)),
-            _ => None,
-        })
-        .collect()
 }
 
 /// `spec.ingress[0]` / `spec.egress[1]`: the path into the policy, exactly as the CLI and
@@ -136,6 +122,41 @@ fn peers_sentence(head: &str, peers: &[PeerMiss]) -> (String, Vec<String>) {
     }
 }
 
+/// A sentence for why a rule admits no port at all for a pair ("any port" mode), plus one
+/// line per peer when there are several. `to_address`: the destination is outside the
+/// cluster.
+pub fn pair_miss_reason(reason: &PairMissReason, to_address: bool) -> (String, Vec<String>) {
+    match reason {
+        PairMissReason::Peers(peers) => peers_sentence("no peer matched", peers),
+        PairMissReason::NoPorts(names) => (
+            format!("the peer matched, but {}", no_ports(names, to_address)),
+            vec![],
+        ),
+        PairMissReason::PeersAndNoPorts { peers, names } => peers_sentence(
+            &format!("{}, and no peer matched", no_ports(names, to_address)),
+            peers,
+        ),
+    }
+}
+
+fn no_ports(names: &[NamedPort], to_address: bool) -> String {
+    let list: Vec<String> = names
+        .iter()
+        .map(|n| format!("\"{}\" ({})", n.name, n.protocol))
+        .collect();
+    if to_address {
+        format!(
+            "its ports are all named ({}), and an address outside the cluster has no named ports",
+            list.join(", ")
+        )
+    } else {
+        format!(
+            "the destination pod has no container port named {}",
+            list.join(" or ")
+        )
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -163,17 +184,47 @@ mod tests {
 
     #[test]
     fn named_port_missing_is_explained() {
-        let a = Analysis::new("", "");
-        let probe = Probe::Port(Protocol::TCP, PortRef::Name("http".into()));
-        let err = flow_for(&a, &probe, Endpoint::Pod(0), Endpoint::Pod(1)).unwrap_err();
+        let a = Analysis::new("", "pod x/a\npod x/b ports=http:8080\n");
+        let http = PortRef::Name("http".into());
+        let (pa, pb) = (Endpoint::Pod(0), Endpoint::Pod(1));
+        let err = flow_for(&a, Protocol::TCP, &http, pb, pa).unwrap_err();
         assert!(err.contains("\"http\""));
-        let f = flow_for(
-            &a,
-            &Probe::Port(Protocol::UDP, PortRef::Number(53)),
-            Endpoint::Pod(0),
-            Endpoint::Pod(1),
-        )
-        .unwrap();
+        let f = flow_for(&a, Protocol::TCP, &http, pa, pb).unwrap();
+        assert_eq!((f.protocol, f.port), (Protocol::TCP, 8080));
+        let outside = Endpoint::Address("8.8.8.8".parse().unwrap());
+        assert!(flow_for(&a, Protocol::TCP, &http, pa, outside).is_err());
+        let f = flow_for(&a, Protocol::UDP, &PortRef::Number(53), pa, pb).unwrap();
         assert_eq!((f.protocol, f.port), (Protocol::UDP, 53));
+    }
+
+    #[test]
+    fn pair_sentences() {
+        let pg = NamedPort {
+            name: "pg".into(),
+            protocol: Protocol::TCP,
+        };
+        let (head, _) = pair_miss_reason(&PairMissReason::NoPorts(vec![pg.clone()]), false);
+        assert_eq!(
+            head,
+            "the peer matched, but the destination pod has no container port named \"pg\" (TCP)"
+        );
+        let (head, lines) = pair_miss_reason(
+            &PairMissReason::PeersAndNoPorts {
+                peers: vec![PeerMiss::SelectorVsAddress, PeerMiss::PodSelector],
+                names: vec![pg],
+            },
+            true,
+        );
+        assert!(
+            head.contains("no named ports, and no peer matched:"),
+            "{head}"
+        );
+        assert_eq!(lines.len(), 2);
+        let (head, _) =
+            pair_miss_reason(&PairMissReason::Peers(vec![PeerMiss::PodSelector]), false);
+        assert_eq!(
+            head,
+            "no peer matched: the podSelector does not match the peer's labels"
+        );
     }
 }

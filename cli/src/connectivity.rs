@@ -272,22 +272,6 @@ fn ranges(set: &PortSet) -> String {
     format!("[{}]", inner.join(", "))
 }
 
-/// `all ports`, `nothing`, or `TCP 53,3306; UDP 53`.
-fn describe(ports: &AllowedPorts) -> String {
-    if *ports == AllowedPorts::all() {
-        return "all ports".to_string();
-    }
-    if ports.is_empty() {
-        return "nothing".to_string();
-    }
-    let parts: Vec<String> = netpol_core::Protocol::ALL
-        .iter()
-        .filter(|p| !ports.get(**p).is_empty())
-        .map(|p| format!("{p} {}", ports.get(*p)))
-        .collect();
-    parts.join("; ")
-}
-
 /// Groups of row or column indices with identical contents, in order of first member.
 fn group_by<'a>(len: usize, key: impl Fn(usize) -> &'a [u32]) -> Vec<Vec<usize>> {
     let mut index: HashMap<&'a [u32], usize> = HashMap::new();
@@ -510,11 +494,11 @@ fn write_grouped(
                 continue;
             }
             let destinations = legend.label(cols.names(units), cols.labels.len(), cols.noun);
-            let ports = describe(&results[*result as usize]);
+            let ports = &results[*result as usize];
             writeln!(out, "  → {destinations}: {ports}")?;
         }
         if let Some((result, _)) = default.and_then(|i| by_result.get(i)) {
-            let ports = describe(&results[*result as usize]);
+            let ports = &results[*result as usize];
             writeln!(out, "  → all other {}: {ports}", cols.noun)?;
         }
     }
@@ -526,16 +510,10 @@ mod tests {
     use super::*;
 
     #[test]
-    fn describes_port_sets() {
-        assert_eq!(describe(&AllowedPorts::all()), "all ports");
-        assert_eq!(describe(&AllowedPorts::default()), "nothing");
-        let some = AllowedPorts {
-            tcp: PortSet::from_ranges([(53, 53), (3306, 3306)]),
-            udp: PortSet::from_ranges([(53, 53)]),
-            sctp: PortSet::empty(),
-        };
-        assert_eq!(describe(&some), "TCP 53,3306; UDP 53");
-        assert_eq!(ranges(&some.tcp), "[[53, 53], [3306, 3306]]");
+    fn json_ranges() {
+        let set = PortSet::from_ranges([(53, 53), (3306, 3306)]);
+        assert_eq!(ranges(&set), "[[53, 53], [3306, 3306]]");
+        assert_eq!(ranges(&PortSet::empty()), "[]");
     }
 
     #[test]

@@ -68,10 +68,10 @@ fn parties(v: &[Party]) -> String {
 fn delta(c: &Change) -> String {
     let mut parts = Vec::new();
     if !c.added.is_empty() {
-        parts.push(format!("+{}", diff::ports_text(&c.added)));
+        parts.push(format!("+{}", c.added));
     }
     if !c.removed.is_empty() {
-        parts.push(format!("-{}", diff::ports_text(&c.removed)));
+        parts.push(format!("-{}", c.removed));
     }
     parts.join(" ")
 }
@@ -115,9 +115,9 @@ fn text(d: &Diff, out: &mut dyn Write) -> Result<(), Failure> {
         writeln!(out, "{} {}", kind_word(c.kind), delta(c))?;
         writeln!(out, "  from {}", parties(&c.sources))?;
         writeln!(out, "  to   {}", parties(&c.destinations))?;
-        writeln!(out, "  before: {}", diff::ports_text(&c.before))?;
+        writeln!(out, "  before: {}", c.before)?;
         writeln!(out, "    {}", reason_line(&c.before_reason))?;
-        writeln!(out, "  after:  {}", diff::ports_text(&c.after))?;
+        writeln!(out, "  after:  {}", c.after)?;
         writeln!(out, "    {}", reason_line(&c.after_reason))?;
     }
     writeln!(out, "{}", summary(d))?;
@@ -187,10 +187,10 @@ fn csv(d: &Diff, out: &mut dyn Write) -> Result<(), Failure> {
                     kind_word(c.kind),
                     csv_field(&s.to_string()),
                     csv_field(&t.to_string()),
-                    csv_field(&diff::ports_text(&c.before)),
-                    csv_field(&diff::ports_text(&c.after)),
-                    csv_field(&diff::ports_text(&c.added)),
-                    csv_field(&diff::ports_text(&c.removed)),
+                    csv_field(&c.before.to_string()),
+                    csv_field(&c.after.to_string()),
+                    csv_field(&c.added.to_string()),
+                    csv_field(&c.removed.to_string()),
                 )?;
             }
         }

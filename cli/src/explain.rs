@@ -1,13 +1,15 @@
-//! `netpol explain`: one flow, its verdict and the reasons, from the per-flow evaluator.
+//! `netpol explain`: one flow (`--port`) or a pair on every port, its verdict and the
+//! reasons, from the core's evaluators.
 
 use std::io::Write;
 use std::net::IpAddr;
 
 use miette::miette;
+use netpol_core::pair::named_ports;
+use netpol_core::PortSpec;
 use netpol_core::{Endpoint, Flow, Model, PortRef};
 
 use crate::input::Inputs;
-use crate::portspec::PortSpec;
 use crate::Failure;
 
 /// The question asked on the command line.
@@ -16,31 +18,36 @@ pub struct Query<'a> {
     pub from: &'a str,
     /// `--to`: id or IP.
     pub to: &'a str,
-    /// `--port`.
-    pub port: &'a PortSpec,
+    /// `--port`; `None` asks about the pair on every port.
+    pub port: Option<&'a PortSpec>,
 }
 
-/// Resolves the query against the model, evaluates it and writes the verdict.
+/// Resolves the query against the model, evaluates it and writes the verdict: one flow
+/// with `--port`, the pair on every port without.
 pub fn run(inputs: &Inputs, query: &Query, json: bool, out: &mut dyn Write) -> Result<(), Failure> {
     let model = &inputs.model;
     let mut notes = Vec::new();
     let src = resolve(model, "--from", query.from, &mut notes).map_err(Failure::Usage)?;
     let dst = resolve(model, "--to", query.to, &mut notes).map_err(Failure::Usage)?;
-    let port = resolve_port(model, query, src, dst, &mut notes).map_err(Failure::Usage)?;
+    let Some(spec) = query.port else {
+        return run_pair(inputs, query, (src, dst), &notes, json, out);
+    };
+    let port =
+        port_number(model, query.to, spec, (src, dst), &mut notes).map_err(Failure::Usage)?;
     let flow = Flow {
         src,
         dst,
-        protocol: query.port.protocol,
+        protocol: spec.protocol,
         port,
     };
     let verdict = netpol_core::evaluate(model, &flow);
 
     if json {
-        let port_name = match &query.port.port {
+        let port_name = match &spec.port {
             PortRef::Name(name) => Some(name.as_str()),
             PortRef::Number(_) => None,
         };
-        let mut value = serde_json::json!({
+        let value = serde_json::json!({
             "flow": {
                 "from": query.from,
                 "to": query.to,
@@ -53,16 +60,62 @@ pub fn run(inputs: &Inputs, query: &Query, json: bool, out: &mut dyn Write) -> R
             "ingress": verdict.ingress,
             "notes": notes,
         });
-        add_paths(&mut value, inputs);
-        serde_json::to_writer_pretty(&mut *out, &value).map_err(std::io::Error::from)?;
-        writeln!(out)?;
-        return Ok(());
-    }
-
-    for note in &notes {
-        writeln!(out, "note: {note}")?;
+        return write_json(value, inputs, out);
     }
     let text = netpol_core::render::explain(model, &flow, &verdict);
+    write_text(&notes, &text, out)
+}
+
+/// The pair on every port: which rules admit which ports per direction, or why nothing
+/// gets through. JSON keeps the one-flow shape (`port`, `port_name` and `protocol` are
+/// `null`) and adds `ports`, the allowed ports per protocol as `netpol connectivity` prints
+/// them; `egress`/`ingress` are the core's `PairDirection`.
+fn run_pair(
+    inputs: &Inputs,
+    query: &Query,
+    (src, dst): (Endpoint, Endpoint),
+    notes: &[String],
+    json: bool,
+    out: &mut dyn Write,
+) -> Result<(), Failure> {
+    let model = &inputs.model;
+    let verdict = netpol_core::evaluate_pair(model, src, dst);
+    if json {
+        let value = serde_json::json!({
+            "flow": {
+                "from": query.from,
+                "to": query.to,
+                "port": null,
+                "port_name": null,
+                "protocol": null,
+            },
+            "allowed": verdict.is_allowed(),
+            "ports": verdict.ports(),
+            "egress": verdict.egress,
+            "ingress": verdict.ingress,
+            "notes": notes,
+        });
+        return write_json(value, inputs, out);
+    }
+    let text = netpol_core::render::explain_pair(model, &src, &dst, &verdict);
+    write_text(notes, &text, out)
+}
+
+fn write_json(
+    mut value: serde_json::Value,
+    inputs: &Inputs,
+    out: &mut dyn Write,
+) -> Result<(), Failure> {
+    add_paths(&mut value, inputs);
+    serde_json::to_writer_pretty(&mut *out, &value).map_err(std::io::Error::from)?;
+    writeln!(out)?;
+    Ok(())
+}
+
+fn write_text(notes: &[String], text: &str, out: &mut dyn Write) -> Result<(), Failure> {
+    for note in notes {
+        writeln!(out, "note: {note}")?;
+    }
     out.write_all(text.as_bytes())?;
     if !text.ends_with('\n') {
         writeln!(out)?;
@@ -138,18 +191,18 @@ fn resolve(
 
 /// The port number to ask for: the spec's number, or its name resolved against the
 /// destination pod's container ports, as Kubernetes resolves named ports.
-fn resolve_port(
+fn port_number(
     model: &Model,
-    query: &Query,
-    src: Endpoint,
-    dst: Endpoint,
+    to: &str,
+    spec: &PortSpec,
+    (src, dst): (Endpoint, Endpoint),
     notes: &mut Vec<String>,
 ) -> Result<u16, miette::Report> {
-    let name = match &query.port.port {
+    let name = match &spec.port {
         PortRef::Number(n) => return Ok(*n),
         PortRef::Name(name) => name,
     };
-    let protocol = query.port.protocol;
+    let protocol = spec.protocol;
     let pod = match dst {
         Endpoint::Pod(i) => model.cluster.pods.get(i),
         Endpoint::Address(_) => None,
@@ -158,13 +211,12 @@ fn resolve_port(
         return Err(miette!(
             code = "unresolvable-port",
             help = "named ports belong to pods; give a port number for an address",
-            "port name {name} cannot be resolved for the address {}",
-            query.to
+            "port name {name} cannot be resolved for the address {to}"
         ));
     };
-    let numbers: Vec<u16> = pod.named_ports(name, protocol).collect();
+    let numbers = named_ports(pod, name, protocol);
     // The core picks the number that decides like the matrix (the first allowed one).
-    match netpol_core::probe_port(model, src, dst, protocol, &query.port.port) {
+    match netpol_core::probe_port(model, src, dst, protocol, &spec.port) {
         Some(port) if numbers.len() == 1 => {
             notes.push(format!(
                 "port {name}/{protocol} is {port}/{protocol} on {}",

@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use miette::miette;
-use netpol_core::{FileId, Model};
+use netpol_core::{Diagnostic, FileId, Model};
 
 /// Extensions picked up when walking a directory. Explicitly named files are read whatever
 /// their extension; the core detects YAML, JSON and the compact form from the text itself.
@@ -31,6 +31,14 @@ pub struct Unreadable {
     pub name: String,
     /// What went wrong.
     pub message: String,
+}
+
+impl Unreadable {
+    /// The error diagnostic (`not-utf8`, no place in any text) that reports it.
+    pub fn diagnostic(&self) -> Diagnostic {
+        Diagnostic::error("not-utf8", None, self.message.clone())
+            .with_help(format!("convert {} to UTF-8", self.name))
+    }
 }
 
 /// Everything read from the command line's paths, and the model built from it.

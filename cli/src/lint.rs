@@ -1,13 +1,12 @@
 //! `netpol lint`: the core's lint findings, rendered for a terminal (miette) or as JSON.
 //!
 //! The findings are the product here, so they go to stdout (unlike the other commands,
-//! which print diagnostics to stderr next to their result). Parse diagnostics are findings
-//! too, so they are not printed a second time.
+//! which print diagnostics to stderr next to their result). Findings are the core's
+//! `Diagnostic`s and include the parse diagnostics, so those are not printed a second time.
 
 use std::io::Write;
 
-use netpol_core::lint::Finding;
-use netpol_core::{Severity, Span};
+use netpol_core::{Diagnostic, Related, Severity, Span};
 use serde_json::{json, Value};
 
 use crate::input::Inputs;
@@ -29,18 +28,7 @@ pub fn run(
     deny: Deny,
     out: &mut dyn Write,
 ) -> Result<bool, Failure> {
-    let mut findings: Vec<Finding> = inputs
-        .unreadable
-        .iter()
-        .map(|u| Finding {
-            code: "not-utf8",
-            severity: Severity::Error,
-            message: u.message.clone(),
-            span: None,
-            help: Some(format!("convert {} to UTF-8", u.name)),
-            related: Vec::new(),
-        })
-        .collect();
+    let mut findings: Vec<Diagnostic> = inputs.unreadable.iter().map(|u| u.diagnostic()).collect();
     findings.extend(netpol_core::lint::lint(&inputs.model));
     let count = |s: Severity| findings.iter().filter(|f| f.severity == s).count();
     let (errors, warnings, infos) = (
@@ -60,14 +48,7 @@ pub fn run(
         let handler = report::handler(true);
         for f in &findings {
             let mut text = String::new();
-            let rendered = Rendered::new(
-                inputs,
-                (f.code, f.severity),
-                &f.message,
-                f.help.as_deref(),
-                f.span,
-                &f.related,
-            );
+            let rendered = Rendered::new(inputs, f);
             if handler.render_report(&mut text, &rendered).is_err() {
                 text = format!("{}: {}\n", f.code, f.message);
             }
@@ -108,15 +89,24 @@ pub fn span_json(inputs: &Inputs, span: &Span) -> Value {
     })
 }
 
-fn finding_json(inputs: &Inputs, f: &Finding) -> Value {
+fn finding_json(inputs: &Inputs, f: &Diagnostic) -> Value {
     json!({
         "code": f.code,
         "severity": severity_word(f.severity),
         "message": f.message,
         "span": f.span.as_ref().map(|s| span_json(inputs, s)),
         "help": f.help,
-        "related": f.related.iter().map(|s| span_json(inputs, s)).collect::<Vec<_>>(),
+        // Each related place is a span object, with a `label` key when it has a label.
+        "related": f.related.iter().map(|r| related_json(inputs, r)).collect::<Vec<_>>(),
     })
+}
+
+fn related_json(inputs: &Inputs, related: &Related) -> Value {
+    let mut value = span_json(inputs, &related.span);
+    if let (Some(label), Value::Object(map)) = (&related.label, &mut value) {
+        map.insert("label".into(), label.clone().into());
+    }
+    value
 }
 
 fn severity_word(s: Severity) -> &'static str {

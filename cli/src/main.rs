@@ -21,7 +21,6 @@ mod input;
 mod json;
 mod lint;
 mod matrix;
-mod portspec;
 mod report;
 mod test_cmd;
 
@@ -29,9 +28,9 @@ use std::io::Write;
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand, ValueEnum};
+use netpol_core::PortSpec;
 
 use crate::input::Inputs;
-use crate::portspec::PortSpec;
 
 /// Exit code for invalid input (error diagnostics).
 const EXIT_INVALID_INPUT: u8 = 1;
@@ -114,13 +113,19 @@ port ranges sorted and merged, named ports resolved.")]
   netpol explain examples/ --from default/internal --to default/mysql --port 3306
   netpol explain examples/ --from default/internal --to 8.8.8.8 --port 53/UDP
   netpol explain cluster.yaml --from 10.0.0.7 --to prod/api --port http -o json
+  netpol explain examples/ --from default/internal --to default/external
 
 An endpoint is a pod id (`namespace/name`), a workload id (`namespace/Kind/name`) or an IP
 address. An IP address is always evaluated as an address (only ipBlock peers can match it),
 even when it is some pod's IP; a note then names the pod, so you can ask with its id for
 selector semantics. A named port is resolved against the destination pod.
 An id that names no endpoint is a usage error (exit 2) with suggestions.
-JSON: {\"flow\": {...}, \"allowed\": bool, \"egress\": ..., \"ingress\": ..., \"notes\": [...]}.")]
+Without --port, the pair is explained on every port: per direction, the rules that admit
+something and exactly which ports, or why no rule admits any port; the pair is allowed on
+the ports both directions allow.
+JSON: {\"flow\": {...}, \"allowed\": bool, \"egress\": ..., \"ingress\": ..., \"notes\": [...]};
+without --port, flow.port/port_name/protocol are null, \"ports\": {\"tcp\": [[first, last]],
+\"udp\", \"sctp\"} is added, and egress/ingress list each rule with its \"ports\".")]
     Explain {
         /// Manifest files, directories, or `-` for stdin
         #[arg(required = true, value_name = "PATH")]
@@ -131,9 +136,10 @@ JSON: {\"flow\": {...}, \"allowed\": bool, \"egress\": ..., \"ingress\": ..., \"
         /// Destination: endpoint id or IP address
         #[arg(long, value_name = "ID|IP")]
         to: String,
-        /// Destination port: `80`, `53/UDP`, `http/TCP`, ...; protocol defaults to TCP
+        /// Destination port: `80`, `53/UDP`, `http/TCP`, ...; protocol defaults to TCP.
+        /// Without it, the pair is explained on every port
         #[arg(long, value_name = "SPEC")]
-        port: PortSpec,
+        port: Option<PortSpec>,
         /// Output format
         #[arg(short, long, value_enum, default_value_t = TextOrJson::Text)]
         output: TextOrJson,
@@ -304,7 +310,7 @@ fn main() -> ExitCode {
             let query = explain::Query {
                 from: &from,
                 to: &to,
-                port: &port,
+                port: port.as_ref(),
             };
             explain::run(inputs, &query, output == TextOrJson::Json, out)
         }),

@@ -2,10 +2,9 @@
 
 use std::io::Write;
 
-use netpol_core::{Engine, Matrix};
+use netpol_core::{Engine, Matrix, PortRef, PortSpec, Protocol};
 
 use crate::input::Inputs;
-use crate::portspec::PortSpec;
 use crate::{json, Failure, MatrixFormat};
 
 /// Computes the matrix of every probe and writes it in `format`.
@@ -15,7 +14,8 @@ pub fn run(
     format: MatrixFormat,
     out: &mut dyn Write,
 ) -> Result<(), Failure> {
-    let default = [PortSpec::default()];
+    // 80/TCP, what the Kubernetes e2e suite probes first.
+    let default = [PortSpec::new(PortRef::Number(80), Protocol::TCP)];
     let probes = if ports.is_empty() {
         &default[..]
     } else {

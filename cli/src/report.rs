@@ -13,54 +13,26 @@ use netpol_core::{Diagnostic, Severity, Span};
 
 use crate::input::Inputs;
 
-/// A core diagnostic or lint finding joined with the text it points into: the one adapter
-/// from the core's plain data to `miette::Diagnostic`. Related spans are secondary labels
-/// when they are in the primary span's file (miette shows one source per report).
+/// A core diagnostic (parse problem or lint finding) joined with the text it points into:
+/// the one adapter from the core's plain data to `miette::Diagnostic`. Related places are
+/// secondary labels when they are in the primary span's file (miette shows one source per
+/// report).
 #[derive(Debug)]
 pub struct Rendered<'a> {
-    code: &'static str,
-    severity: Severity,
-    message: &'a str,
-    help: Option<&'a str>,
-    primary: Option<Span>,
-    related: &'a [Span],
+    diagnostic: &'a Diagnostic,
     source: Option<NamedSource<Arc<str>>>,
     text_len: usize,
 }
 
 impl<'a> Rendered<'a> {
-    /// Joins a problem with the source text its primary span points into.
-    pub fn new(
-        inputs: &Inputs,
-        (code, severity): (&'static str, Severity),
-        message: &'a str,
-        help: Option<&'a str>,
-        primary: Option<Span>,
-        related: &'a [Span],
-    ) -> Self {
-        let src = primary.and_then(|s| inputs.source(s.file));
+    /// Joins `diagnostic` with the source text its primary span points into.
+    pub fn new(inputs: &Inputs, diagnostic: &'a Diagnostic) -> Self {
+        let src = diagnostic.span.and_then(|s| inputs.source(s.file));
         Rendered {
-            code,
-            severity,
-            message,
-            help,
-            primary,
-            related,
+            diagnostic,
             source: src.map(|s| NamedSource::new(&s.name, Arc::clone(&s.text))),
             text_len: src.map_or(0, |s| s.text.len()),
         }
-    }
-
-    /// A parse or merge diagnostic of the core.
-    pub fn diagnostic(inputs: &Inputs, d: &'a Diagnostic) -> Self {
-        Rendered::new(
-            inputs,
-            (d.code, d.severity),
-            &d.message,
-            d.help.as_deref(),
-            d.span,
-            &[],
-        )
     }
 
     fn label(&self, span: &Span, primary: bool, text: Option<String>) -> LabeledSpan {
@@ -79,7 +51,7 @@ impl<'a> Rendered<'a> {
 
 impl fmt::Display for Rendered<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.message)
+        f.write_str(&self.diagnostic.message)
     }
 }
 
@@ -87,11 +59,11 @@ impl std::error::Error for Rendered<'_> {}
 
 impl miette::Diagnostic for Rendered<'_> {
     fn code<'b>(&'b self) -> Option<Box<dyn fmt::Display + 'b>> {
-        Some(Box::new(self.code))
+        Some(Box::new(self.diagnostic.code))
     }
 
     fn severity(&self) -> Option<miette::Severity> {
-        Some(match self.severity {
+        Some(match self.diagnostic.severity {
             Severity::Error => miette::Severity::Error,
             Severity::Warning => miette::Severity::Warning,
             Severity::Info => miette::Severity::Advice,
@@ -99,7 +71,10 @@ impl miette::Diagnostic for Rendered<'_> {
     }
 
     fn help<'b>(&'b self) -> Option<Box<dyn fmt::Display + 'b>> {
-        self.help.map(|h| Box::new(h) as Box<dyn fmt::Display>)
+        self.diagnostic
+            .help
+            .as_ref()
+            .map(|h| Box::new(h) as Box<dyn fmt::Display>)
     }
 
     fn source_code(&self) -> Option<&dyn miette::SourceCode> {
@@ -108,42 +83,15 @@ impl miette::Diagnostic for Rendered<'_> {
 
     fn labels(&self) -> Option<Box<dyn Iterator<Item = LabeledSpan> + '_>> {
         self.source.as_ref()?;
-        let primary = self.primary?;
+        let primary = self.diagnostic.span?;
         let mut labels = vec![self.label(&primary, true, None)];
-        for r in self.related {
-            if r.file == primary.file {
-                labels.push(self.label(r, false, Some("related".into())));
+        for r in &self.diagnostic.related {
+            if r.span.file == primary.file {
+                let text = r.label.clone().unwrap_or_else(|| "related".into());
+                labels.push(self.label(&r.span, false, Some(text)));
             }
         }
         Some(Box::new(labels.into_iter()))
-    }
-}
-
-/// A plain message (unreadable file) shown in the same style as the core's diagnostics.
-#[derive(Debug)]
-struct Plain {
-    code: &'static str,
-    message: String,
-    help: Option<String>,
-}
-
-impl fmt::Display for Plain {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.message)
-    }
-}
-
-impl std::error::Error for Plain {}
-
-impl miette::Diagnostic for Plain {
-    fn code<'b>(&'b self) -> Option<Box<dyn fmt::Display + 'b>> {
-        Some(Box::new(self.code))
-    }
-
-    fn help<'b>(&'b self) -> Option<Box<dyn fmt::Display + 'b>> {
-        self.help
-            .as_ref()
-            .map(|h| Box::new(h) as Box<dyn fmt::Display>)
     }
 }
 
@@ -184,21 +132,10 @@ pub fn print_diagnostics(inputs: &Inputs) -> bool {
     let handler = handler(false);
     let mut had_errors = false;
     let mut text = String::new();
-    for unreadable in &inputs.unreadable {
-        had_errors = true;
-        let plain = Plain {
-            code: "not-utf8",
-            message: unreadable.message.clone(),
-            help: Some(format!("convert {} to UTF-8", unreadable.name)),
-        };
-        if !text.is_empty() {
-            text.push('\n');
-        }
-        let _ = handler.render_report(&mut text, &plain);
-    }
-    for diagnostic in &inputs.model.diagnostics {
+    let unreadable: Vec<Diagnostic> = inputs.unreadable.iter().map(|u| u.diagnostic()).collect();
+    for diagnostic in unreadable.iter().chain(&inputs.model.diagnostics) {
         had_errors |= diagnostic.severity == Severity::Error;
-        let rendered = Rendered::diagnostic(inputs, diagnostic);
+        let rendered = Rendered::new(inputs, diagnostic);
         if !text.is_empty() {
             text.push('\n');
         }

@@ -451,6 +451,87 @@ fn explain_text_notes_a_pod_ip_used_as_an_address() {
     );
 }
 
+/// `netpol explain` on the pair example without `--port`.
+fn explain_pair(from: &str, to: &str, extra: &[&str]) -> Run {
+    let (cluster, policy) = (data("pair-cluster.np"), data("pair-policy.yaml"));
+    let mut args = vec!["explain", &cluster, &policy, "--from", from, "--to", to];
+    args.extend_from_slice(extra);
+    let run = netpol(&args);
+    assert_eq!(run.code, 0, "{from} -> {to}: {}", run.stderr);
+    run
+}
+
+#[test]
+fn explain_without_port_explains_the_pair_on_every_port() {
+    // An allowed pair; a pair denied by one side; both sides allowed on disjoint ports; an
+    // address the egress ipBlock excepts; an address as the source.
+    let pairs = [
+        ("shop/web", "shop/api"),
+        ("shop/dns", "shop/api"),
+        ("shop/web", "shop/db"),
+        ("shop/web", "10.1.2.3"),
+        ("shop/web", "10.1.0.5"),
+        ("8.8.8.8", "shop/api"),
+    ];
+    let mut all = String::new();
+    for (from, to) in pairs {
+        let run = explain_pair(from, to, &[]);
+        assert_eq!(run.stderr, "");
+        all.push_str(&run.stdout);
+        all.push('\n');
+    }
+    // The denied pair's policies only mention 8080; another policy's 53/UDP has nothing to
+    // say about it.
+    let denied = explain_pair("shop/dns", "shop/api", &[]).stdout;
+    assert!(
+        denied.starts_with("shop/dns -> shop/api on any port: denied on every port\n"),
+        "{denied}"
+    );
+    assert!(!denied.contains("53"), "{denied}");
+    insta::assert_snapshot!(all);
+}
+
+#[test]
+fn explain_without_port_json_lists_the_ports_per_rule() {
+    let value = json(&explain_pair("shop/web", "shop/db", &["-o", "json"]));
+    assert_eq!(value["allowed"], false);
+    assert_eq!(value["flow"]["from"], "shop/web");
+    assert_eq!(value["flow"]["port"], Value::Null);
+    assert_eq!(value["flow"]["protocol"], Value::Null);
+    assert_eq!(value["ports"]["tcp"], serde_json::json!([]));
+    // Both sides allow something: the named port pg is 5432 on shop/db, ingress only 8080.
+    let egress = &value["egress"]["Allowed"]["by"][0];
+    assert_eq!(egress["rule"]["index"], 2);
+    assert_eq!(egress["ports"]["tcp"], serde_json::json!([[5432, 5432]]));
+    let ingress = &value["ingress"]["Allowed"]["by"][0];
+    assert_eq!(ingress["ports"]["tcp"], serde_json::json!([[8080, 8080]]));
+    let path = ingress["rule"]["span"]["path"].as_str().unwrap_or_default();
+    assert!(path.ends_with("pair-policy.yaml"), "{path}");
+
+    let value = json(&explain_pair("shop/web", "shop/api", &["-o", "json"]));
+    assert_eq!(value["allowed"], true);
+    assert_eq!(value["ports"]["tcp"], serde_json::json!([[8080, 8080]]));
+    assert_eq!(value["ports"]["udp"], serde_json::json!([]));
+
+    let value = json(&explain_pair("8.8.8.8", "shop/api", &["-o", "json"]));
+    assert_eq!(value["egress"], "NotIsolated");
+    let miss = &value["ingress"]["Denied"]["misses"][0];
+    assert_eq!(
+        miss["reason"]["Peers"],
+        serde_json::json!(["SelectorVsAddress"])
+    );
+
+    // With --port, the one-flow answer is unchanged: no `ports`, a number in `flow.port`.
+    let value = json(&explain_pair(
+        "shop/web",
+        "shop/db",
+        &["--port", "pg", "-o", "json"],
+    ));
+    assert_eq!(value["flow"]["port"], 5432);
+    assert_eq!(value["allowed"], false);
+    assert!(value.get("ports").is_none());
+}
+
 #[test]
 fn generate_is_deterministic_and_loads_cleanly() {
     let args = [

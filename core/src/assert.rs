@@ -21,8 +21,9 @@ use std::net::IpAddr;
 use serde::{Deserialize, Serialize};
 
 use crate::engine::Engine;
-use crate::model::{Endpoint, Flow, Labels, Model, PortRef, Protocol};
+use crate::model::{Endpoint, Flow, Labels, Model, Protocol};
 use crate::ports::{AllowedPorts, PortSet};
+use crate::portspec::PortSpec;
 use crate::render;
 use crate::verdict::Verdict;
 
@@ -81,64 +82,6 @@ pub enum NamespaceMatch {
     Labels(Labels),
 }
 
-/// `443/TCP`, `53/UDP`, `http/TCP`.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
-pub struct PortSpec {
-    /// Number or container port name (resolved at each destination pod).
-    pub port: PortRef,
-    /// Protocol (TCP when not written).
-    pub protocol: Protocol,
-}
-
-impl PortSpec {
-    /// Parses `443`, `443/TCP`, `53/udp`, `http/TCP`.
-    pub fn parse(s: &str) -> Result<PortSpec, String> {
-        let (port, protocol) = match s.trim().split_once('/') {
-            Some((p, proto)) => (
-                p,
-                Protocol::parse(proto)
-                    .ok_or_else(|| format!("unknown protocol `{proto}` in port `{s}`"))?,
-            ),
-            None => (s.trim(), Protocol::TCP),
-        };
-        if port.is_empty() {
-            return Err(format!("port `{s}` has no number or name"));
-        }
-        let port = if port.bytes().all(|b| b.is_ascii_digit()) {
-            match port.parse::<u16>() {
-                Ok(n) if n > 0 => PortRef::Number(n),
-                _ => return Err(format!("port {port} is not in 1-65535")),
-            }
-        } else {
-            PortRef::Name(port.to_string())
-        };
-        Ok(PortSpec { port, protocol })
-    }
-
-    /// The numbers at `dst`: a number is itself; a name stands for every number of the
-    /// destination pod's container ports with that name ([`crate::Pod::named_ports`]); an
-    /// address has none.
-    fn resolve(&self, model: &Model, dst: &Endpoint) -> Vec<u16> {
-        match &self.port {
-            PortRef::Number(n) => vec![*n],
-            PortRef::Name(name) => match dst {
-                Endpoint::Pod(i) => model
-                    .cluster
-                    .pods
-                    .get(*i)
-                    .map_or_else(Vec::new, |p| p.named_ports(name, self.protocol).collect()),
-                Endpoint::Address(_) => Vec::new(),
-            },
-        }
-    }
-}
-
-impl std::fmt::Display for PortSpec {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "{}/{}", self.port, self.protocol)
-    }
-}
-
 /// What a pair must do.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
@@ -178,7 +121,8 @@ pub struct Violation {
     pub flow: Flow,
     /// What should have happened.
     pub expected: Expect,
-    /// What is allowed for the pair, e.g. `TCP 53; UDP 53` or `nothing`.
+    /// What is allowed for the pair, as [`AllowedPorts`] prints it (`TCP 53; UDP 53`,
+    /// `all ports`, `nothing`).
     pub allowed: String,
     /// The verdict for `flow`.
     pub verdict: Verdict,
@@ -261,10 +205,11 @@ enum RawPort {
 
 impl RawPort {
     fn spec(self) -> Result<PortSpec, String> {
-        match self {
-            RawPort::Number(n) => PortSpec::parse(&n.to_string()),
-            RawPort::Text(s) => PortSpec::parse(&s),
-        }
+        let parsed = match self {
+            RawPort::Number(n) => n.to_string().parse::<PortSpec>(),
+            RawPort::Text(s) => s.parse::<PortSpec>(),
+        };
+        parsed.map_err(|e| e.to_string())
     }
 }
 
@@ -510,7 +455,7 @@ impl Cx<'_> {
         let mut note = None;
         let (ok, probe) = match port {
             Some(spec) => {
-                let numbers = spec.resolve(self.model, &dst);
+                let numbers = spec.numbers(self.model, dst);
                 let ports = allowed.get(spec.protocol);
                 // A name is allowed when any of its numbers is (the matrix's rule).
                 let number = numbers
@@ -554,7 +499,7 @@ impl Cx<'_> {
             let permitted = PortSet::from_ranges(
                 only.iter()
                     .filter(|p| p.protocol == protocol)
-                    .flat_map(|p| p.resolve(self.model, &dst))
+                    .flat_map(|p| p.numbers(self.model, dst))
                     .map(|n| (n, n)),
             );
             let extra = allowed
@@ -601,7 +546,7 @@ impl Cx<'_> {
         outcome.violations.push(Violation {
             flow,
             expected,
-            allowed: describe(allowed),
+            allowed: allowed.to_string(),
             verdict,
             explanation,
             note,
@@ -636,34 +581,9 @@ fn first_outside(a: u16, b: u16, set: &PortSet) -> Option<u16> {
     }
 }
 
-/// `TCP 53; UDP 53`, or `nothing`.
-pub fn describe(allowed: &AllowedPorts) -> String {
-    let parts: Vec<String> = Protocol::ALL
-        .into_iter()
-        .filter(|p| !allowed.get(*p).is_empty())
-        .map(|p| format!("{p} {}", allowed.get(p)))
-        .collect();
-    if parts.is_empty() {
-        "nothing".to_string()
-    } else {
-        parts.join("; ")
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn port_specs() {
-        let ok = PortSpec::parse("53/udp").expect("valid");
-        assert_eq!((ok.port, ok.protocol), (PortRef::Number(53), Protocol::UDP));
-        let named = PortSpec::parse("http").expect("valid");
-        assert_eq!(named.to_string(), "http/TCP");
-        for bad in ["", "0", "70000", "80/ICMP", "/TCP"] {
-            assert!(PortSpec::parse(bad).is_err(), "{bad}");
-        }
-    }
 
     #[test]
     fn first_outside_skips_permitted_ranges() {

@@ -67,13 +67,15 @@ pub enum Severity {
     Info,
 }
 
-/// One problem in the input.
+/// One problem in the input: a parse or merge problem, or a lint finding (the same type, so
+/// a front-end has one list to show and one renderer).
 ///
 /// Messages start lower-case, have no trailing period and name the concrete value
 /// ("endPort 80 is less than port 8080"); the fix goes into `help`.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct Diagnostic {
-    /// Stable machine-readable code, e.g. `"yaml-syntax"`, `"unknown-field"`, `"invalid-cidr"`.
+    /// Stable machine-readable code, e.g. `"yaml-syntax"`, `"unknown-field"`,
+    /// `"peer-selects-nothing"`.
     pub code: &'static str,
     /// How bad it is.
     pub severity: Severity,
@@ -83,34 +85,64 @@ pub struct Diagnostic {
     pub span: Option<Span>,
     /// How to fix it.
     pub help: Option<String>,
+    /// Other places that explain the problem (the shadowing rule, the other policies), in
+    /// the order a reader should visit them.
+    pub related: Vec<Related>,
+}
+
+/// A secondary place of a [`Diagnostic`].
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Related {
+    /// Where.
+    pub span: Span,
+    /// What this place is to the problem; `None`: front-ends say "related".
+    pub label: Option<String>,
+}
+
+impl Related {
+    /// A related place without a label.
+    pub fn at(span: Span) -> Related {
+        Related { span, label: None }
+    }
 }
 
 impl Diagnostic {
-    /// An error at `span`.
-    pub fn error(code: &'static str, span: Option<Span>, message: impl Into<String>) -> Self {
+    /// A problem of `severity` at `span`, without help or related places.
+    pub fn new(
+        code: &'static str,
+        severity: Severity,
+        span: Option<Span>,
+        message: impl Into<String>,
+    ) -> Self {
         Diagnostic {
             code,
-            severity: Severity::Error,
+            severity,
             message: message.into(),
             span,
             help: None,
+            related: Vec::new(),
         }
+    }
+
+    /// An error at `span`.
+    pub fn error(code: &'static str, span: Option<Span>, message: impl Into<String>) -> Self {
+        Diagnostic::new(code, Severity::Error, span, message)
     }
 
     /// A warning at `span`.
     pub fn warning(code: &'static str, span: Option<Span>, message: impl Into<String>) -> Self {
-        Diagnostic {
-            code,
-            severity: Severity::Warning,
-            message: message.into(),
-            span,
-            help: None,
-        }
+        Diagnostic::new(code, Severity::Warning, span, message)
     }
 
     /// Adds the help text.
     pub fn with_help(mut self, help: impl Into<String>) -> Self {
         self.help = Some(help.into());
+        self
+    }
+
+    /// Adds related places without labels.
+    pub fn with_related(mut self, spans: impl IntoIterator<Item = Span>) -> Self {
+        self.related.extend(spans.into_iter().map(Related::at));
         self
     }
 }

@@ -369,11 +369,6 @@ fn reason(
     }
 }
 
-/// `TCP 80,443; UDP 53`, or `nothing`.
-pub fn ports_text(p: &AllowedPorts) -> String {
-    crate::assert::describe(p)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -135,13 +135,13 @@ pub(crate) fn selects(policy: &NetworkPolicy, direction: PolicyType, pod: &Pod) 
 
 /// Whether `pod` is one of the pods `policy` applies to (its namespace, its podSelector),
 /// whatever its policyTypes. Never a host-network pod: its traffic is the node's.
-pub(crate) fn in_scope(policy: &NetworkPolicy, pod: &Pod) -> bool {
+pub fn in_scope(policy: &NetworkPolicy, pod: &Pod) -> bool {
     !pod.host_network
         && policy.namespace == pod.namespace
         && policy.pod_selector.matches(&pod.labels)
 }
 
-fn policy_ref(index: usize, policy: &NetworkPolicy) -> PolicyRef {
+pub(crate) fn policy_ref(index: usize, policy: &NetworkPolicy) -> PolicyRef {
     PolicyRef {
         index,
         namespace: policy.namespace.clone(),

@@ -292,8 +292,8 @@ pub struct Pod {
 impl Pod {
     /// The named-port rule, the one every evaluator uses: a port name in a policy matches
     /// *every* container port of the destination pod with that name and protocol (a pod
-    /// may have several, in different containers). The numbers, ascending, without
-    /// duplicates; none when the pod lacks the name, and always none on a host-network pod
+    /// may have several, in different containers). The numbers in container order without
+    /// repeats; none when the pod lacks the name, and always none on a host-network pod
     /// (its ports are the node's; see ARCHITECTURE.md, "Which pods take part").
     pub fn named_ports(&self, name: &str, protocol: Protocol) -> std::vec::IntoIter<u16> {
         if self.host_network {
@@ -303,21 +303,23 @@ impl Pod {
     }
 }
 
-/// The numbers of the container ports in `ports` called `name` for `protocol`, ascending,
-/// without duplicates. [`Pod::named_ports`] is the rule; this is its arithmetic, for code
-/// that keeps a pod's ports without the pod.
+/// The numbers of the container ports in `ports` called `name` for `protocol`, in order,
+/// without repeats. [`Pod::named_ports`] is the rule; this is its arithmetic, for code that
+/// keeps a pod's ports without the pod.
 pub(crate) fn numbers_named(
     ports: &[ContainerPort],
     name: &str,
     protocol: Protocol,
 ) -> std::vec::IntoIter<u16> {
-    let mut numbers: Vec<u16> = ports
-        .iter()
-        .filter(|p| p.protocol == protocol && p.name.as_deref() == Some(name))
-        .map(|p| p.port)
-        .collect();
-    numbers.sort_unstable();
-    numbers.dedup();
+    let mut numbers: Vec<u16> = Vec::new();
+    for port in ports {
+        if port.protocol == protocol
+            && port.name.as_deref() == Some(name)
+            && !numbers.contains(&port.port)
+        {
+            numbers.push(port.port);
+        }
+    }
     numbers.into_iter()
 }
 

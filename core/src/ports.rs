@@ -53,6 +53,25 @@ impl PortSet {
     pub fn union(&self, other: &PortSet) -> PortSet {
         PortSet::from_ranges(self.ranges.iter().chain(&other.ranges).copied())
     }
+
+    /// Intersection: the ports in both sets.
+    pub fn intersection(&self, other: &PortSet) -> PortSet {
+        let mut out = Vec::new();
+        let (mut i, mut j) = (0, 0);
+        // Both lists are sorted and disjoint: walk them together like a merge.
+        while let (Some(&(a1, b1)), Some(&(a2, b2))) = (self.ranges.get(i), other.ranges.get(j)) {
+            let (first, last) = (a1.max(a2), b1.min(b2));
+            if first <= last {
+                out.push((first, last));
+            }
+            if b1 < b2 {
+                i += 1;
+            } else {
+                j += 1;
+            }
+        }
+        PortSet { ranges: out }
+    }
 }
 
 impl std::fmt::Display for PortSet {
@@ -118,6 +137,48 @@ impl AllowedPorts {
     pub fn is_empty(&self) -> bool {
         self.tcp.is_empty() && self.udp.is_empty() && self.sctp.is_empty()
     }
+
+    /// Per protocol, the ports in either.
+    pub fn union(&self, other: &AllowedPorts) -> AllowedPorts {
+        AllowedPorts {
+            tcp: self.tcp.union(&other.tcp),
+            udp: self.udp.union(&other.udp),
+            sctp: self.sctp.union(&other.sctp),
+        }
+    }
+
+    /// Per protocol, the ports in both.
+    pub fn intersection(&self, other: &AllowedPorts) -> AllowedPorts {
+        AllowedPorts {
+            tcp: self.tcp.intersection(&other.tcp),
+            udp: self.udp.intersection(&other.udp),
+            sctp: self.sctp.intersection(&other.sctp),
+        }
+    }
+}
+
+impl std::fmt::Display for AllowedPorts {
+    /// `all ports`, `nothing`, or the protocols that allow something, in [`Protocol::ALL`]
+    /// order: `TCP 53,3306; UDP 53`, `TCP 1-65535; UDP 53`. The one text for port sets in
+    /// every front-end (CLI connectivity, diff and test reports, the playground's labels).
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        if *self == AllowedPorts::all() {
+            return f.write_str("all ports");
+        }
+        if self.is_empty() {
+            return f.write_str("nothing");
+        }
+        let allowing = Protocol::ALL
+            .into_iter()
+            .filter(|p| !self.get(*p).is_empty());
+        for (i, protocol) in allowing.enumerate() {
+            if i > 0 {
+                f.write_str("; ")?;
+            }
+            write!(f, "{protocol} {}", self.get(protocol))?;
+        }
+        Ok(())
+    }
 }
 
 #[cfg(test)]
@@ -139,6 +200,58 @@ mod tests {
                 PortSet::from_ranges(input.iter().copied()).to_string(),
                 *want
             );
+        }
+    }
+
+    #[test]
+    fn allowed_ports_text() {
+        let set = |r: &[(u16, u16)]| PortSet::from_ranges(r.iter().copied());
+        let table: &[(AllowedPorts, &str)] = &[
+            (AllowedPorts::all(), "all ports"),
+            (AllowedPorts::default(), "nothing"),
+            (
+                AllowedPorts {
+                    tcp: set(&[(53, 53), (3306, 3306)]),
+                    udp: set(&[(53, 53)]),
+                    sctp: PortSet::empty(),
+                },
+                "TCP 53,3306; UDP 53",
+            ),
+            (
+                AllowedPorts {
+                    tcp: PortSet::all(),
+                    udp: set(&[(53, 53)]),
+                    sctp: PortSet::all(),
+                },
+                "TCP 1-65535; UDP 53; SCTP 1-65535",
+            ),
+            (
+                AllowedPorts {
+                    sctp: set(&[(132, 132), (8000, 8080)]),
+                    ..AllowedPorts::default()
+                },
+                "SCTP 132,8000-8080",
+            ),
+        ];
+        for (ports, want) in table {
+            assert_eq!(ports.to_string(), *want);
+        }
+    }
+
+    #[test]
+    fn intersection_of_ranges() {
+        type Ranges = &'static [(u16, u16)];
+        let set = |r: Ranges| PortSet::from_ranges(r.iter().copied());
+        let table: &[(Ranges, Ranges, &str)] = &[
+            (&[], &[(1, 65535)], "-"),
+            (&[(1, 65535)], &[(53, 53), (80, 90)], "53,80-90"),
+            (&[(10, 20), (30, 40)], &[(15, 35)], "15-20,30-35"),
+            (&[(53, 53)], &[(8080, 8080)], "-"),
+            (&[(1, 5), (7, 9)], &[(5, 7)], "5,7"),
+        ];
+        for (a, b, want) in table {
+            assert_eq!(set(a).intersection(&set(b)).to_string(), *want);
+            assert_eq!(set(b).intersection(&set(a)).to_string(), *want);
         }
     }
 }

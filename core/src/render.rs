@@ -6,7 +6,9 @@
 
 use std::fmt::Write as _;
 
-use crate::model::{Endpoint, Flow, Model, PolicyType};
+use crate::model::{Endpoint, Flow, Model, PolicyType, Protocol};
+use crate::pair::{NamedPort, PairDirection, PairMissReason, PairVerdict};
+use crate::ports::AllowedPorts;
 use crate::verdict::{DirectionVerdict, MissReason, PeerMiss, PolicyRef, RuleRef, Verdict};
 
 /// Multi-line explanation of `verdict` for `flow`, in the fixed verdict words.
@@ -103,20 +105,7 @@ impl Context<'_> {
         };
         match verdict {
             DirectionVerdict::NotIsolated => {
-                let host_network = |i: &usize| {
-                    self.model
-                        .cluster
-                        .pods
-                        .get(*i)
-                        .is_some_and(|p| p.host_network)
-                };
-                let why = match subject {
-                    Endpoint::Address(_) => " (outside the cluster)",
-                    Endpoint::Pod(i) if host_network(i) => {
-                        " (a host-network pod: policies never select it)"
-                    }
-                    Endpoint::Pod(_) => " (no policy selects it for this direction)",
-                };
+                let why = not_isolated_why(self.model, subject);
                 let _ = writeln!(out, "{title}: not isolated{why}");
             }
             DirectionVerdict::Allowed { isolated_by, by } => {
@@ -170,87 +159,269 @@ impl Context<'_> {
                 endpoint_name(self.model, &self.flow.dst),
                 self.flow.protocol
             ),
-            MissReason::Peers(peers) => self.peers(direction, peer, peers),
+            MissReason::Peers(peers) => peers_text(self.model, direction, peer, peers),
             MissReason::PeersAndPort { peers, .. } => format!(
                 "port {port} is not in ports, and {}",
-                self.peers(direction, peer, peers)
+                peers_text(self.model, direction, peer, peers)
             ),
         }
     }
+}
 
-    fn peers(&self, direction: PolicyType, peer: &Endpoint, peers: &[PeerMiss]) -> String {
-        let list = match direction {
-            PolicyType::Ingress => "from",
-            PolicyType::Egress => "to",
-        };
-        match peers {
-            [one] => self.peer(peer, one),
-            _ => {
-                let parts: Vec<String> = peers
+/// Why a side is not isolated: outside the cluster, on the host network (policies never
+/// select such a pod), or no policy selects it.
+fn not_isolated_why(model: &Model, subject: &Endpoint) -> &'static str {
+    match subject {
+        Endpoint::Address(_) => " (outside the cluster)",
+        Endpoint::Pod(i) if model.cluster.pods.get(*i).is_some_and(|p| p.host_network) => {
+            " (a host-network pod: policies never select it)"
+        }
+        Endpoint::Pod(_) => " (no policy selects it for this direction)",
+    }
+}
+
+/// Why no peer of a rule matched `peer`: one reason, or each `from[i]`/`to[i]` in turn.
+fn peers_text(model: &Model, direction: PolicyType, peer: &Endpoint, peers: &[PeerMiss]) -> String {
+    let list = match direction {
+        PolicyType::Ingress => "from",
+        PolicyType::Egress => "to",
+    };
+    match peers {
+        [one] => peer_text(model, peer, one),
+        _ => {
+            let parts: Vec<String> = peers
+                .iter()
+                .enumerate()
+                .map(|(i, miss)| format!("{list}[{i}]: {}", peer_text(model, peer, miss)))
+                .collect();
+            format!("no peer matched ({})", parts.join("; "))
+        }
+    }
+}
+
+/// Why one peer entry did not match `peer`, naming the labels, IPs or namespace at fault.
+fn peer_text(model: &Model, peer: &Endpoint, miss: &PeerMiss) -> String {
+    let name = endpoint_name(model, peer);
+    let pod = match peer {
+        Endpoint::Pod(i) => model.cluster.pods.get(*i),
+        Endpoint::Address(_) => None,
+    };
+    let ips = || {
+        let ips: Vec<String> = pod.map_or_else(Vec::new, |p| {
+            p.ips.iter().map(|ip| ip.to_string()).collect()
+        });
+        ips.join(", ")
+    };
+    match miss {
+        PeerMiss::SelectorVsAddress => {
+            format!("{name} is outside the cluster, and pod or namespace selectors only match pods")
+        }
+        PeerMiss::NotInPolicyNamespace {
+            policy_namespace,
+            pod_namespace,
+        } => format!(
+            "{name} is in namespace {pod_namespace}, but a peer without namespaceSelector only matches namespace {policy_namespace}"
+        ),
+        PeerMiss::NamespaceSelector { namespace } => {
+            format!("namespace {namespace} is not selected by namespaceSelector")
+        }
+        PeerMiss::PodSelector => {
+            let labels = pod.map_or_else(String::new, |p| {
+                p.labels
                     .iter()
-                    .enumerate()
-                    .map(|(i, miss)| format!("{list}[{i}]: {}", self.peer(peer, miss)))
-                    .collect();
-                format!("no peer matched ({})", parts.join("; "))
+                    .map(|(k, v)| format!("{k}={v}"))
+                    .collect::<Vec<_>>()
+                    .join(",")
+            });
+            if labels.is_empty() {
+                format!("podSelector does not match {name}, which has no labels")
+            } else {
+                format!("podSelector does not match labels {labels}")
+            }
+        }
+        PeerMiss::OutsideCidr { cidr } => match peer {
+            Endpoint::Address(ip) => format!("{ip} is outside {cidr}"),
+            Endpoint::Pod(_) => format!("{name} ({}) is outside {cidr}", ips()),
+        },
+        PeerMiss::Excepted { except } => match peer {
+            Endpoint::Address(ip) => format!("{ip} is inside except {except}"),
+            Endpoint::Pod(_) => {
+                let inside = pod
+                    .and_then(|p| p.ips.iter().find(|ip| except.contains(**ip)))
+                    .map_or_else(ips, |ip| ip.to_string());
+                format!("{name} ({inside}) is inside except {except}")
+            }
+        },
+        PeerMiss::NoIp => format!("{name} has no known IP, so an ipBlock cannot match it"),
+        PeerMiss::HostNetwork => format!(
+            "{name} is on the host network, so a pod or namespace selector cannot match it (only an ipBlock with its node's address can)"
+        ),
+    }
+}
+
+/// Multi-line explanation of a pair on every port ([`crate::evaluate_pair`]), in the
+/// fixed verdict words: each direction says which rules admit which ports, or why no rule
+/// admits any; never a single port picked to stand for the rest.
+///
+/// ```text
+/// dev/tool -> prod/db on any port: denied on every port
+/// egress from dev/tool: not isolated (no policy selects it for this direction)
+/// ingress to prod/db: denied on every port
+///   isolated by prod/db-ingress
+///   no rule admits any port; closest misses first:
+///   - prod/db-ingress spec.ingress[0] (line 9): podSelector does not match labels app=tool
+/// ```
+pub fn explain_pair(
+    model: &Model,
+    src: &Endpoint,
+    dst: &Endpoint,
+    verdict: &PairVerdict,
+) -> String {
+    let src_name = endpoint_name(model, src);
+    let dst_name = endpoint_name(model, dst);
+    let mut out = String::new();
+    let ports = verdict.ports();
+    let decision = if !ports.is_empty() {
+        format!("allowed on {}", ports_text(&ports))
+    } else if verdict.is_disjoint() {
+        format!(
+            "denied on every port: egress allows only {}, ingress allows only {}",
+            ports_text(&verdict.egress.ports()),
+            ports_text(&verdict.ingress.ports())
+        )
+    } else {
+        "denied on every port".to_string()
+    };
+    let _ = writeln!(out, "{src_name} -> {dst_name} on any port: {decision}");
+    let pair = PairContext { model, src, dst };
+    pair.direction(
+        &mut out,
+        PolicyType::Egress,
+        &format!("egress from {src_name}"),
+        &verdict.egress,
+    );
+    pair.direction(
+        &mut out,
+        PolicyType::Ingress,
+        &format!("ingress to {dst_name}"),
+        &verdict.ingress,
+    );
+    out
+}
+
+/// `all ports`, `nothing`, or `TCP 53,3306; UDP 53` (the words `netpol connectivity` uses).
+pub fn ports_text(ports: &AllowedPorts) -> String {
+    if *ports == AllowedPorts::all() {
+        return "all ports".to_string();
+    }
+    if ports.is_empty() {
+        return "nothing".to_string();
+    }
+    let parts: Vec<String> = Protocol::ALL
+        .iter()
+        .filter(|p| !ports.get(**p).is_empty())
+        .map(|p| format!("{p} {}", ports.get(*p)))
+        .collect();
+    parts.join("; ")
+}
+
+struct PairContext<'a> {
+    model: &'a Model,
+    src: &'a Endpoint,
+    dst: &'a Endpoint,
+}
+
+impl PairContext<'_> {
+    fn direction(
+        &self,
+        out: &mut String,
+        direction: PolicyType,
+        title: &str,
+        verdict: &PairDirection,
+    ) {
+        let (subject, peer) = match direction {
+            PolicyType::Egress => (self.src, self.dst),
+            PolicyType::Ingress => (self.dst, self.src),
+        };
+        match verdict {
+            PairDirection::NotIsolated => {
+                let why = not_isolated_why(self.model, subject);
+                let _ = writeln!(out, "{title}: not isolated{why}");
+            }
+            PairDirection::Allowed { isolated_by, by } => {
+                let _ = writeln!(out, "{title}: allowed on {}", ports_text(&verdict.ports()));
+                let _ = writeln!(out, "  isolated by {}", policy_list(isolated_by));
+                for rule in by {
+                    let _ = writeln!(
+                        out,
+                        "  allowed by {}: {}",
+                        rule_name(&rule.rule),
+                        ports_text(&rule.ports)
+                    );
+                }
+            }
+            PairDirection::Denied {
+                isolated_by,
+                misses,
+            } => {
+                let _ = writeln!(out, "{title}: denied on every port");
+                if isolated_by.is_empty() {
+                    let _ = writeln!(
+                        out,
+                        "  {} is not in the cluster",
+                        endpoint_name(self.model, subject)
+                    );
+                    return;
+                }
+                let _ = writeln!(out, "  isolated by {}", policy_list(isolated_by));
+                if misses.is_empty() {
+                    let list = match direction {
+                        PolicyType::Ingress => "ingress",
+                        PolicyType::Egress => "egress",
+                    };
+                    let _ = writeln!(out, "  no {list} rules: default deny");
+                    return;
+                }
+                let _ = writeln!(out, "  no rule admits any port; closest misses first:");
+                for miss in misses {
+                    let _ = writeln!(
+                        out,
+                        "  - {}: {}",
+                        rule_name(&miss.rule),
+                        self.reason(direction, peer, &miss.reason)
+                    );
+                }
             }
         }
     }
 
-    fn peer(&self, peer: &Endpoint, miss: &PeerMiss) -> String {
-        let name = endpoint_name(self.model, peer);
-        let pod = match peer {
-            Endpoint::Pod(i) => self.model.cluster.pods.get(*i),
-            Endpoint::Address(_) => None,
-        };
-        let ips = || {
-            let ips: Vec<String> = pod.map_or_else(Vec::new, |p| {
-                p.ips.iter().map(|ip| ip.to_string()).collect()
-            });
-            ips.join(", ")
-        };
-        match miss {
-            PeerMiss::SelectorVsAddress => {
-                format!("{name} is outside the cluster, and pod or namespace selectors only match pods")
-            }
-            PeerMiss::NotInPolicyNamespace {
-                policy_namespace,
-                pod_namespace,
-            } => format!(
-                "{name} is in namespace {pod_namespace}, but a peer without namespaceSelector only matches namespace {policy_namespace}"
+    fn reason(&self, direction: PolicyType, peer: &Endpoint, reason: &PairMissReason) -> String {
+        match reason {
+            PairMissReason::Peers(peers) => peers_text(self.model, direction, peer, peers),
+            PairMissReason::NoPorts(names) => format!("peer matched but {}", self.no_ports(names)),
+            PairMissReason::PeersAndNoPorts { peers, names } => format!(
+                "{}, and {}",
+                self.no_ports(names),
+                peers_text(self.model, direction, peer, peers)
             ),
-            PeerMiss::NamespaceSelector { namespace } => {
-                format!("namespace {namespace} is not selected by namespaceSelector")
-            }
-            PeerMiss::PodSelector => {
-                let labels = pod.map_or_else(String::new, |p| {
-                    p.labels
-                        .iter()
-                        .map(|(k, v)| format!("{k}={v}"))
-                        .collect::<Vec<_>>()
-                        .join(",")
-                });
-                if labels.is_empty() {
-                    format!("podSelector does not match {name}, which has no labels")
-                } else {
-                    format!("podSelector does not match labels {labels}")
-                }
-            }
-            PeerMiss::OutsideCidr { cidr } => match peer {
-                Endpoint::Address(ip) => format!("{ip} is outside {cidr}"),
-                Endpoint::Pod(_) => format!("{name} ({}) is outside {cidr}", ips()),
-            },
-            PeerMiss::Excepted { except } => match peer {
-                Endpoint::Address(ip) => format!("{ip} is inside except {except}"),
-                Endpoint::Pod(_) => {
-                    let inside = pod
-                        .and_then(|p| p.ips.iter().find(|ip| except.contains(**ip)))
-                        .map_or_else(ips, |ip| ip.to_string());
-                    format!("{name} ({inside}) is inside except {except}")
-                }
-            },
-            PeerMiss::NoIp => format!("{name} has no known IP, so an ipBlock cannot match it"),
-            PeerMiss::HostNetwork => format!(
-                "{name} is on the host network, so a pod or namespace selector cannot match it (only an ipBlock with its node's address can)"
+        }
+    }
+
+    /// Why named ports resolve to nothing on the destination.
+    fn no_ports(&self, names: &[NamedPort]) -> String {
+        let list: Vec<String> = names
+            .iter()
+            .map(|n| format!("{}/{}", n.name, n.protocol))
+            .collect();
+        match self.dst {
+            Endpoint::Address(_) => format!(
+                "named port {} never resolves on an address outside the cluster",
+                list.join(", ")
+            ),
+            Endpoint::Pod(_) => format!(
+                "{} has no container port named {}",
+                endpoint_name(self.model, self.dst),
+                list.join(" or ")
             ),
         }
     }
@@ -387,6 +558,208 @@ mod tests {
              ingress to prod/web: allowed\n  \
              isolated by prod/np0\n  \
              allowed by prod/np0 spec.ingress[0] (line 10)\n"
+        );
+    }
+
+    fn render_pair(
+        policies: Vec<crate::model::NetworkPolicy>,
+        src: Endpoint,
+        dst: Endpoint,
+    ) -> String {
+        let mut model = Model {
+            cluster: cluster(),
+            policies,
+            diagnostics: Vec::new(),
+        };
+        for (i, p) in model.policies.iter_mut().enumerate() {
+            p.name = format!("np{i}");
+            for (j, r) in p.ingress.iter_mut().chain(p.egress.iter_mut()).enumerate() {
+                r.span.line = 10 * (i as u32 + 1) + j as u32;
+            }
+        }
+        let verdict = crate::evaluate_pair(&model, src, dst);
+        explain_pair(&model, &src, &dst, &verdict)
+    }
+
+    fn tcp(n: u16) -> crate::model::NetworkPolicyPort {
+        port(Protocol::TCP, Some(PortRef::Number(n)), None)
+    }
+
+    #[test]
+    fn pair_denied_on_every_port_never_names_a_port() {
+        let text = render_pair(
+            vec![
+                policy(
+                    "prod",
+                    "x",
+                    "app=web",
+                    &[PolicyType::Ingress],
+                    vec![
+                        rule(vec![peer_sel(Some("app=db"), None)], vec![tcp(8080)]),
+                        rule(
+                            vec![peer_sel(None, Some("team=b"))],
+                            vec![port(
+                                Protocol::TCP,
+                                Some(PortRef::Name("metrics".into())),
+                                None,
+                            )],
+                        ),
+                    ],
+                    vec![],
+                ),
+                // Elsewhere, a DNS rule: it has nothing to do with this pair.
+                policy(
+                    "prod",
+                    "dns",
+                    "app=db",
+                    &[PolicyType::Egress],
+                    vec![],
+                    vec![rule(
+                        vec![],
+                        vec![port(Protocol::UDP, Some(PortRef::Number(53)), None)],
+                    )],
+                ),
+            ],
+            TOOL,
+            WEB,
+        );
+        assert_eq!(
+            text,
+            "dev/tool -> prod/web on any port: denied on every port\n\
+             egress from dev/tool: not isolated (no policy selects it for this direction)\n\
+             ingress to prod/web: denied on every port\n  \
+             isolated by prod/np0\n  \
+             no rule admits any port; closest misses first:\n  \
+             - prod/np0 spec.ingress[0] (line 10): dev/tool is in namespace dev, but a peer without namespaceSelector only matches namespace prod\n  \
+             - prod/np0 spec.ingress[1] (line 11): peer matched but prod/web has no container port named metrics/TCP\n"
+        );
+    }
+
+    #[test]
+    fn pair_allowed_lists_ports_per_rule() {
+        let text = render_pair(
+            vec![
+                policy(
+                    "dev",
+                    "out",
+                    "",
+                    &[PolicyType::Egress],
+                    vec![],
+                    vec![
+                        rule(
+                            vec![],
+                            vec![
+                                port(Protocol::UDP, Some(PortRef::Number(53)), None),
+                                tcp(53),
+                            ],
+                        ),
+                        rule(
+                            vec![peer_sel(None, Some("team=a"))],
+                            vec![port(
+                                Protocol::TCP,
+                                Some(PortRef::Name("http".into())),
+                                None,
+                            )],
+                        ),
+                    ],
+                ),
+                policy(
+                    "prod",
+                    "in",
+                    "",
+                    &[PolicyType::Ingress],
+                    vec![rule(vec![], vec![])],
+                    vec![],
+                ),
+            ],
+            TOOL,
+            WEB,
+        );
+        assert_eq!(
+            text,
+            "dev/tool -> prod/web on any port: allowed on TCP 53,8080; UDP 53\n\
+             egress from dev/tool: allowed on TCP 53,8080; UDP 53\n  \
+             isolated by dev/np0\n  \
+             allowed by dev/np0 spec.egress[0] (line 10): TCP 53; UDP 53\n  \
+             allowed by dev/np0 spec.egress[1] (line 11): TCP 8080\n\
+             ingress to prod/web: allowed on all ports\n  \
+             isolated by prod/np1\n  \
+             allowed by prod/np1 spec.ingress[0] (line 20): all ports\n"
+        );
+    }
+
+    #[test]
+    fn pair_with_disjoint_sides_says_what_each_allows() {
+        let text = render_pair(
+            vec![
+                policy(
+                    "dev",
+                    "out",
+                    "",
+                    &[PolicyType::Egress],
+                    vec![],
+                    vec![rule(vec![], vec![tcp(53)])],
+                ),
+                policy(
+                    "prod",
+                    "in",
+                    "",
+                    &[PolicyType::Ingress],
+                    vec![rule(vec![], vec![tcp(8080)])],
+                    vec![],
+                ),
+            ],
+            TOOL,
+            WEB,
+        );
+        assert_eq!(
+            text.lines().next(),
+            Some("dev/tool -> prod/web on any port: denied on every port: egress allows only TCP 53, ingress allows only TCP 8080")
+        );
+        assert!(
+            text.contains("egress from dev/tool: allowed on TCP 53\n"),
+            "{text}"
+        );
+        assert!(
+            text.contains("ingress to prod/web: allowed on TCP 8080\n"),
+            "{text}"
+        );
+    }
+
+    #[test]
+    fn pair_to_an_address_has_no_named_ports() {
+        let outside = Endpoint::Address("10.1.2.3".parse().unwrap());
+        let text = render_pair(
+            vec![policy(
+                "prod",
+                "x",
+                "",
+                &[PolicyType::Egress],
+                vec![],
+                vec![
+                    rule(vec![peer_block("10.0.0.0/8", &["10.1.0.0/16"])], vec![]),
+                    rule(
+                        vec![],
+                        vec![port(
+                            Protocol::TCP,
+                            Some(PortRef::Name("http".into())),
+                            None,
+                        )],
+                    ),
+                ],
+            )],
+            WEB,
+            outside,
+        );
+        assert_eq!(
+            text,
+            "prod/web -> 10.1.2.3 on any port: denied on every port\n\
+             egress from prod/web: denied on every port\n  \
+             isolated by prod/np0\n  \
+             no rule admits any port; closest misses first:\n  \
+             - prod/np0 spec.egress[0] (line 10): 10.1.2.3 is inside except 10.1.0.0/16\n  \
+             - prod/np0 spec.egress[1] (line 11): peer matched but named port http/TCP never resolves on an address outside the cluster\n\
+             ingress to 10.1.2.3: not isolated (outside the cluster)\n"
         );
     }
 }

@@ -6,7 +6,8 @@ use std::sync::Arc;
 
 use leptos::prelude::*;
 use netpol_core::diff::Diff;
-use netpol_core::lint::{self, Finding};
+use netpol_core::lint;
+use netpol_core::Diagnostic;
 use netpol_core::Span;
 
 use crate::analysis::Analysis;
@@ -96,7 +97,7 @@ pub struct Ctx {
     pub whatif: Memo<WhatIf>,
     /// Lint findings of the current model that are not parse diagnostics (those are in
     /// `analysis.model.diagnostics` already).
-    pub lint: Memo<Arc<Vec<Finding>>>,
+    pub lint: Memo<Arc<Vec<Diagnostic>>>,
     /// Compare mode on.
     pub compare: RwSignal<bool>,
     /// After policies editor text (live).
@@ -330,7 +331,7 @@ pub const LINT_OPTIONS: lint::Options = lint::Options {
 };
 
 /// The findings lint adds on top of the model's parse diagnostics.
-pub fn lint_findings(analysis: &Analysis) -> Vec<Finding> {
+pub fn lint_findings(analysis: &Analysis) -> Vec<Diagnostic> {
     lint::lint_with(&analysis.model, &LINT_OPTIONS)
         .into_iter()
         .filter(|f| lint::CODES.iter().any(|(code, _, _)| *code == f.code))
@@ -359,7 +360,7 @@ mod tests {
         s
     }
 
-    fn codes(findings: &[Finding]) -> Vec<&'static str> {
+    fn codes(findings: &[Diagnostic]) -> Vec<&'static str> {
         findings.iter().map(|f| f.code).collect()
     }
 

@@ -1,8 +1,8 @@
-//! The Problems panel: parse diagnostics of both editors, then lint findings of the model.
-//! Each entry jumps to its place in the editor that owns it.
+//! The Problems panel: parse diagnostics of both editors, then lint findings of the model
+//! (both the core's `Diagnostic`). Each entry jumps to its place in the editor that owns it.
 
 use leptos::prelude::*;
-use netpol_core::{Severity, Span};
+use netpol_core::{Diagnostic, Related, Severity, Span};
 
 use crate::analysis::CLUSTER;
 use crate::components::ctx::Ctx;
@@ -10,15 +10,11 @@ use crate::components::ctx::Ctx;
 /// Longest list drawn: thousands of rows would slow every keystroke; the CLI lists them all.
 const MAX_ROWS: usize = 200;
 
-/// One row's data, shared by diagnostics and lint findings.
-struct Row {
+/// One row: a core diagnostic, and whether it came from the parser (`diagnostic`) or from
+/// lint (`finding`), which tests tell apart by `data-testid`.
+struct Row<'a> {
     testid: &'static str,
-    code: &'static str,
-    severity: Severity,
-    message: String,
-    help: Option<String>,
-    span: Option<Span>,
-    related: Vec<Span>,
+    diagnostic: &'a Diagnostic,
 }
 
 fn place_of(span: Option<Span>) -> (&'static str, u32, String) {
@@ -45,44 +41,37 @@ fn place_of(span: Option<Span>) -> (&'static str, u32, String) {
 }
 
 fn row_view(ctx: Ctx, row: Row) -> impl IntoView {
-    let sev = match row.severity {
+    let d = row.diagnostic;
+    let sev = match d.severity {
         Severity::Error => "error",
         Severity::Warning => "warning",
         Severity::Info => "info",
     };
-    let icon = match row.severity {
+    let icon = match d.severity {
         Severity::Error => "✕",
         Severity::Warning => "!",
         Severity::Info => "i",
     };
-    let span = row.span;
+    let span = d.span;
     let (editor, line, place) = place_of(span);
-    let related = row
+    let related = d
         .related
         .iter()
-        .map(|r| {
-            let r = *r;
-            let (_, _, text) = place_of(Some(r));
-            view! {
-                <button class="link diag__related" data-testid="finding-related" on:click=move |_| ctx.jump_to(r)>
-                    {text}
-                </button>
-            }
-        })
+        .map(|r| related_view(ctx, r))
         .collect_view();
     view! {
         <li
             class=format!("diag diag--{sev}")
             data-testid=row.testid
-            data-code=row.code
+            data-code=d.code
             data-severity=sev
             data-editor=editor
             data-line=line.to_string()
         >
             <span class="diag__icon" aria-hidden="true">{icon}</span>
             <div class="diag__body">
-                <div class="diag__msg">{row.message}</div>
-                {row.help.map(|h| view! { <div class="diag__help">{h}</div> })}
+                <div class="diag__msg">{d.message.clone()}</div>
+                {d.help.clone().map(|h| view! { <div class="diag__help">{h}</div> })}
                 <div class="diag__meta">
                     <button
                         class="link"
@@ -96,12 +85,27 @@ fn row_view(ctx: Ctx, row: Row) -> impl IntoView {
                     >
                         {place}
                     </button>
-                    {(!row.related.is_empty()).then(|| view! { <span class="muted small">"see also"</span> })}
+                    {(!d.related.is_empty()).then(|| view! { <span class="muted small">"see also"</span> })}
                     {related}
-                    <code class="diag__code">{row.code}</code>
+                    <code class="diag__code">{d.code}</code>
                 </div>
             </div>
         </li>
+    }
+}
+
+/// A "see also" place: its position, and its label when it has one.
+fn related_view(ctx: Ctx, related: &Related) -> impl IntoView {
+    let span = related.span;
+    let (_, _, place) = place_of(Some(span));
+    let text = match &related.label {
+        Some(label) => format!("{place} ({label})"),
+        None => place,
+    };
+    view! {
+        <button class="link diag__related" data-testid="finding-related" on:click=move |_| ctx.jump_to(span)>
+            {text}
+        </button>
     }
 }
 
@@ -121,23 +125,13 @@ pub fn Diagnostics() -> impl IntoView {
             }
             .into_any();
         }
-        let diagnostics = a.model.diagnostics.iter().map(|d| Row {
+        let diagnostics = a.model.diagnostics.iter().map(|diagnostic| Row {
             testid: "diagnostic",
-            code: d.code,
-            severity: d.severity,
-            message: d.message.clone(),
-            help: d.help.clone(),
-            span: d.span,
-            related: Vec::new(),
+            diagnostic,
         });
-        let lint = findings.iter().map(|f| Row {
+        let lint = findings.iter().map(|diagnostic| Row {
             testid: "finding",
-            code: f.code,
-            severity: f.severity,
-            message: f.message.clone(),
-            help: f.help.clone(),
-            span: f.span,
-            related: f.related.clone(),
+            diagnostic,
         });
         let total = a.model.diagnostics.len() + findings.len();
         let rows = diagnostics

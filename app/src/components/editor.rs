@@ -18,10 +18,15 @@ const DEBOUNCE_MS: u64 = 150;
 /// One editor. `text` is the live text; edits are committed to the analysis after a pause.
 #[component]
 pub fn Editor(
+    /// The panel heading ("Policies", "Cluster", ...).
     title: &'static str,
+    /// Muted text next to the heading: what belongs in this editor.
     hint: &'static str,
+    /// `data-testid` of the text area.
     testid: &'static str,
+    /// The source id diagnostics of this editor's text carry.
     file: FileId,
+    /// The live text.
     text: RwSignal<String>,
     /// Compare mode's "after" editor: commits to the after state, ignores jumps (findings
     /// point into the before texts) and marks the after analysis's diagnostics.

@@ -1,12 +1,16 @@
 //! Why: the core's verdict for the selected pair as structured HTML, with links that select
-//! the responsible policy or rule in the editor; or the selected node's facts.
+//! the responsible policy or rule in the editor; or the selected node's facts. In "any
+//! port" mode the pair is explained on every port (never on one port picked to stand for
+//! the rest); with a chosen port, on that port.
 
 use leptos::prelude::*;
-use netpol_core::{DirectionVerdict, Endpoint, PolicyRef, RuleRef};
+use netpol_core::{DirectionVerdict, Endpoint, Flow, PairDirection, PolicyRef, RuleRef};
 
+use crate::analysis::Analysis;
 use crate::components::ctx::{Ctx, Selection};
 use crate::components::node_info::NodeInfo;
 use crate::connectivity::{self, NodeKind};
+use crate::probe::Probe;
 use crate::words;
 
 /// The explanation panel (`data-testid="explanation"`).
@@ -24,7 +28,7 @@ pub fn Explanation() -> impl IntoView {
         }
         .into_any(),
         Some(Selection::Node(id)) => view! { <NodeInfo id=id /> }.into_any(),
-        Some(Selection::Pair { from, to }) => pair(ctx, &from, &to).into_any(),
+        Some(Selection::Pair { from, to }) => pair(ctx, &from, &to),
     }
     };
     view! {
@@ -76,12 +80,7 @@ fn direction(
     };
     let content = match v {
         DirectionVerdict::NotIsolated => {
-            let text = if outside {
-                format!("{who} is outside the cluster: policies do not restrict its {dir}.")
-            } else {
-                format!("No policy selects {who} for {dir}, so its {dir} is unrestricted.")
-            };
-            view! { <p>{text}</p> }.into_any()
+            view! { <p>{not_isolated_text(who, dir, outside)}</p> }.into_any()
         }
         DirectionVerdict::Allowed { isolated_by, by } => view! {
             <p class="dir__label">"Isolated by"</p>
@@ -97,18 +96,14 @@ fn direction(
             let misses_view = if misses.is_empty() {
                 view! { <p>{format!("These policies have no {dir} rules: all {dir} is denied (default deny).")}</p> }.into_any()
             } else {
-                let shown = misses.iter().take(6).map(|m| {
-                    let (head, lines) = words::miss_reason(&m.reason);
-                    view! {
-                        <li class="miss">
-                            {rule_link(ctx, &m.rule)}
-                            <div class="miss__why">{head}</div>
-                            {(!lines.is_empty()).then(|| view! {
-                                <ul class="miss__peers">{lines.into_iter().map(|l| view! { <li>{l}</li> }).collect_view()}</ul>
-                            })}
-                        </li>
-                    }
-                }).collect_view();
+                let shown = misses
+                    .iter()
+                    .take(6)
+                    .map(|m| {
+                        let (head, lines) = words::miss_reason(&m.reason);
+                        miss_item(ctx, &m.rule, head, lines)
+                    })
+                    .collect_view();
                 let more = misses.len().saturating_sub(6);
                 view! {
                     <p class="dir__label">"No rule admits it. Closest misses"</p>
@@ -125,18 +120,12 @@ fn direction(
             .into_any()
         }
     };
-    view! {
-        <section class=class data-testid=format!("explanation-{dir}") data-state=state>
-            <h3 class="dir__title">
-                <span>{title}</span>
-                <span class="dir__state">{state}</span>
-            </h3>
-            {content}
-        </section>
-    }
+    direction_section(title, dir, state, class, content)
 }
 
-fn pair(ctx: Ctx, from: &str, to: &str) -> impl IntoView {
+/// The selected pair: on every port in "any port" mode ([`netpol_core::evaluate_pair`]),
+/// else on the chosen port ([`netpol_core::evaluate`]).
+fn pair(ctx: Ctx, from: &str, to: &str) -> AnyView {
     let a = ctx.analysis.get();
     let g = ctx.graph.get();
     let probe = ctx.probe.get();
@@ -149,57 +138,229 @@ fn pair(ctx: Ctx, from: &str, to: &str) -> impl IntoView {
     ) else {
         return view! { <p class="muted">"Nothing to explain for this pair."</p> }.into_any();
     };
-    let group_note = [&g.nodes[fi], &g.nodes[ti]].iter().any(|n| matches!(n.kind, NodeKind::Group(_))).then(|| {
-        view! { <p class="muted">"Groups are explained through their first member; every member behaves the same."</p> }
-    });
-    let any_ports = (probe == crate::probe::Probe::Any).then(|| {
-        let ports = connectivity::ports_label(&a.engine.allowed_ports(src, dst));
-        let text = if ports.is_empty() { "none".to_string() } else { ports };
-        view! { <p class="ports">"Allowed ports: " <strong data-testid="allowed-ports">{text}</strong></p> }
-    });
-    let flow = match words::flow_for(&a, &probe, src, dst) {
-        Ok(f) => f,
-        Err(why) => {
-            return view! {
-                <h3 class="pair">{format!("{from} → {to}")}</h3>
-                <p>{why}</p>
+    let ends = Ends {
+        src,
+        dst,
+        src_name: connectivity::endpoint_name(&a, src),
+        dst_name: connectivity::endpoint_name(&a, dst),
+    };
+    let title = view! {
+        <h3 class="pair__title" data-testid="pair-title">{format!("{} → {}", ends.src_name, ends.dst_name)}</h3>
+    };
+    let grouped = [&g.nodes[fi], &g.nodes[ti]]
+        .iter()
+        .any(|n| matches!(n.kind, NodeKind::Group(_)));
+    let notes = view! {
+        {a.stale.then(|| view! { <p class="muted">"Explaining the last valid result (the text has errors)."</p> })}
+        {grouped.then(|| view! { <p class="muted">"Groups are explained through their first member; every member behaves the same."</p> })}
+        <p class="muted small">"A connection needs the source's egress and the destination's ingress to allow it."</p>
+    };
+    let body = match &probe {
+        Probe::Any => any_port(ctx, &a, &ends),
+        Probe::Port(protocol, port) => match words::flow_for(&a, *protocol, port, src, dst) {
+            Ok(flow) => one_port(ctx, &a, &ends, &flow),
+            Err(why) => view! { <p>{why}</p> }.into_any(),
+        },
+    };
+    view! {
+        <div class="pair" data-testid="pair" data-probe=probe.key()>
+            {title}
+            {body}
+            {notes}
+        </div>
+    }
+    .into_any()
+}
+
+/// The two ends of the selected pair, as asked and as named.
+struct Ends {
+    src: Endpoint,
+    dst: Endpoint,
+    src_name: String,
+    dst_name: String,
+}
+
+fn verdict_row(allowed: bool, chip: String, chip_title: &'static str) -> impl IntoView {
+    view! {
+        <div class=if allowed { "verdict verdict--allowed" } else { "verdict verdict--denied" } data-testid="verdict" data-verdict=if allowed { "allowed" } else { "denied" }>
+            <span class="verdict__icon" aria-hidden="true">{if allowed { "✓" } else { "✕" }}</span>
+            <span class="verdict__word">{if allowed { "allowed" } else { "denied" }}</span>
+            <span class="verdict__flow" title=chip_title>{chip}</span>
+        </div>
+    }
+}
+
+fn plain_text(text: String) -> impl IntoView {
+    (!text.trim().is_empty()).then(|| {
+        view! {
+            <details class="plain">
+                <summary>"As text (same as the CLI)"</summary>
+                <pre>{text}</pre>
+            </details>
+        }
+    })
+}
+
+/// "Any port": the pair verdict on every port. A denied pair is denied on every port, with
+/// each side's reasons; an allowed pair lists its ports and, per side, the rules and theirs.
+fn any_port(ctx: Ctx, a: &Analysis, ends: &Ends) -> AnyView {
+    let verdict = netpol_core::evaluate_pair(&a.model, ends.src, ends.dst);
+    let ports = verdict.ports();
+    let allowed = !ports.is_empty();
+    let chip = if allowed { "any port" } else { "on every port" };
+    let ports_line = if allowed {
+        view! { <p class="ports">"Allowed ports: " <strong data-testid="allowed-ports">{connectivity::ports_label(&ports)}</strong></p> }.into_any()
+    } else {
+        let why = if verdict.is_disjoint() {
+            format!(
+                "each side allows something, but nothing in common: egress allows only {}, ingress allows only {}.",
+                connectivity::ports_label(&verdict.egress.ports()),
+                connectivity::ports_label(&verdict.ingress.ports())
+            )
+        } else {
+            match (verdict.egress.is_allowed(), verdict.ingress.is_allowed()) {
+                (false, false) => "neither side admits any port.".to_string(),
+                (false, _) => format!(
+                    "the egress of {} admits no port to {}.",
+                    ends.src_name, ends.dst_name
+                ),
+                _ => format!(
+                    "the ingress of {} admits no port from {}.",
+                    ends.dst_name, ends.src_name
+                ),
+            }
+        };
+        let disjoint = verdict.is_disjoint();
+        view! {
+            <p class="ports" data-testid=if disjoint { "disjoint" } else { "denied-why" }>
+                "Allowed ports: " <strong data-testid="allowed-ports">"none"</strong> " — " {why}
+            </p>
+        }
+        .into_any()
+    };
+    let text = netpol_core::render::explain_pair(&a.model, &ends.src, &ends.dst, &verdict);
+    view! {
+        {verdict_row(allowed, chip.to_string(), "Connectivity on every port and protocol")}
+        {ports_line}
+        {pair_direction(ctx, format!("Egress of {}", ends.src_name), &ends.src_name, "egress", &verdict.egress, ends)}
+        {pair_direction(ctx, format!("Ingress of {}", ends.dst_name), &ends.dst_name, "ingress", &verdict.ingress, ends)}
+        {plain_text(text)}
+    }
+    .into_any()
+}
+
+/// One side of a pair on every port.
+fn pair_direction(
+    ctx: Ctx,
+    title: String,
+    who: &str,
+    dir: &'static str,
+    v: &PairDirection,
+    ends: &Ends,
+) -> impl IntoView {
+    let (state, class) = match v {
+        PairDirection::NotIsolated => ("not isolated", "dir dir--open"),
+        PairDirection::Allowed { .. } => ("allowed", "dir dir--allowed"),
+        PairDirection::Denied { .. } => ("denied", "dir dir--denied"),
+    };
+    let subject = if dir == "egress" { ends.src } else { ends.dst };
+    let content = match v {
+        PairDirection::NotIsolated => {
+            view! { <p>{not_isolated_text(who, dir, matches!(subject, Endpoint::Address(_)))}</p> }.into_any()
+        }
+        PairDirection::Allowed { isolated_by, by } => view! {
+            <p>"Allows " <strong data-testid="side-ports">{connectivity::ports_label(&v.ports())}</strong> "."</p>
+            <p class="dir__label">"Isolated by"</p>
+            <div class="refs">{isolated_by.iter().map(|p| policy_link(ctx, p)).collect_view()}</div>
+            <p class="dir__label">"Allowed by"</p>
+            <ul class="misses">
+                {by.iter().map(|r| view! {
+                    <li class="miss">
+                        {rule_link(ctx, &r.rule)}
+                        <div class="miss__why">{format!("admits {}", connectivity::ports_label(&r.ports))}</div>
+                    </li>
+                }).collect_view()}
+            </ul>
+        }
+        .into_any(),
+        PairDirection::Denied { isolated_by, misses } => {
+            let to_address = matches!(ends.dst, Endpoint::Address(_));
+            let misses_view = if misses.is_empty() {
+                view! { <p>{format!("These policies have no {dir} rules: all {dir} is denied (default deny).")}</p> }.into_any()
+            } else {
+                let shown = misses.iter().take(6).map(|m| {
+                    let (head, lines) = words::pair_miss_reason(&m.reason, to_address);
+                    miss_item(ctx, &m.rule, head, lines)
+                }).collect_view();
+                let more = misses.len().saturating_sub(6);
+                view! {
+                    <p class="dir__label">"No rule admits any port. Closest misses"</p>
+                    <ul class="misses">{shown}</ul>
+                    {(more > 0).then(|| view! { <p class="muted">{format!("and {more} more")}</p> })}
+                }
+                .into_any()
+            };
+            view! {
+                <p>"Denied on every port."</p>
+                <p class="dir__label">"Isolated by"</p>
+                <div class="refs">{isolated_by.iter().map(|p| policy_link(ctx, p)).collect_view()}</div>
+                {misses_view}
             }
             .into_any()
         }
     };
-    let verdict = netpol_core::evaluate(&a.model, &flow);
-    let allowed = verdict.is_allowed();
-    let src_name = connectivity::endpoint_name(&a, src);
-    let dst_name = connectivity::endpoint_name(&a, dst);
-    let text = netpol_core::render::explain(&a.model, &flow, &verdict);
-    let stale = a.stale;
+    direction_section(title, dir, state, class, content)
+}
+
+fn direction_section(
+    title: String,
+    dir: &'static str,
+    state: &'static str,
+    class: &'static str,
+    content: AnyView,
+) -> impl IntoView {
     view! {
-        <div class="pair" data-testid="pair" data-verdict=if allowed { "allowed" } else { "denied" }>
-            <div class=if allowed { "verdict verdict--allowed" } else { "verdict verdict--denied" }>
-                <span class="verdict__icon" aria-hidden="true">{if allowed { "✓" } else { "✕" }}</span>
-                <span class="verdict__word">{if allowed { "allowed" } else { "denied" }}</span>
-                <span class="verdict__flow" title="The port this explanation evaluates">
-                    {format!("{}/{}", flow.port, flow.protocol)}
-                </span>
-            </div>
-            <p class="pair__ends">
-                <strong>{src_name.clone()}</strong>
-                " → "
-                <strong>{dst_name.clone()}</strong>
-            </p>
-            {stale.then(|| view! { <p class="muted">"Explaining the last valid result (the text has errors)."</p> })}
-            {any_ports}
-            {group_note}
-            <p class="muted small">"A connection needs the source's egress and the destination's ingress to allow it."</p>
-            {direction(ctx, format!("Egress of {src_name}"), &src_name, "egress", &verdict.egress, matches!(src, Endpoint::Address(_)))}
-            {direction(ctx, format!("Ingress of {dst_name}"), &dst_name, "ingress", &verdict.ingress, matches!(dst, Endpoint::Address(_)))}
-            {(!text.trim().is_empty()).then(|| view! {
-                <details class="plain">
-                    <summary>"As text (same as the CLI)"</summary>
-                    <pre>{text}</pre>
-                </details>
+        <section class=class data-testid=format!("explanation-{dir}") data-state=state>
+            <h3 class="dir__title">
+                <span>{title}</span>
+                <span class="dir__state">{state}</span>
+            </h3>
+            {content}
+        </section>
+    }
+}
+
+fn not_isolated_text(who: &str, dir: &str, outside: bool) -> String {
+    if outside {
+        format!("{who} is outside the cluster: policies do not restrict its {dir}.")
+    } else {
+        format!("No policy selects {who} for {dir}, so its {dir} is unrestricted.")
+    }
+}
+
+fn miss_item(ctx: Ctx, rule: &RuleRef, head: String, lines: Vec<String>) -> impl IntoView {
+    view! {
+        <li class="miss">
+            {rule_link(ctx, rule)}
+            <div class="miss__why">{head}</div>
+            {(!lines.is_empty()).then(|| view! {
+                <ul class="miss__peers">{lines.into_iter().map(|l| view! { <li>{l}</li> }).collect_view()}</ul>
             })}
-        </div>
+        </li>
+    }
+}
+
+/// One port: the per-flow verdict for the chosen port (a named port resolved on the
+/// destination).
+fn one_port(ctx: Ctx, a: &Analysis, ends: &Ends, flow: &Flow) -> AnyView {
+    let verdict = netpol_core::evaluate(&a.model, flow);
+    let allowed = verdict.is_allowed();
+    let text = netpol_core::render::explain(&a.model, flow, &verdict);
+    view! {
+        {verdict_row(allowed, format!("{}/{}", flow.port, flow.protocol), "The port this explanation evaluates")}
+        {direction(ctx, format!("Egress of {}", ends.src_name), &ends.src_name, "egress", &verdict.egress, matches!(ends.src, Endpoint::Address(_)))}
+        {direction(ctx, format!("Ingress of {}", ends.dst_name), &ends.dst_name, "ingress", &verdict.ingress, matches!(ends.dst, Endpoint::Address(_)))}
+        {plain_text(text)}
     }
     .into_any()
 }

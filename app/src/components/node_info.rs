@@ -8,7 +8,10 @@ use crate::connectivity::NodeKind;
 
 /// Facts about node `id`.
 #[component]
-pub fn NodeInfo(id: String) -> impl IntoView {
+pub fn NodeInfo(
+    /// The graph node's id.
+    id: String,
+) -> impl IntoView {
     let ctx = expect_context::<Ctx>();
     let a = ctx.analysis.get();
     let g = ctx.graph.get();

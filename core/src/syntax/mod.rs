@@ -33,7 +33,7 @@ mod build;
 mod compact;
 mod lines;
 mod lower;
-mod names;
+pub(crate) mod names;
 mod yaml;
 
 use crate::diagnostic::{sort_diagnostics, FileId};

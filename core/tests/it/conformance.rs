@@ -23,7 +23,7 @@ use std::path::{Path, PathBuf};
 
 use netpol_core::{
     evaluate, load, render, DirectionVerdict, Endpoint, Engine, FileId, Flow, Matrix, MissReason,
-    Model, PortRef, Protocol, Severity, Verdict,
+    Model, PortRef, PortSpec, PortSpecError, Protocol, Severity, Verdict,
 };
 use serde::Deserialize;
 
@@ -304,28 +304,11 @@ fn endpoint(model: &Model, text: &str) -> Result<Endpoint, String> {
         })
 }
 
-/// `80`, `80/TCP`, `53/udp`, `serve-80-tcp/TCP`; the protocol defaults to TCP as in
-/// Kubernetes.
+/// `80`, `80/TCP`, `53/udp`, `serve-80-tcp/TCP`: the core's [`PortSpec`] (the protocol
+/// defaults to TCP as in Kubernetes).
 fn probe(text: &str) -> Result<(Protocol, PortRef), String> {
-    let (port, protocol) = match text.rsplit_once('/') {
-        Some((port, proto)) => (
-            port,
-            Protocol::parse(proto).ok_or_else(|| format!("unknown protocol in port {text:?}"))?,
-        ),
-        None => (text, Protocol::TCP),
-    };
-    if port.is_empty() {
-        return Err(format!("empty port in {text:?}"));
-    }
-    let port = if port.chars().all(|c| c.is_ascii_digit()) {
-        match port.parse::<u16>() {
-            Ok(n) if n > 0 => PortRef::Number(n),
-            _ => return Err(format!("port {port:?} is not in 1..=65535")),
-        }
-    } else {
-        PortRef::Name(port.to_string())
-    };
-    Ok((protocol, port))
+    let spec: PortSpec = text.parse().map_err(|e: PortSpecError| e.to_string())?;
+    Ok((spec.protocol, spec.port))
 }
 
 /// The port number a probe means for this pair: a name stands for every number it has on
@@ -340,13 +323,10 @@ fn resolve(
     port: &PortRef,
 ) -> Result<Option<u16>, String> {
     match (port, dst) {
-        (PortRef::Number(n), _) => Ok(Some(*n)),
-        (PortRef::Name(_), Endpoint::Pod(_)) => {
-            Ok(netpol_core::probe_port(model, src, dst, protocol, port))
-        }
         (PortRef::Name(name), Endpoint::Address(ip)) => Err(format!(
             "named port {name:?} cannot be resolved on address {ip}: probe addresses by number"
         )),
+        _ => Ok(netpol_core::probe_port(model, src, dst, protocol, port)),
     }
 }
 

@@ -4,6 +4,7 @@
 mod conformance;
 mod invariants;
 mod nft_sim;
+mod pair;
 mod parse;
 mod props;
 mod reference;

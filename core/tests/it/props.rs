@@ -49,7 +49,7 @@ const CIDRS: [&str; 10] = [
 const PORT_NAMES: [&str; 3] = ["http", "dns", "metrics"];
 const NUMBERS: [u16; 6] = [53, 79, 80, 81, 8080, 65535];
 /// Probe ports: the numbers above and their neighbours (range boundaries).
-const PROBES: [u16; 12] = [1, 52, 53, 54, 79, 80, 81, 82, 8080, 8081, 9090, 65535];
+pub(crate) const PROBES: [u16; 12] = [1, 52, 53, 54, 79, 80, 81, 82, 8080, 8081, 9090, 65535];
 const OUTSIDE: [&str; 8] = [
     "10.0.0.1",
     "10.0.0.3",
@@ -244,7 +244,7 @@ fn pod_strategy() -> impl Strategy<Value = Pod> {
         })
 }
 
-fn model_strategy() -> impl Strategy<Value = Model> {
+pub(crate) fn model_strategy() -> impl Strategy<Value = Model> {
     let namespace_labels = prop::collection::vec(
         prop::collection::btree_map(select(&["team", "env"][..]), select(&VALUES[..]), 0..=2),
         3,
@@ -289,14 +289,14 @@ fn model_strategy() -> impl Strategy<Value = Model> {
 }
 
 /// Every endpoint a test asks about: all pods, then the outside addresses.
-fn endpoints(model: &Model) -> Vec<Endpoint> {
+pub(crate) fn endpoints(model: &Model) -> Vec<Endpoint> {
     (0..model.cluster.pods.len())
         .map(Endpoint::Pod)
         .chain(OUTSIDE.iter().map(|s| Endpoint::Address(ip(s))))
         .collect()
 }
 
-fn flow(src: Endpoint, dst: Endpoint, protocol: Protocol, port: u16) -> Flow {
+pub(crate) fn flow(src: Endpoint, dst: Endpoint, protocol: Protocol, port: u16) -> Flow {
     Flow {
         src,
         dst,

@@ -7,9 +7,9 @@
 
 use std::path::{Path, PathBuf};
 
-use netpol_core::lint::{self, Finding, Options};
+use netpol_core::lint::{self, Options};
 use netpol_core::{assert, diff};
-use netpol_core::{load, FileId, Model};
+use netpol_core::{load, Diagnostic, FileId, Model};
 use serde::Deserialize;
 
 const REVIEW_DIR: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/review");
@@ -72,7 +72,7 @@ struct LintExpect {
     line: Option<u32>,
 }
 
-fn matches(f: &Finding, want: &LintExpect) -> bool {
+fn matches(f: &Diagnostic, want: &LintExpect) -> bool {
     f.code == want.code
         && want.message.as_ref().is_none_or(|m| f.message.contains(m))
         && want
@@ -80,7 +80,7 @@ fn matches(f: &Finding, want: &LintExpect) -> bool {
             .is_none_or(|l| f.span.is_some_and(|s| s.line == l))
 }
 
-fn render(findings: &[Finding]) -> String {
+fn render(findings: &[Diagnostic]) -> String {
     findings
         .iter()
         .map(|f| {
@@ -355,10 +355,10 @@ fn change_line(c: &diff::Change) -> String {
         names(&c.destinations)
     );
     if !c.added.is_empty() {
-        s.push_str(&format!(" +{}", diff::ports_text(&c.added)));
+        s.push_str(&format!(" +{}", c.added));
     }
     if !c.removed.is_empty() {
-        s.push_str(&format!(" -{}", diff::ports_text(&c.removed)));
+        s.push_str(&format!(" -{}", c.removed));
     }
     s
 }

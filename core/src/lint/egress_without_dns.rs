@@ -1,0 +1,136 @@
+//! `egress-without-dns`: egress-isolated endpoints whose policies allow port 53 (UDP or
+//! TCP) nowhere, so name resolution fails.
+
+use std::collections::BTreeMap;
+
+use super::common::{finding, list, plural, policy_name};
+use super::Cx;
+use crate::diagnostic::{Diagnostic, Related, Severity};
+use crate::eval::selects;
+use crate::model::{NetworkPolicy, NetworkPolicyPort, PolicyType, PortRef, Protocol};
+
+/// Indices of policies isolating the same endpoints' egress, with those endpoints' ids.
+type Groups = BTreeMap<Vec<usize>, Vec<String>>;
+
+pub(super) fn check(cx: &Cx, out: &mut Vec<Diagnostic>) {
+    let policies = &cx.model.policies;
+    for (group, pods) in isolation_groups(cx) {
+        let missing: Vec<&str> = [Protocol::UDP, Protocol::TCP]
+            .into_iter()
+            .filter(|proto| {
+                !group
+                    .iter()
+                    .any(|&j| policies.get(j).is_some_and(|p| allows_dns(cx, p, *proto)))
+            })
+            .map(|p| p.as_str())
+            .collect();
+        if missing.is_empty() {
+            continue;
+        }
+        if let Some(f) = finding_for(cx, &group, &pods, &missing) {
+            out.push(f);
+        }
+    }
+}
+
+/// Groups of isolating policies: with a cluster, the set of policies isolating each pod's
+/// egress; without one, each egress policy with the policies of its namespace that have the
+/// same or an empty podSelector.
+fn isolation_groups(cx: &Cx) -> Groups {
+    let policies = &cx.model.policies;
+    let mut groups = Groups::new();
+    if cx.model.cluster.pods.is_empty() {
+        for p in policies {
+            if !p.affects(PolicyType::Egress) {
+                continue;
+            }
+            let group: Vec<usize> = policies
+                .iter()
+                .enumerate()
+                .filter(|(_, q)| {
+                    q.affects(PolicyType::Egress)
+                        && q.namespace == p.namespace
+                        && (q.pod_selector == p.pod_selector || q.pod_selector.is_empty())
+                })
+                .map(|(j, _)| j)
+                .collect();
+            groups.entry(group).or_default();
+        }
+    } else {
+        for pod in &cx.model.cluster.pods {
+            let group: Vec<usize> = policies
+                .iter()
+                .enumerate()
+                .filter(|(_, p)| selects(p, PolicyType::Egress, pod))
+                .map(|(j, _)| j)
+                .collect();
+            if !group.is_empty() {
+                groups.entry(group).or_default().push(pod.id.clone());
+            }
+        }
+    }
+    groups
+}
+
+/// Whether an egress rule of `policy` allows 53/`protocol` to some peer, judged by its
+/// ports (the DNS server may not be in the snapshot, so peers count as "somewhere").
+fn allows_dns(cx: &Cx, policy: &NetworkPolicy, protocol: Protocol) -> bool {
+    policy.egress.iter().any(|rule| {
+        rule.ports.is_empty()
+            || rule
+                .ports
+                .iter()
+                .any(|p| p.protocol == protocol && entry_allows_53(cx, p, protocol))
+    })
+}
+
+fn entry_allows_53(cx: &Cx, p: &NetworkPolicyPort, protocol: Protocol) -> bool {
+    match &p.port {
+        None => true,
+        Some(PortRef::Number(n)) => *n <= 53 && p.end_port.unwrap_or(*n) >= 53,
+        // Resolved at the destination; accept a name any pod resolves to 53 (kube-dns calls
+        // it `dns`/`dns-tcp`).
+        Some(PortRef::Name(n)) => cx
+            .model
+            .cluster
+            .pods
+            .iter()
+            .any(|pod| pod.named_ports(n, protocol).any(|n| n == 53)),
+    }
+}
+
+/// The finding for one group of isolating policies that misses DNS on `missing` protocols.
+fn finding_for(cx: &Cx, group: &[usize], pods: &[String], missing: &[&str]) -> Option<Diagnostic> {
+    let policies = &cx.model.policies;
+    let names: Vec<String> = group
+        .iter()
+        .filter_map(|&j| policies.get(j).map(policy_name))
+        .collect();
+    let first = group.first().and_then(|&j| policies.get(j))?;
+    let who = if pods.is_empty() {
+        "the selected endpoints".to_string()
+    } else {
+        format!("{} ({})", plural(pods.len(), "endpoint"), list(pods))
+    };
+    let ports = missing
+        .iter()
+        .map(|p| format!("53/{p}"))
+        .collect::<Vec<_>>()
+        .join(" or ");
+    let mut f = finding(
+        "egress-without-dns",
+        Severity::Warning,
+        Some(first.span),
+        format!(
+            "egress of {who} is isolated by {} but no rule allows {ports} anywhere, so name resolution fails",
+            list(&names)
+        ),
+        "add an egress rule allowing DNS, e.g. `- to: [{namespaceSelector: {}}]` with `ports: [{port: 53, protocol: UDP}, {port: 53, protocol: TCP}]` (narrow the peer to kube-dns if you can)",
+    );
+    f.related = group
+        .iter()
+        .skip(1)
+        .filter_map(|&j| policies.get(j).map(|p| Related::at(p.span)))
+        .collect();
+    Some(f)
+}

@@ -1,0 +1,62 @@
+//! `redundant-policy`: removing the policy changes no connection of the endpoints it
+//! selects.
+
+use std::collections::BTreeSet;
+
+use super::common::{finding, plural, policy_name};
+use super::redundancy::Slices;
+use crate::diagnostic::{Diagnostic, Severity};
+use crate::model::Model;
+
+/// Greedy, from the last policy back: of two equivalent policies the later one is reported,
+/// and the earlier one is then judged without it (so not both). Reported policies are
+/// removed from `working`; returns their indices.
+pub(super) fn check(
+    model: &Model,
+    slices: &Slices,
+    targets_of: &[Vec<usize>],
+    working: &mut Model,
+    out: &mut Vec<Diagnostic>,
+) -> BTreeSet<usize> {
+    let mut redundant_policies: BTreeSet<usize> = BTreeSet::new();
+    for index in (0..model.policies.len()).rev() {
+        let Some(policy) = model.policies.get(index) else {
+            continue;
+        };
+        // A default-deny (`podSelector: {}`, no rules) is there for the pods that do not
+        // exist yet; the snapshot cannot show that, so it is never called redundant.
+        let default_deny = policy.pod_selector.is_empty()
+            && policy
+                .policy_types
+                .iter()
+                .all(|d| policy.rules(*d).is_empty());
+        let targets = &targets_of[index];
+        if targets.is_empty() || default_deny {
+            continue; // policy-selects-nothing
+        }
+        let before = slices.before(targets, &policy.policy_types);
+        let mut candidate = working.clone();
+        let Some(pos) = candidate.policies.iter().position(|p| {
+            p.span == policy.span && p.name == policy.name && p.namespace == policy.namespace
+        }) else {
+            continue;
+        };
+        candidate.policies.remove(pos);
+        if slices.after(&candidate, targets, &policy.policy_types) == before {
+            out.push(finding(
+                "redundant-policy",
+                Severity::Warning,
+                Some(policy.span),
+                format!(
+                    "policy `{}` is redundant: removing it changes no connection of its {}",
+                    policy_name(policy),
+                    plural(targets.len(), "endpoint")
+                ),
+                "delete the policy, or change it if it was meant to allow or isolate more",
+            ));
+            redundant_policies.insert(index);
+            *working = candidate;
+        }
+    }
+    redundant_policies
+}

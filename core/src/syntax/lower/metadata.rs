@@ -1,0 +1,168 @@
+//! `metadata` of every object (name, namespace with its default, labels) and the Namespace
+//! object, which is nothing else.
+
+use super::{Cx, Fields};
+use crate::model::{Labels, Namespace};
+use crate::syntax::names;
+use crate::syntax::yaml::{Node, Value};
+
+const METADATA_FIELDS: &[&str] = &[
+    "name",
+    "namespace",
+    "labels",
+    "annotations",
+    "uid",
+    "resourceVersion",
+    "generation",
+    "creationTimestamp",
+    "deletionTimestamp",
+    "deletionGracePeriodSeconds",
+    "managedFields",
+    "ownerReferences",
+    "finalizers",
+    "generateName",
+    "selfLink",
+];
+
+/// `metadata.name` and `metadata.namespace` (defaulted), plus the labels node.
+pub(super) struct Meta<'n> {
+    pub(super) name: String,
+    pub(super) namespace: String,
+    pub(super) labels: Option<&'n Node>,
+}
+
+pub(super) fn metadata<'n>(
+    cx: &mut Cx,
+    node: &'n Node,
+    obj: &Fields<'n>,
+    kind: &str,
+    strict: bool,
+) -> Option<Meta<'n>> {
+    let known = if strict { Some(METADATA_FIELDS) } else { None };
+    let Some(meta_node) = obj.get("metadata") else {
+        cx.error(
+            "missing-name",
+            node,
+            format!("the {kind} has no `metadata.name`; it was dropped"),
+            "add `metadata: {name: ...}`",
+        );
+        return None;
+    };
+    let meta = cx.fields(meta_node, "metadata", known, &format!("the {kind}"))?;
+    let name = match meta.get("name") {
+        Some(n) => cx.string(n, "metadata.name", &format!("the {kind}"))?,
+        None => {
+            cx.error(
+                "missing-name",
+                meta_node,
+                format!("the {kind} has no `metadata.name`; it was dropped"),
+                "add `name: ...` under `metadata`",
+            );
+            return None;
+        }
+    };
+    if name.is_empty() {
+        cx.error(
+            "missing-name",
+            meta_node,
+            format!("the {kind} has an empty `metadata.name`; it was dropped"),
+            "give it a name",
+        );
+        return None;
+    }
+    let namespace = match meta.get("namespace") {
+        Some(n) => cx
+            .string(n, "metadata.namespace", "")
+            .unwrap_or_else(|| "default".into()),
+        None => "default".into(),
+    };
+    if let Err(e) = names::dns_label(&namespace) {
+        if let Some(n) = meta.get("namespace") {
+            cx.error(
+                "invalid-name",
+                n,
+                format!("namespace name `{namespace}` {e}"),
+                "namespace names are DNS labels such as `prod` or `team-a`",
+            );
+        }
+    }
+    Some(Meta {
+        name,
+        namespace,
+        labels: meta.get("labels"),
+    })
+}
+
+/// Object labels (`metadata.labels` or a template's). Bad keys or values are reported
+/// (the API server would refuse the object) but kept, so selectors still see them.
+pub(super) fn labels(cx: &mut Cx, node: Option<&Node>) -> Labels {
+    let mut out = Labels::new();
+    let Some(node) = node else {
+        return out;
+    };
+    let Some(f) = cx.fields(node, "labels", None, "") else {
+        return out;
+    };
+    for (k, v) in f.entries {
+        let Some(key) = cx.string(k, "labels", "the label") else {
+            continue;
+        };
+        let value = match &v.value {
+            Value::Null => String::new(),
+            _ => match cx.string(v, &key, "the label") {
+                Some(s) => s,
+                None => continue,
+            },
+        };
+        check_label(cx, k, &key, v, &value);
+        out.insert(key, value);
+    }
+    out
+}
+
+pub(super) fn check_label(cx: &mut Cx, k: &Node, key: &str, v: &Node, value: &str) -> bool {
+    let mut ok = true;
+    if let Err(e) = names::label_key(key) {
+        cx.error(
+            "invalid-label",
+            k,
+            format!("label key `{key}` {e}"),
+            "label keys look like `app` or `app.kubernetes.io/name`",
+        );
+        ok = false;
+    }
+    if let Err(e) = names::label_value(value) {
+        cx.error(
+            "invalid-label",
+            v,
+            format!("label value `{value}` {e}"),
+            "label values are at most 63 letters, digits, `-`, `_` or `.`",
+        );
+        ok = false;
+    }
+    if let Value::Scalar { plain: true, .. } = &v.value {
+        if v.describe() != "a string" {
+            cx.error(
+                "invalid-type",
+                v,
+                format!(
+                    "label value `{value}` is {}; Kubernetes needs a string",
+                    v.describe()
+                ),
+                format!("quote it: \"{value}\""),
+            );
+            ok = false;
+        }
+    }
+    ok
+}
+
+pub(super) fn namespace(cx: &mut Cx, node: &Node, obj: &Fields) -> Option<Namespace> {
+    let meta = metadata(cx, node, obj, "Namespace", false)?;
+    let labels = labels(cx, meta.labels);
+    Some(Namespace {
+        name: meta.name,
+        labels,
+        span: Some(cx.span(node)),
+    })
+}

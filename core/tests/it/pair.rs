@@ -1,0 +1,166 @@
+//! The pair verdict on every port against the engine and the per-flow evaluator, on the
+//! random models of `props.rs`: its ports are exactly `Engine::allowed_ports`, and every
+//! port it says a rule admits (or that nothing admits) is what `evaluate` says too.
+
+use netpol_core::{
+    DirectionVerdict, Endpoint, Engine, PairDirection, PairVerdict, PortSet, Protocol, RuleRef,
+};
+use proptest::prelude::*;
+
+use crate::props::{endpoints, flow, model_strategy, PROBES};
+
+/// Ports to ask `evaluate` about: the fixed probes plus both ends of every range in `sets`
+/// and their neighbours, so range boundaries are checked on both sides.
+fn probes<'a>(sets: impl IntoIterator<Item = &'a PortSet>) -> Vec<u16> {
+    let mut out: Vec<u16> = PROBES.to_vec();
+    for set in sets {
+        for (a, b) in &set.ranges {
+            out.extend([*a, *b, a.saturating_sub(1).max(1), b.saturating_add(1)]);
+        }
+    }
+    out.sort_unstable();
+    out.dedup();
+    out
+}
+
+/// The rules `evaluate` lists as admitting, for one side.
+fn admitting(side: &DirectionVerdict) -> Vec<&RuleRef> {
+    match side {
+        DirectionVerdict::Allowed { by, .. } => by.iter().collect(),
+        _ => Vec::new(),
+    }
+}
+
+/// One side of the pair verdict against `evaluate`'s side on every probe port: the same
+/// isolation, the same admitting rules, each admitting exactly the ports it claims.
+fn check_side(
+    pair: &PairDirection,
+    flow_side: &DirectionVerdict,
+    protocol: Protocol,
+    port: u16,
+) -> Result<(), TestCaseError> {
+    match (pair, flow_side) {
+        (PairDirection::NotIsolated, DirectionVerdict::NotIsolated) => {}
+        (PairDirection::NotIsolated, other) | (_, other @ DirectionVerdict::NotIsolated) => {
+            prop_assert!(false, "isolation differs: {:?} vs {:?}", pair, other);
+        }
+        (
+            PairDirection::Allowed { isolated_by, by },
+            DirectionVerdict::Allowed {
+                isolated_by: want, ..
+            }
+            | DirectionVerdict::Denied {
+                isolated_by: want, ..
+            },
+        ) => {
+            prop_assert_eq!(isolated_by, want);
+            let claimed: Vec<&RuleRef> = by
+                .iter()
+                .filter(|r| r.ports.get(protocol).contains(port))
+                .map(|r| &r.rule)
+                .collect();
+            prop_assert_eq!(claimed, admitting(flow_side), "on {}/{}", port, protocol);
+        }
+        (
+            PairDirection::Denied {
+                isolated_by,
+                misses,
+            },
+            DirectionVerdict::Denied {
+                isolated_by: want,
+                misses: flow_misses,
+            },
+        ) => {
+            prop_assert_eq!(isolated_by, want);
+            prop_assert_eq!(misses.len(), flow_misses.len(), "every rule is a miss");
+        }
+        (PairDirection::Denied { .. }, allowed) => {
+            prop_assert!(
+                false,
+                "denied on every port, but {}/{} is {:?}",
+                port,
+                protocol,
+                allowed
+            );
+        }
+    }
+    Ok(())
+}
+
+fn check_pair(
+    model: &netpol_core::Model,
+    engine: &Engine,
+    src: Endpoint,
+    dst: Endpoint,
+) -> Result<(), TestCaseError> {
+    let verdict: PairVerdict = netpol_core::evaluate_pair(model, src, dst);
+    let ports = verdict.ports();
+    prop_assert_eq!(
+        &ports,
+        &engine.allowed_ports(src, dst),
+        "{:?} -> {:?}",
+        src,
+        dst
+    );
+    prop_assert_eq!(verdict.is_allowed(), !ports.is_empty());
+    let rule_sets = [&verdict.egress, &verdict.ingress]
+        .into_iter()
+        .flat_map(|side| match side {
+            PairDirection::Allowed { by, .. } => by.iter().map(|r| r.ports.clone()).collect(),
+            _ => Vec::new(),
+        })
+        .collect::<Vec<_>>();
+    for protocol in Protocol::ALL {
+        let sets = rule_sets
+            .iter()
+            .map(|p| p.get(protocol))
+            .chain([ports.get(protocol)]);
+        for port in probes(sets) {
+            let f = flow(src, dst, protocol, port);
+            let want = netpol_core::evaluate(model, &f);
+            prop_assert_eq!(
+                ports.get(protocol).contains(port),
+                want.is_allowed(),
+                "{:?}",
+                f
+            );
+            check_side(&verdict.egress, &want.egress, protocol, port)?;
+            check_side(&verdict.ingress, &want.ingress, protocol, port)?;
+        }
+    }
+    // The disjoint case is exactly: both sides let something through, the pair nothing.
+    let both = verdict.egress.is_allowed() && verdict.ingress.is_allowed();
+    prop_assert_eq!(verdict.is_disjoint(), both && ports.is_empty());
+    for side in [&verdict.egress, &verdict.ingress] {
+        if let PairDirection::Allowed { by, .. } = side {
+            prop_assert!(
+                by.iter().all(|r| !r.ports.is_empty()),
+                "an admitting rule admits something"
+            );
+        }
+        if let PairDirection::Denied { misses, .. } = side {
+            prop_assert!(misses
+                .windows(2)
+                .all(|w| w[0].reason.distance() <= w[1].reason.distance()));
+        }
+    }
+    Ok(())
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 256, ..ProptestConfig::default() })]
+
+    #[test]
+    fn pair_verdict_equals_engine_and_evaluate(model in model_strategy()) {
+        let engine = Engine::new(&model);
+        let mut eps = endpoints(&model);
+        // The engine's own address representatives too, and an unknown pod index.
+        eps.extend(engine.address_classes().iter().map(|c| Endpoint::Address(c.representative)));
+        eps.push(Endpoint::Pod(model.cluster.pods.len() + 3));
+        for &src in &eps {
+            for &dst in &eps {
+                check_pair(&model, &engine, src, dst)?;
+            }
+        }
+    }
+}
