@@ -5,7 +5,8 @@
 //! sudo target/release/examples/bench            # needs root: netns + nftables
 //! ```
 //!
-//! Measures: parse + build of the manifests, `nft::compile` for the node, ruleset size,
+//! Measures: parse + build of the manifests, `Engine::new` and `nft::compile` for the node
+//! (separately and together), ruleset size,
 //! `nft -f` apply time in a scratch network namespace (first apply and a replacement), and
 //! change-to-active: a running `netpol-agent --manifests DIR` in that namespace, one policy
 //! file changed, until the agent reports the new ruleset as applied.
@@ -18,6 +19,7 @@ use anyhow::{bail, Context, Result};
 use netpol_agent::enforce::ruleset_for;
 use netpol_agent::{manifests, ruleset_hash};
 use netpol_core::nft::{compile, local_pods};
+use netpol_core::Engine;
 
 const PODS: usize = 10_000;
 const POLICIES: usize = 5_000;
@@ -113,17 +115,28 @@ fn main() -> Result<()> {
     );
     println!("parse + build:        {:>8.1} ms", load.as_secs_f64() * 1e3);
 
-    let mut times = Vec::new();
-    let mut ruleset = compile(&model, &local);
+    let (mut build, mut node, mut both) = (Vec::new(), Vec::new(), Vec::new());
+    let mut ruleset = compile(&model, &Engine::new(&model), &local);
     for _ in 0..5 {
         let start = Instant::now();
-        ruleset = compile(&model, &local);
-        times.push(start.elapsed());
+        let engine = Engine::new(&model);
+        let built = start.elapsed();
+        ruleset = compile(&model, &engine, &local);
+        build.push(built);
+        node.push(start.elapsed() - built);
+        both.push(start.elapsed());
     }
-    println!(
-        "compile (median of 5):{:>8.1} ms",
-        median(times).as_secs_f64() * 1e3
-    );
+    for (what, times) in [
+        ("Engine::new", build),
+        ("nft::compile", node),
+        ("engine + compile", both),
+    ] {
+        println!(
+            "{:<22}{:>8.1} ms (median of 5)",
+            format!("{what}:"),
+            median(times).as_secs_f64() * 1e3
+        );
+    }
     println!(
         "ruleset:              {} rules, {} set elements, {} bytes",
         ruleset.rules,
@@ -204,19 +217,32 @@ fn main() -> Result<()> {
 
     let mut samples = Vec::new();
     for round in 0..3 {
-        // A new default-deny policy for one of the node's namespaces.
-        let namespace = &model.cluster.pods[local[round * 30 % local.len()]].namespace;
-        let policy = format!(
-            "apiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\nmetadata:\n  name: bench-{round}\n  namespace: {namespace}\nspec:\n  podSelector: {{}}\n  policyTypes: [Ingress]\n"
-        );
+        // A new policy for one of the node's namespaces, admitting an address range and a
+        // port no other policy mentions. The ruleset is rendered from what the kernel must
+        // enforce, so a policy that adds nothing new (its pods already admit that address
+        // on every port, say) leaves it unchanged: try the node's namespaces in turn until
+        // the ruleset changes, so every round measures a real change.
+        let active = std::fs::read_to_string(&status_file).unwrap_or_default();
+        let change = (0..local.len()).find_map(|k| {
+            let pod = local[(round * 30 + k) % local.len()];
+            let namespace = &model.cluster.pods[pod].namespace;
+            let policy = format!(
+                "apiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\nmetadata:\n  name: bench-{round}\n  namespace: {namespace}\nspec:\n  podSelector: {{}}\n  policyTypes: [Ingress]\n  ingress:\n  - from: [{{ipBlock: {{cidr: 10.99.{round}.0/24}}}}]\n    ports: [{{port: {}}}]\n",
+                4000 + round
+            );
+            // What the agent will load: its files in path order (cluster.yaml, extra.yaml).
+            let next = netpol_core::load(&[
+                (netpol_core::FileId(0), text.as_str()),
+                (netpol_core::FileId(1), policy.as_str()),
+            ]);
+            let hash = ruleset_hash(&ruleset_for(&next, NODE).text);
+            (active.trim() != format!("{hash:016x}")).then_some((policy, hash))
+        });
+        let Some((policy, hash)) = change else {
+            bail!("round {round}: no candidate policy changes the ruleset");
+        };
         let tmp = dir.join("manifests/.extra.tmp");
         std::fs::write(&tmp, &policy)?;
-        // What the agent will load: its files in path order (cluster.yaml, extra.yaml).
-        let next = netpol_core::load(&[
-            (netpol_core::FileId(0), text.as_str()),
-            (netpol_core::FileId(1), policy.as_str()),
-        ]);
-        let hash = ruleset_hash(&ruleset_for(&next, NODE).text);
         let start = Instant::now();
         std::fs::rename(&tmp, dir.join("manifests/extra.yaml"))?;
         wait_for(hash, Duration::from_secs(30))?;

@@ -8,7 +8,7 @@ use std::time::Instant;
 
 use anyhow::{bail, Context, Result};
 use netpol_core::nft::{self, Ruleset};
-use netpol_core::{Model, Severity};
+use netpol_core::{Engine, Model, Severity};
 use tokio::io::AsyncWriteExt;
 use tokio::process::Command;
 
@@ -39,9 +39,9 @@ pub struct Enforcer {
 }
 
 /// The ruleset of `node` for `model`: the node's pods are those whose `spec.nodeName` is
-/// `node`.
+/// `node`, and every decision comes from one [`Engine`] built for this state.
 pub fn ruleset_for(model: &Model, node: &str) -> Ruleset {
-    nft::compile(model, &nft::local_pods(model, node))
+    nft::compile(model, &Engine::new(model), &nft::local_pods(model, node))
 }
 
 /// Runs `nft -f -` (or `nft -c -f -` to only check) with `text` on stdin.

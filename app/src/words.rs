@@ -82,6 +82,7 @@ pub fn peer_miss(miss: &PeerMiss) -> String {
         PeerMiss::OutsideCidr { cidr } => format!("the address is outside {cidr}"),
         PeerMiss::Excepted { except } => format!("the address is inside the exception {except}"),
         PeerMiss::NoIp => "the pod has no known IP, so an ipBlock cannot match it".into(),
+        PeerMiss::HostNetwork => "the pod is on the host network, so selectors never match it (only an ipBlock with its node's address can)".into(),
     }
 }
 

@@ -32,7 +32,8 @@ pub fn run(inputs: &Inputs, query: &Query, json: bool, out: &mut dyn Write) -> R
     let Some(spec) = query.port else {
         return run_pair(inputs, query, (src, dst), &notes, json, out);
     };
-    let port = port_number(model, query.to, spec, dst, &mut notes).map_err(Failure::Usage)?;
+    let port =
+        port_number(model, query.to, spec, (src, dst), &mut notes).map_err(Failure::Usage)?;
     let flow = Flow {
         src,
         dst,
@@ -194,7 +195,7 @@ fn port_number(
     model: &Model,
     to: &str,
     spec: &PortSpec,
-    dst: Endpoint,
+    (src, dst): (Endpoint, Endpoint),
     notes: &mut Vec<String>,
 ) -> Result<u16, miette::Report> {
     let name = match &spec.port {
@@ -213,11 +214,21 @@ fn port_number(
             "port name {name} cannot be resolved for the address {to}"
         ));
     };
-    // The first number in container order (a name is unique per pod in a valid manifest).
-    match named_ports(pod, name, protocol).first().copied() {
-        Some(port) => {
+    let numbers = named_ports(pod, name, protocol);
+    // The core picks the number that decides like the matrix (the first allowed one).
+    match netpol_core::probe_port(model, src, dst, protocol, &spec.port) {
+        Some(port) if numbers.len() == 1 => {
             notes.push(format!(
                 "port {name}/{protocol} is {port}/{protocol} on {}",
+                pod.id
+            ));
+            Ok(port)
+        }
+        Some(port) => {
+            let all: Vec<String> = numbers.iter().map(|n| format!("{n}/{protocol}")).collect();
+            notes.push(format!(
+                "port {name}/{protocol} is {} on {}: the name stands for each, and the flow is allowed when one is; explaining {port}/{protocol}",
+                all.join(" and "),
                 pod.id
             ));
             Ok(port)
@@ -232,7 +243,12 @@ fn port_number(
                         .map(|n| format!("{n} ({}/{})", p.port, p.protocol))
                 })
                 .collect();
-            let help = if named.is_empty() {
+            let help = if pod.host_network {
+                format!(
+                    "{} is on the host network, where port names never resolve; give a port number",
+                    pod.id
+                )
+            } else if named.is_empty() {
                 format!("{} has no named ports; give a port number", pod.id)
             } else {
                 format!("its named ports are {}", named.join(", "))

@@ -1,6 +1,8 @@
-//! Benchmarks against the targets of BENCHMARKS.md: parsing, and full connectivity
+//! Benchmarks against the targets of BENCHMARKS.md: parsing, full connectivity
 //! (`Engine::new` + `Engine::connectivity`, what `netpol connectivity` needs) for the
-//! generated presets S, M and L. Run with `cargo bench -p netpol-core --bench engine`.
+//! generated presets S, M and L, and one node's ruleset of L (`Engine::new` +
+//! `nft::compile` for 110 local pods, what the agent does per state). Run with
+//! `cargo bench -p netpol-core --bench engine`.
 //!
 //! Before the timings, `main` prints the peak heap of loading and analysing L, measured by
 //! a counting allocator around the system one, so the memory target is checked by the same
@@ -10,7 +12,7 @@ use std::alloc::{GlobalAlloc, Layout, System};
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use divan::Bencher;
-use netpol_core::{generate::generate, load, Engine, FileId, Model};
+use netpol_core::{generate::generate, load, nft, Engine, FileId, Model};
 
 /// The presets of the issue: (pods, policies), with a fixed seed.
 const S: (usize, usize) = (100, 50);
@@ -120,4 +122,15 @@ fn connectivity_m(bencher: Bencher) {
 fn connectivity_l(bencher: Bencher) {
     let model = model(L);
     bencher.bench(|| Engine::new(&model).connectivity());
+}
+
+#[divan::bench(sample_count = 5, sample_size = 1)]
+fn node_ruleset_l(bencher: Bencher) {
+    let model = model(L);
+    // The first 110 pods of node-0, as in `agent/examples/bench.rs`.
+    let local: Vec<usize> = nft::local_pods(&model, "node-0")
+        .into_iter()
+        .take(110)
+        .collect();
+    bencher.bench(|| nft::compile(&model, &Engine::new(&model), &local));
 }

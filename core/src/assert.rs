@@ -455,8 +455,15 @@ impl Cx<'_> {
         let mut note = None;
         let (ok, probe) = match port {
             Some(spec) => {
-                let number = spec.resolve(self.model, dst);
-                let is = number.is_some_and(|n| allowed.get(spec.protocol).contains(n));
+                let numbers = spec.numbers(self.model, dst);
+                let ports = allowed.get(spec.protocol);
+                // A name is allowed when any of its numbers is (the matrix's rule).
+                let number = numbers
+                    .iter()
+                    .copied()
+                    .find(|n| ports.contains(*n))
+                    .or(numbers.first().copied());
+                let is = number.is_some_and(|n| ports.contains(n));
                 // A named port the destination lacks: no such connection, so denied.
                 if number.is_none() {
                     note = Some(format!(
@@ -492,7 +499,7 @@ impl Cx<'_> {
             let permitted = PortSet::from_ranges(
                 only.iter()
                     .filter(|p| p.protocol == protocol)
-                    .filter_map(|p| p.resolve(self.model, dst))
+                    .flat_map(|p| p.numbers(self.model, dst))
                     .map(|n| (n, n)),
             );
             let extra = allowed

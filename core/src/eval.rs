@@ -13,8 +13,14 @@
 //!   drops, reads as "every pod of the policy's namespace": absent `podSelector` = all pods,
 //!   absent `namespaceSelector` = the policy's namespace.
 //! - A named port matches when the *destination* pod has a container port with that name
-//!   and protocol whose number is the flow's port (any such container port). An address
-//!   outside the cluster has no named ports.
+//!   and protocol whose number is the flow's port: the name stands for *every* such
+//!   container port ([`crate::Pod::named_ports`], the one named-port rule). An address
+//!   outside the cluster has no named ports. A probe by name ([`probe_port`], the matrix)
+//!   is allowed when the flow is allowed on any of the numbers.
+//! - Host-network pods (ARCHITECTURE.md, "Which pods take part") are never selected by a
+//!   policy (not isolated in either direction), never matched by a selector peer
+//!   ([`PeerMiss::HostNetwork`]) and resolve no port names; `ipBlock` peers match their
+//!   IPs, which are the node's.
 //! - A pod index outside [`crate::Cluster::pods`] is an unknown endpoint: the flow is denied
 //!   in both directions with no isolating policies and no misses (nothing to explain).
 //!   [`crate::Matrix::allowed`] and [`crate::Engine::allowed_ports`] answer the same way.
@@ -128,9 +134,11 @@ pub(crate) fn selects(policy: &NetworkPolicy, direction: PolicyType, pod: &Pod) 
 }
 
 /// Whether `pod` is one of the pods `policy` applies to (its namespace, its podSelector),
-/// whatever its policyTypes.
+/// whatever its policyTypes. Never a host-network pod: its traffic is the node's.
 pub fn in_scope(policy: &NetworkPolicy, pod: &Pod) -> bool {
-    policy.namespace == pod.namespace && policy.pod_selector.matches(&pod.labels)
+    !pod.host_network
+        && policy.namespace == pod.namespace
+        && policy.pod_selector.matches(&pod.labels)
 }
 
 pub(crate) fn policy_ref(index: usize, policy: &NetworkPolicy) -> PolicyRef {
@@ -204,6 +212,7 @@ pub(crate) fn peer_matches(
     let pod = match *peer {
         Endpoint::Address(_) => return Err(PeerMiss::SelectorVsAddress),
         Endpoint::Pod(i) => match model.cluster.pods.get(i) {
+            Some(pod) if pod.host_network => return Err(PeerMiss::HostNetwork),
             Some(pod) => pod,
             None => return Err(PeerMiss::PodSelector),
         },
@@ -304,19 +313,57 @@ fn port_matches(query: &Query<'_>, entry: &NetworkPolicyPort) -> bool {
             None => *first == query.port,
         },
         Some(PortRef::Name(name)) => query.dst_pod.is_some_and(|pod| {
-            pod.ports.iter().any(|c| {
-                c.protocol == entry.protocol
-                    && c.port == query.port
-                    && c.name.as_deref() == Some(name.as_str())
-            })
+            pod.named_ports(name, entry.protocol)
+                .any(|number| number == query.port)
         }),
     }
 }
 
 fn has_named(pod: &Pod, name: &str, protocol: Protocol) -> bool {
-    pod.ports
+    pod.named_ports(name, protocol).next().is_some()
+}
+
+/// The port number to ask [`crate::evaluate`] about for a probe from `src` to `dst`: a
+/// number is itself. A name stands for every number of [`Pod::named_ports`] on the
+/// destination, and the probe is allowed when the flow is allowed on any of them (as in
+/// [`crate::Engine::matrix`]); this returns the first number that is allowed, else the
+/// first number, so that explaining the returned flow explains the probe. `None` when the
+/// destination is an address or a pod without that name for `protocol`: nothing can
+/// connect by that name.
+pub fn probe_port(
+    model: &Model,
+    src: Endpoint,
+    dst: Endpoint,
+    protocol: Protocol,
+    port: &PortRef,
+) -> Option<u16> {
+    let name = match port {
+        PortRef::Number(n) => return Some(*n),
+        PortRef::Name(name) => name,
+    };
+    let Endpoint::Pod(index) = dst else {
+        return None;
+    };
+    let numbers: Vec<u16> = model
+        .cluster
+        .pods
+        .get(index)?
+        .named_ports(name, protocol)
+        .collect();
+    let allowed = |port: u16| {
+        let flow = Flow {
+            src,
+            dst,
+            protocol,
+            port,
+        };
+        evaluate(model, &flow).is_allowed()
+    };
+    numbers
         .iter()
-        .any(|c| c.protocol == protocol && c.name.as_deref() == Some(name))
+        .copied()
+        .find(|n| allowed(*n))
+        .or(numbers.first().copied())
 }
 
 #[cfg(test)]
@@ -764,6 +811,70 @@ pub(crate) mod tests {
             let verdict = evaluate(&model, &flow);
             assert_eq!(verdict.is_allowed(), want, "{what}: {verdict:?}");
         }
+    }
+
+    /// A host-network pod is never selected, never matched by a selector and has no named
+    /// ports; an ipBlock matches its address. A name on two containers stands for both.
+    #[test]
+    fn host_network_pods_and_names_on_two_containers() {
+        let mut c = cluster();
+        let mut node = pod("prod", "node-agent", "app=web", "10.9.0.1", &[("http", 80)]);
+        node.host_network = true;
+        c.pods.push(node); // index 3
+        c.pods[2].ports.push(crate::model::ContainerPort {
+            name: Some("http".into()),
+            port: 9443,
+            protocol: TCP,
+        });
+        let http = || vec![port(TCP, Some(PortRef::Name("http".into())), None)];
+        let model = Model {
+            cluster: c,
+            policies: vec![
+                // Selects app=web in prod: web, never the host-network pod.
+                policy(
+                    "prod",
+                    "web",
+                    "app=web",
+                    &[I, E],
+                    vec![
+                        rule(vec![peer_sel(Some("app=web"), None)], vec![]),
+                        rule(vec![peer_block("10.9.0.0/16", &[])], http()),
+                    ],
+                    vec![],
+                ),
+            ],
+            diagnostics: Vec::new(),
+        };
+        let host = Endpoint::Pod(3);
+        let allowed = |f: Flow| evaluate(&model, &f).is_allowed();
+        // Not selected: not isolated either way, although its labels match.
+        let v = evaluate(&model, &flow(TOOL, host, TCP, 1));
+        assert_eq!(v.ingress, DirectionVerdict::NotIsolated);
+        assert_eq!(
+            evaluate(&model, &flow(host, TOOL, TCP, 1)).egress,
+            DirectionVerdict::NotIsolated
+        );
+        // web's http is 8080 and 9443: the block's rule admits both, nothing else.
+        assert!(allowed(flow(host, WEB, TCP, 8080)));
+        assert!(allowed(flow(host, WEB, TCP, 9443)));
+        assert!(!allowed(flow(host, WEB, TCP, 80)));
+        // The selector peer does not match the host-network pod, and says why.
+        let DirectionVerdict::Denied { misses, .. } =
+            evaluate(&model, &flow(host, WEB, TCP, 80)).ingress
+        else {
+            panic!("expected denied");
+        };
+        assert_eq!(
+            misses[0].reason,
+            MissReason::Peers(vec![PeerMiss::HostNetwork])
+        );
+        // A probe by name is explained with the first allowed number.
+        let http = PortRef::Name("http".into());
+        assert_eq!(probe_port(&model, host, WEB, TCP, &http), Some(8080));
+        assert_eq!(probe_port(&model, TOOL, WEB, TCP, &http), Some(8080));
+        // Names never resolve on the host network.
+        assert_eq!(probe_port(&model, WEB, host, TCP, &http), None);
+        assert_eq!(probe_port(&model, WEB, addr("10.9.0.1"), TCP, &http), None);
     }
 
     #[test]

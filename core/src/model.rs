@@ -290,13 +290,37 @@ pub struct Pod {
 }
 
 impl Pod {
-    /// Resolves a named port to its number for `protocol`, as Kubernetes does.
-    pub fn resolve_port(&self, name: &str, protocol: Protocol) -> Option<u16> {
-        self.ports
-            .iter()
-            .find(|p| p.protocol == protocol && p.name.as_deref() == Some(name))
-            .map(|p| p.port)
+    /// The named-port rule, the one every evaluator uses: a port name in a policy matches
+    /// *every* container port of the destination pod with that name and protocol (a pod
+    /// may have several, in different containers). The numbers in container order without
+    /// repeats; none when the pod lacks the name, and always none on a host-network pod
+    /// (its ports are the node's; see ARCHITECTURE.md, "Which pods take part").
+    pub fn named_ports(&self, name: &str, protocol: Protocol) -> std::vec::IntoIter<u16> {
+        if self.host_network {
+            return Vec::new().into_iter();
+        }
+        numbers_named(&self.ports, name, protocol)
     }
+}
+
+/// The numbers of the container ports in `ports` called `name` for `protocol`, in order,
+/// without repeats. [`Pod::named_ports`] is the rule; this is its arithmetic, for code that
+/// keeps a pod's ports without the pod.
+pub(crate) fn numbers_named(
+    ports: &[ContainerPort],
+    name: &str,
+    protocol: Protocol,
+) -> std::vec::IntoIter<u16> {
+    let mut numbers: Vec<u16> = Vec::new();
+    for port in ports {
+        if port.protocol == protocol
+            && port.name.as_deref() == Some(name)
+            && !numbers.contains(&port.port)
+        {
+            numbers.push(port.port);
+        }
+    }
+    numbers.into_iter()
 }
 
 /// A cluster snapshot: namespaces and endpoints, both sorted (by name, by id).
@@ -372,6 +396,7 @@ pub struct Flow {
     pub dst: Endpoint,
     /// Protocol.
     pub protocol: Protocol,
-    /// Destination port number (resolve named ports with [`Pod::resolve_port`] first).
+    /// Destination port number (a named port stands for each of [`Pod::named_ports`];
+    /// [`crate::eval::probe_port`] picks the one to ask about).
     pub port: u16,
 }

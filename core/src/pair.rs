@@ -145,19 +145,11 @@ impl PairVerdict {
 }
 
 /// Every container port number of `pod` with this name and protocol, in container order
-/// without repeats. The one place front-ends and the pair verdict resolve a port name
-/// (`evaluate` admits a named-port flow when any of these numbers is the flow's port).
+/// without repeats: [`Pod::named_ports`], the one named-port rule (none on a host-network
+/// pod), as a vector for the CLI, the playground and the pair verdict. `evaluate` admits a
+/// named-port flow when any of these numbers is the flow's port.
 pub fn named_ports(pod: &Pod, name: &str, protocol: Protocol) -> Vec<u16> {
-    let mut numbers: Vec<u16> = Vec::new();
-    for port in &pod.ports {
-        if port.protocol == protocol
-            && port.name.as_deref() == Some(name)
-            && !numbers.contains(&port.port)
-        {
-            numbers.push(port.port);
-        }
-    }
-    numbers
+    pod.named_ports(name, protocol).collect()
 }
 
 /// See [`crate::evaluate_pair`].

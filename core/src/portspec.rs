@@ -72,19 +72,20 @@ impl PortSpec {
         PortSpec { port, protocol }
     }
 
-    /// The port number this spec means towards `dst`: a number as written; a name resolved
-    /// on the destination pod's container ports of the same protocol, as Kubernetes resolves
-    /// named ports. `None` when the pod has no such port, and for any name towards an
-    /// address outside the cluster (addresses have no named ports).
-    pub fn resolve(&self, model: &Model, dst: Endpoint) -> Option<u16> {
+    /// The port numbers this spec stands for towards `dst`: a number as written; a name,
+    /// every number of the destination pod's container ports with that name and protocol
+    /// ([`crate::Pod::named_ports`], the named-port rule: a probe by name is allowed when
+    /// any of them is). None when the pod lacks the name or is on the host network, and for
+    /// any name towards an address outside the cluster (addresses have no named ports).
+    pub fn numbers(&self, model: &Model, dst: Endpoint) -> Vec<u16> {
         match (&self.port, dst) {
-            (PortRef::Number(n), _) => Some(*n),
-            (PortRef::Name(name), Endpoint::Pod(i)) => model.cluster.pods.get(i).and_then(|pod| {
-                crate::pair::named_ports(pod, name, self.protocol)
-                    .first()
-                    .copied()
-            }),
-            (PortRef::Name(_), Endpoint::Address(_)) => None,
+            (PortRef::Number(n), _) => vec![*n],
+            (PortRef::Name(name), Endpoint::Pod(i)) => {
+                model.cluster.pods.get(i).map_or_else(Vec::new, |pod| {
+                    pod.named_ports(name, self.protocol).collect()
+                })
+            }
+            (PortRef::Name(_), Endpoint::Address(_)) => Vec::new(),
         }
     }
 }
@@ -224,14 +225,17 @@ mod tests {
         let address = Endpoint::Address("10.0.0.1".parse().expect("an IP"));
         let resolve = |text: &str, at: Endpoint| {
             let spec: PortSpec = text.parse().expect("valid spec");
-            spec.resolve(&model, at)
+            spec.numbers(&model, at)
         };
-        assert_eq!(resolve("http", dst), Some(8080));
-        assert_eq!(resolve("dns/UDP", dst), Some(53));
-        assert_eq!(resolve("dns/TCP", dst), None, "same name, other protocol");
-        assert_eq!(resolve("metrics", dst), None);
-        assert_eq!(resolve("http", address), None);
-        assert_eq!(resolve("443", address), Some(443));
-        assert_eq!(resolve("http", Endpoint::Pod(7)), None, "no such pod");
+        assert_eq!(resolve("http", dst), [8080]);
+        assert_eq!(resolve("dns/UDP", dst), [53]);
+        assert!(
+            resolve("dns/TCP", dst).is_empty(),
+            "same name, other protocol"
+        );
+        assert!(resolve("metrics", dst).is_empty());
+        assert!(resolve("http", address).is_empty());
+        assert_eq!(resolve("443", address), [443]);
+        assert!(resolve("http", Endpoint::Pod(7)).is_empty(), "no such pod");
     }
 }

@@ -105,10 +105,7 @@ impl Context<'_> {
         };
         match verdict {
             DirectionVerdict::NotIsolated => {
-                let why = match subject {
-                    Endpoint::Address(_) => " (outside the cluster)",
-                    Endpoint::Pod(_) => " (no policy selects it for this direction)",
-                };
+                let why = not_isolated_why(self.model, subject);
                 let _ = writeln!(out, "{title}: not isolated{why}");
             }
             DirectionVerdict::Allowed { isolated_by, by } => {
@@ -168,6 +165,18 @@ impl Context<'_> {
                 peers_text(self.model, direction, peer, peers)
             ),
         }
+    }
+}
+
+/// Why a side is not isolated: outside the cluster, on the host network (policies never
+/// select such a pod), or no policy selects it.
+fn not_isolated_why(model: &Model, subject: &Endpoint) -> &'static str {
+    match subject {
+        Endpoint::Address(_) => " (outside the cluster)",
+        Endpoint::Pod(i) if model.cluster.pods.get(*i).is_some_and(|p| p.host_network) => {
+            " (a host-network pod: policies never select it)"
+        }
+        Endpoint::Pod(_) => " (no policy selects it for this direction)",
     }
 }
 
@@ -244,6 +253,9 @@ fn peer_text(model: &Model, peer: &Endpoint, miss: &PeerMiss) -> String {
             }
         },
         PeerMiss::NoIp => format!("{name} has no known IP, so an ipBlock cannot match it"),
+        PeerMiss::HostNetwork => format!(
+            "{name} is on the host network, so a pod or namespace selector cannot match it (only an ipBlock with its node's address can)"
+        ),
     }
 }
 
@@ -333,10 +345,7 @@ impl PairContext<'_> {
         };
         match verdict {
             PairDirection::NotIsolated => {
-                let why = match subject {
-                    Endpoint::Address(_) => " (outside the cluster)",
-                    Endpoint::Pod(_) => " (no policy selects it for this direction)",
-                };
+                let why = not_isolated_why(self.model, subject);
                 let _ = writeln!(out, "{title}: not isolated{why}");
             }
             PairDirection::Allowed { isolated_by, by } => {

@@ -66,6 +66,9 @@ pub enum PeerMiss {
     },
     /// An ipBlock peer, and the pod has no known IP.
     NoIp,
+    /// A selector peer, and the other pod is on the host network: selectors never match
+    /// host-network pods (their traffic is the node's; only ipBlocks can match it).
+    HostNetwork,
 }
 
 /// Why one rule did not admit the flow: the "near miss" a user needs to see.

@@ -97,7 +97,7 @@ fn generated_rulesets_pass_nft_check() {
     );
     let ruleset = ruleset_for(&model, "n1");
     assert!(
-        ruleset.text.contains("ip6 daddr @"),
+        ruleset.text.contains("ip6 daddr vmap @") && ruleset.text.contains("ip6 saddr @"),
         "IPv6 rules present:\n{}",
         ruleset.text
     );

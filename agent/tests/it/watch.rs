@@ -205,7 +205,7 @@ async fn watch_path_follows_list_watch_bookmarks_and_410() {
         let text = ruleset_for(&model, "node-a").text;
         let done = text.contains("10.1.0.4")
             && text.contains("10.2.0.9")
-            && text.contains("10.1.0.3 . tcp . 5432");
+            && text.contains("meta l4proto tcp th dport 5432 accept");
         if done {
             break (model, text);
         }
@@ -220,7 +220,7 @@ async fn watch_path_follows_list_watch_bookmarks_and_410() {
         2,
         "db-deny (list) and db-from-api (watch)"
     );
-    assert!(text.contains("ip daddr @"), "{text}");
+    assert!(text.contains("ip daddr vmap @"), "{text}");
     // The peer set of db-from-api: every app=api pod of prod, including `late` (re-list only).
     assert!(text.contains("10.1.0.4, 10.2.0.2, 10.2.0.9"), "{text}");
 

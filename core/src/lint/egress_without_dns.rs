@@ -95,7 +95,7 @@ fn entry_allows_53(cx: &Cx, p: &NetworkPolicyPort, protocol: Protocol) -> bool {
             .cluster
             .pods
             .iter()
-            .any(|pod| pod.resolve_port(n, protocol) == Some(53)),
+            .any(|pod| pod.named_ports(n, protocol).any(|n| n == 53)),
     }
 }
 

@@ -311,11 +311,13 @@ fn probe(text: &str) -> Result<(Protocol, PortRef), String> {
     Ok((spec.protocol, spec.port))
 }
 
-/// The port number a probe means for this destination: a named port resolves on the
-/// destination pod, as Kubernetes resolves it. `Ok(None)`: the pod has no such port, so
-/// nothing can connect to it by that name.
+/// The port number a probe means for this pair: a name stands for every number it has on
+/// the destination pod, and the probe is allowed when one of them is; the core's
+/// [`netpol_core::probe_port`] picks the number that decides. `Ok(None)`: the pod has no
+/// such port, so nothing can connect to it by that name.
 fn resolve(
     model: &Model,
+    src: Endpoint,
     dst: Endpoint,
     protocol: Protocol,
     port: &PortRef,
@@ -324,7 +326,7 @@ fn resolve(
         (PortRef::Name(name), Endpoint::Address(ip)) => Err(format!(
             "named port {name:?} cannot be resolved on address {ip}: probe addresses by number"
         )),
-        _ => Ok(PortSpec::new(port.clone(), protocol).resolve(model, dst)),
+        _ => Ok(netpol_core::probe_port(model, src, dst, protocol, port)),
     }
 }
 
@@ -479,7 +481,7 @@ impl<'m> Checker<'m> {
             Ok(p) => p,
             Err(e) => return self.failures.push(format!("{what}: {e}")),
         };
-        let resolved = match resolve(self.model, dst, protocol, &port) {
+        let resolved = match resolve(self.model, src, dst, protocol, &port) {
             Ok(r) => r,
             Err(e) => return self.failures.push(format!("{what}: {e}")),
         };
@@ -678,7 +680,7 @@ impl<'m> Checker<'m> {
             let _ = write!(out, "\n{src:width$}");
             for d in 0..ids.len() {
                 let dst = Endpoint::Pod(d);
-                let allowed = match resolve(self.model, dst, protocol, &port) {
+                let allowed = match resolve(self.model, Endpoint::Pod(s), dst, protocol, &port) {
                     Ok(Some(n)) => evaluate(
                         self.model,
                         &Flow {
@@ -712,8 +714,10 @@ impl<'m> Checker<'m> {
         let mut disagreements = Vec::new();
         for d in 0..n {
             let dst = Endpoint::Pod(d);
-            let number = resolve(self.model, dst, protocol, &port).ok().flatten();
             for s in 0..n {
+                let number = resolve(self.model, Endpoint::Pod(s), dst, protocol, &port)
+                    .ok()
+                    .flatten();
                 let by_evaluate = number.is_some_and(|port| {
                     evaluate(
                         self.model,

@@ -3,6 +3,7 @@
 
 mod conformance;
 mod invariants;
+mod nft_sim;
 mod pair;
 mod parse;
 mod props;

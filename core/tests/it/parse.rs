@@ -119,9 +119,9 @@ fn example_internal_policy_and_cluster() {
     }
     let dns = &m.cluster.pods[4];
     assert_eq!(dns.ips, vec!["10.244.0.2".parse::<IpAddr>().unwrap()]);
-    assert_eq!(dns.resolve_port("dns", Protocol::UDP), Some(53));
-    assert_eq!(dns.resolve_port("dns-tcp", Protocol::TCP), Some(53));
-    assert_eq!(dns.resolve_port("dns", Protocol::TCP), None);
+    assert_eq!(dns.named_ports("dns", Protocol::UDP).next(), Some(53));
+    assert_eq!(dns.named_ports("dns-tcp", Protocol::TCP).next(), Some(53));
+    assert_eq!(dns.named_ports("dns", Protocol::TCP).next(), None);
     assert_eq!(dns.span.map(|s| (s.file, s.line)), Some((FileId(1), 32)));
 
     let pol = &m.policies[0];
@@ -353,7 +353,7 @@ items:
     assert_eq!(api.workload.as_deref(), Some("Deployment"));
     assert_eq!(api.labels.get("app").map(String::as_str), Some("api"));
     assert_eq!(api.ports.len(), 2, "init container ports are not exposed");
-    assert_eq!(api.resolve_port("http", Protocol::TCP), Some(8080));
+    assert_eq!(api.named_ports("http", Protocol::TCP).next(), Some(8080));
     assert_eq!(api.span.map(|s| s.line), Some(5));
     let cj = &m.cluster.pods[0];
     assert_eq!(cj.labels.get("job").map(String::as_str), Some("nightly"));
@@ -940,7 +940,10 @@ fn kubectl_json_output() {
     assert!(p.diagnostics.is_empty(), "{:?}", p.diagnostics);
     assert_eq!(p.pods.len(), 1);
     assert_eq!(p.pods[0].id, "x/a");
-    assert_eq!(p.pods[0].resolve_port("http", Protocol::TCP), Some(80));
+    assert_eq!(
+        p.pods[0].named_ports("http", Protocol::TCP).next(),
+        Some(80)
+    );
     assert_eq!(p.pods[0].span.map(|s| (s.line, s.column)), Some((5, 3)));
 }
 
@@ -994,12 +997,12 @@ fn compact_form() {
     let api = &m.cluster.pods[3];
     assert_eq!(api.labels.len(), 2);
     assert_eq!(api.ips, vec!["10.1.0.5".parse::<IpAddr>().unwrap()]);
-    assert_eq!(api.resolve_port("http", Protocol::TCP), Some(8080));
-    assert_eq!(api.resolve_port("metrics", Protocol::TCP), Some(9090));
+    assert_eq!(api.named_ports("http", Protocol::TCP).next(), Some(8080));
+    assert_eq!(api.named_ports("metrics", Protocol::TCP).next(), Some(9090));
     assert_eq!(api.span.map(|s| (s.line, s.column)), Some((3, 1)));
     let v6 = &m.cluster.pods[4];
     assert_eq!(v6.ips.len(), 2);
-    assert_eq!(v6.resolve_port("dns", Protocol::UDP), Some(53));
+    assert_eq!(v6.named_ports("dns", Protocol::UDP).next(), Some(53));
     assert_eq!(m.cluster.pods[2].node.as_deref(), Some("n1"));
     assert_eq!(m.cluster.pods[1].ports[0].port, 8080);
     let prod = m.cluster.namespace("prod").unwrap();

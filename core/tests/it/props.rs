@@ -1,6 +1,8 @@
 //! Property tests on random clusters and policies, built directly as [`Model`]s (no parsing):
-//! the bitset engine and the explaining evaluator both equal the reference evaluator, no
-//! policies allows everything, and explanations agree with verdicts.
+//! the bitset engine, the explaining evaluator and the nftables ruleset (read by a small
+//! interpreter) all equal the reference evaluator, no policies allows everything, and
+//! explanations agree with verdicts. Pods may be on the host network and may carry one port
+//! name on several container ports (with different numbers).
 //!
 //! Alphabets are tiny on purpose (three namespaces, a few labels, IPs and ports), so random
 //! selectors, blocks and port lists hit each other often and the corners get exercised.
@@ -16,7 +18,8 @@ use netpol_core::{
 use proptest::prelude::*;
 use proptest::sample::select;
 
-use crate::reference::reference_allowed;
+use crate::nft_sim::{self, L4};
+use crate::reference::{named_numbers, reference_admits, reference_allowed, Probe};
 
 const NAMESPACES: [&str; 3] = ["a", "b", "c"];
 const KEYS: [&str; 2] = ["app", "tier"];
@@ -224,9 +227,10 @@ fn pod_strategy() -> impl Strategy<Value = Pod> {
         select(&NAMESPACES[..]),
         labels_strategy(),
         prop::collection::vec(select(&POD_IPS[..]), 0..=2),
-        prop::collection::vec(container_port, 0..=2),
+        prop::collection::vec(container_port, 0..=3),
+        prop::bool::weighted(0.2),
     )
-        .prop_map(|(namespace, labels, ips, ports)| Pod {
+        .prop_map(|(namespace, labels, ips, ports, host_network)| Pod {
             id: String::new(),
             namespace: namespace.to_string(),
             name: String::new(),
@@ -235,7 +239,7 @@ fn pod_strategy() -> impl Strategy<Value = Pod> {
             ips: ips.into_iter().map(ip).collect(),
             ports,
             node: None,
-            host_network: false,
+            host_network,
             span: None,
         })
 }
@@ -404,12 +408,13 @@ proptest! {
             let matrix = engine.matrix(protocol, &port);
             for src in 0..pods {
                 for dst in 0..pods {
-                    let number = match &port {
-                        PortRef::Number(n) => Some(*n),
-                        PortRef::Name(name) => model.cluster.pods[dst].resolve_port(name, protocol),
+                    // A name stands for each of its numbers: allowed when one is.
+                    let numbers = match &port {
+                        PortRef::Number(n) => vec![*n],
+                        PortRef::Name(name) => named_numbers(&model.cluster.pods[dst], name, protocol),
                     };
-                    let want = number.is_some_and(|n| {
-                        reference_allowed(&model, &flow(Endpoint::Pod(src), Endpoint::Pod(dst), protocol, n))
+                    let want = numbers.iter().any(|n| {
+                        reference_allowed(&model, &flow(Endpoint::Pod(src), Endpoint::Pod(dst), protocol, *n))
                     });
                     prop_assert_eq!(matrix.allowed(src, dst), want, "{} -> {} on {}/{}", src, dst, port, protocol);
                 }
@@ -451,6 +456,42 @@ proptest! {
                     for port in PROBES {
                         prop_assert_eq!(ports.tcp.contains(port), reference_allowed(&model, &flow(s, d, Protocol::TCP, port)));
                     }
+                }
+            }
+        }
+    }
+
+    /// Every packet between two addresses (pod IPs and outside addresses) of one family,
+    /// through the ruleset of a node holding every pod: accepted exactly when the reference
+    /// allows the connection for every endpoint behind both addresses (an address shared
+    /// by several pods fails closed), on TCP, UDP and SCTP ports and on ICMP.
+    #[test]
+    fn nft_ruleset_equals_reference(model in model_strategy()) {
+        let engine = Engine::new(&model);
+        let local: Vec<usize> = (0..model.cluster.pods.len()).collect();
+        let text = netpol_core::nft::compile(&model, &engine, &local).text;
+        let ruleset = nft_sim::Ruleset::parse(&text);
+        let behind = |ip: IpAddr| -> Vec<Endpoint> {
+            let pods: Vec<Endpoint> = (0..model.cluster.pods.len())
+                .filter(|i| model.cluster.pods[*i].ips.contains(&ip))
+                .map(Endpoint::Pod)
+                .collect();
+            if pods.is_empty() { vec![Endpoint::Address(ip)] } else { pods }
+        };
+        let mut addresses: Vec<IpAddr> = model.cluster.pods.iter().flat_map(|p| p.ips.iter().copied()).collect();
+        addresses.extend(OUTSIDE.iter().map(|s| ip(s)));
+        addresses.sort();
+        addresses.dedup();
+        let mut probes: Vec<(Probe, L4)> = vec![(Probe::OtherProtocol, L4::Other)];
+        for (protocol, word) in [(Protocol::TCP, "tcp"), (Protocol::UDP, "udp"), (Protocol::SCTP, "sctp")] {
+            probes.extend(PROBES.iter().map(|n| (Probe::Port(protocol, *n), L4::Port(word, *n))));
+        }
+        for &a in &addresses {
+            for &b in addresses.iter().filter(|b| **b != a && b.is_ipv6() == a.is_ipv6()) {
+                for &(probe, l4) in &probes {
+                    let want = behind(a).iter().all(|s| behind(b).iter().all(|d| reference_admits(&model, *s, *d, probe)));
+                    let got = ruleset.admits(&nft_sim::Packet { src: a, dst: b, l4 });
+                    prop_assert_eq!(got, want, "{} -> {} {:?}\n{}", a, b, l4, text);
                 }
             }
         }

@@ -7,23 +7,43 @@
 //! when any of its IPs is in the block; a peer with an ipBlock is judged by the block alone;
 //! absent selectors in a peer mean "all pods" / "the policy's namespace"; a named port
 //! resolves against the destination pod (any container port with that name and protocol);
-//! an unknown pod index is denied.
+//! an unknown pod index is denied. Host-network pods (ARCHITECTURE.md, "Which pods take
+//! part") are never selected by a policy, never matched by a selector peer and have no
+//! named ports; ipBlocks match their IPs like any pod's.
 
 use std::net::IpAddr;
 
 use netpol_core::{
-    Endpoint, Flow, LabelSelector, Labels, Model, NetworkPolicy, NetworkPolicyPeer, Operator, Pod,
-    PolicyType, PortRef,
+    Endpoint, Flow, LabelSelector, Labels, Model, NetworkPolicy, NetworkPolicyPeer,
+    NetworkPolicyPort, Operator, Pod, PolicyType, PortRef, Protocol,
 };
+
+/// What a connection uses: a port of TCP, UDP or SCTP, or another protocol (ICMP, ...),
+/// which only a rule without `ports` admits.
+#[derive(Clone, Copy, Debug)]
+pub enum Probe {
+    Port(Protocol, u16),
+    OtherProtocol,
+}
 
 /// Is `flow` allowed? Egress of the source AND ingress of the destination.
 pub fn reference_allowed(model: &Model, flow: &Flow) -> bool {
+    reference_admits(
+        model,
+        flow.src,
+        flow.dst,
+        Probe::Port(flow.protocol, flow.port),
+    )
+}
+
+/// Is a connection from `src` to `dst` with `probe` allowed?
+pub fn reference_admits(model: &Model, from: Endpoint, to: Endpoint, probe: Probe) -> bool {
     let pod_of = |e: &Endpoint| match e {
         Endpoint::Pod(i) => Some(model.cluster.pods.get(*i)),
         Endpoint::Address(_) => None,
     };
-    let src = pod_of(&flow.src);
-    let dst = pod_of(&flow.dst);
+    let src = pod_of(&from);
+    let dst = pod_of(&to);
     // Unknown pod index: denied.
     if src == Some(None) || dst == Some(None) {
         return false;
@@ -33,11 +53,11 @@ pub fn reference_allowed(model: &Model, flow: &Flow) -> bool {
 
     let egress_ok = match src {
         None => true, // an outside address is never isolated
-        Some(pod) => side_allows(model, PolicyType::Egress, pod, &flow.dst, dst, flow),
+        Some(pod) => side_allows(model, PolicyType::Egress, pod, &to, dst, probe),
     };
     let ingress_ok = match dst {
         None => true,
-        Some(pod) => side_allows(model, PolicyType::Ingress, pod, &flow.src, dst, flow),
+        Some(pod) => side_allows(model, PolicyType::Ingress, pod, &from, dst, probe),
     };
     egress_ok && ingress_ok
 }
@@ -50,8 +70,12 @@ fn side_allows(
     subject: &Pod,
     other: &Endpoint,
     dst: Option<&Pod>,
-    flow: &Flow,
+    probe: Probe,
 ) -> bool {
+    // A host-network pod's traffic is the node's: no policy selects it.
+    if subject.host_network {
+        return true;
+    }
     let mut isolated = false;
     let mut allowed = false;
     for policy in &model.policies {
@@ -72,33 +96,48 @@ fn side_allows(
         for rule in rules {
             let peer_ok = rule.peers.is_empty()
                 || rule.peers.iter().any(|p| peer_ok(model, policy, p, other));
-            let port_ok = rule.ports.is_empty()
-                || rule.ports.iter().any(|p| {
-                    if p.protocol != flow.protocol {
-                        return false;
-                    }
-                    match &p.port {
-                        None => true,
-                        Some(PortRef::Number(n)) => {
-                            let end = p.end_port.unwrap_or(*n);
-                            *n <= flow.port && flow.port <= end
-                        }
-                        Some(PortRef::Name(name)) => match dst {
-                            None => false,
-                            Some(d) => d.ports.iter().any(|cp| {
-                                cp.name.as_ref() == Some(name)
-                                    && cp.protocol == p.protocol
-                                    && cp.port == flow.port
-                            }),
-                        },
-                    }
-                });
+            let port_ok =
+                rule.ports.is_empty() || rule.ports.iter().any(|p| port_ok(p, dst, probe));
             if peer_ok && port_ok {
                 allowed = true;
             }
         }
     }
     !isolated || allowed
+}
+
+/// Whether one `ports` entry admits the probe towards `dst`.
+fn port_ok(p: &NetworkPolicyPort, dst: Option<&Pod>, probe: Probe) -> bool {
+    let Probe::Port(protocol, port) = probe else {
+        return false; // a ports entry always names TCP, UDP or SCTP
+    };
+    if p.protocol != protocol {
+        return false;
+    }
+    match &p.port {
+        None => true,
+        Some(PortRef::Number(n)) => {
+            let end = p.end_port.unwrap_or(*n);
+            *n <= port && port <= end
+        }
+        Some(PortRef::Name(name)) => match dst {
+            None => false,
+            Some(d) => named_numbers(d, name, protocol).contains(&port),
+        },
+    }
+}
+
+/// Every number a port name stands for on `pod`: each container port with that name and
+/// protocol; none on the host network.
+pub fn named_numbers(pod: &Pod, name: &str, protocol: Protocol) -> Vec<u16> {
+    if pod.host_network {
+        return Vec::new();
+    }
+    pod.ports
+        .iter()
+        .filter(|cp| cp.name.as_deref() == Some(name) && cp.protocol == protocol)
+        .map(|cp| cp.port)
+        .collect()
 }
 
 fn peer_ok(
@@ -119,6 +158,9 @@ fn peer_ok(
         return false;
     };
     let pod = &model.cluster.pods[*i];
+    if pod.host_network {
+        return false; // selectors never match a host-network pod
+    }
     let namespace_ok = match &peer.namespace_selector {
         None => pod.namespace == policy.namespace,
         Some(selector) => {
