@@ -55,6 +55,8 @@ pub struct Worker {
     stdin: ChildStdin,
     stdout: BufReader<ChildStdout>,
     name: String,
+    /// What the worker listens on now.
+    listening: Vec<String>,
     _proc: Proc,
 }
 
@@ -73,6 +75,7 @@ impl Worker {
             stdin,
             stdout,
             name: ns.name.clone(),
+            listening: Vec::new(),
             _proc: Proc { child },
         }
     }
@@ -95,9 +98,13 @@ impl Worker {
 
     /// Makes the worker's listening sockets exactly `specs` (`tcp:10.0.0.1:80`, ...).
     pub fn listen(&mut self, specs: &[String]) {
+        if self.listening == specs {
+            return;
+        }
         self.send(&format!("listen {}", specs.join(" ")));
         let answer = self.line();
         assert_eq!(answer, "ready", "worker in {}: listen failed", self.name);
+        self.listening = specs.to_vec();
     }
 
     /// Starts probing `specs` (`tcp:10.0.0.1:80@10.0.0.2`); read with [`Worker::verdicts`].

@@ -64,22 +64,22 @@ const NODES: [&str; 3] = ["node-a", "node-b", "node-h"];
 const HOST_NETWORK_NODE: usize = 2;
 
 /// First try, and the second try of a drop the engine does not expect.
-const QUICK: Duration = Duration::from_millis(250);
+const QUICK: Duration = Duration::from_millis(150);
 const PATIENT: Duration = Duration::from_millis(2000);
 
 /// At most this many outside addresses per case (the case's own first).
 const MAX_OUTSIDE: usize = 16;
 
-/// Where endpoints without an IP get one, tried in order: the first pool that no ipBlock
-/// of the case overlaps keeps them matching exactly what "no IP" matches.
-const POOLS: [&str; 6] = [
+/// Where endpoints get addresses they lack, per family, tried in order: the first pool that
+/// no ipBlock of the family overlaps keeps a pod matching exactly what it matched before.
+const POOLS_V4: [&str; 5] = [
     "10.250.0.0/16",
     "172.31.250.0/24",
     "192.168.250.0/24",
     "100.127.250.0/24",
     "198.18.250.0/24",
-    "fd00:250::/64",
 ];
+const POOLS_V6: [&str; 3] = ["fd00:250::/64", "fd00:251::/64", "2001:db8:250::/64"];
 
 /// A case made runnable: endpoints, where they live, and the ports to probe.
 struct Setup {
@@ -205,33 +205,100 @@ fn outside_addresses(case: &Case, model: &Model, taken: &BTreeSet<IpAddr>) -> Ve
     out
 }
 
-/// IPs for endpoints that have none: from the first pool no block overlaps (then they
-/// stay faithful), else from the first pool (then they do not).
-fn synthesize_ips(model: &mut Model, taken: &mut BTreeSet<IpAddr>) -> Vec<bool> {
-    let blocks: Vec<Cidr> = ip_blocks(model).iter().map(|b| b.cidr.clone()).collect();
-    let pools: Vec<Cidr> = POOLS.iter().map(|p| p.parse().expect("pool")).collect();
-    let overlaps = |pool: &Cidr| {
-        blocks
-            .iter()
-            .any(|b| b.is_v6() == pool.is_v6() && (b.contains(pool.addr) || pool.contains(b.addr)))
-    };
-    let clean = pools.iter().find(|p| !overlaps(p));
-    let pool = clean.unwrap_or(&pools[0]);
-    let (mut next, _) = pool.range();
-    let mut faithful = Vec::new();
-    for pod in &mut model.cluster.pods {
-        faithful.push(!pod.ips.is_empty() || clean.is_some());
-        if !pod.ips.is_empty() {
-            continue;
+/// Hands out addresses of one family: from the first pool no ipBlock of that family
+/// overlaps, so a pod given one matches exactly the blocks it matched before (`neutral`);
+/// when every pool overlaps a block (say `0.0.0.0/0`), from the first pool anyway.
+struct Pool {
+    next: u128,
+    v6: bool,
+    neutral: bool,
+}
+
+impl Pool {
+    fn new(model: &Model, v6: bool) -> Pool {
+        let blocks: Vec<&Cidr> = ip_blocks(model)
+            .into_iter()
+            .map(|b| &b.cidr)
+            .filter(|c| c.is_v6() == v6)
+            .collect();
+        let names: &[&str] = if v6 { &POOLS_V6 } else { &POOLS_V4 };
+        let pools: Vec<Cidr> = names.iter().map(|p| p.parse().expect("pool")).collect();
+        let overlaps = |pool: &Cidr| {
+            blocks
+                .iter()
+                .any(|b| b.contains(pool.addr) || pool.contains(b.addr))
+        };
+        let clean = pools.iter().find(|p| !overlaps(p));
+        Pool {
+            next: clean.unwrap_or(&pools[0]).range().0,
+            v6,
+            neutral: clean.is_some(),
         }
+    }
+
+    fn take(&mut self, taken: &mut BTreeSet<IpAddr>) -> IpAddr {
         loop {
-            next += 1;
-            let ip = from_number(next, pool.is_v6());
+            self.next += 1;
+            let ip = from_number(self.next, self.v6);
             if taken.insert(ip) {
-                pod.ips.push(ip);
-                break;
+                return ip;
             }
         }
+    }
+}
+
+/// Whether the case uses both address families (in its pods, blocks or addresses) while
+/// some pod lacks one: then a second, dual-stack pass reaches what single-stack pods cannot
+/// (an IPv6 block in front of IPv4-only pods, say).
+fn wants_dual_stack(case: &Case, model: &Model) -> bool {
+    let named = case
+        .expect
+        .iter()
+        .flat_map(|e| [&e.from, &e.to])
+        .filter_map(|text| text.parse::<IpAddr>().ok());
+    let pod_ips = model
+        .cluster
+        .pods
+        .iter()
+        .flat_map(|p| p.ips.iter().copied());
+    let block_ips = ip_blocks(model).into_iter().map(|b| b.cidr.addr);
+    let used: Vec<IpAddr> = named.chain(pod_ips).chain(block_ips).collect();
+    let both = used.iter().any(IpAddr::is_ipv4) && used.iter().any(IpAddr::is_ipv6);
+    let lacking = |pod: &netpol_core::Pod| {
+        !(pod.ips.iter().any(IpAddr::is_ipv4) && pod.ips.iter().any(IpAddr::is_ipv6))
+    };
+    both && model.cluster.pods.iter().any(lacking)
+}
+
+/// Addresses for step 2: a pod without any gets one (IPv6 when the case's pods use only
+/// IPv6, else IPv4); with `dual`, every pod lacking a family gets an address of it. Returns
+/// per pod whether the case's own verdicts about it still hold.
+fn add_addresses(model: &mut Model, taken: &mut BTreeSet<IpAddr>, dual: bool) -> Vec<bool> {
+    let ips: Vec<IpAddr> = model
+        .cluster
+        .pods
+        .iter()
+        .flat_map(|p| p.ips.clone())
+        .collect();
+    let only_v6 = ips.iter().any(IpAddr::is_ipv6) && !ips.iter().any(IpAddr::is_ipv4);
+    let mut pools = [Pool::new(model, false), Pool::new(model, true)];
+    let mut faithful = Vec::new();
+    for pod in &mut model.cluster.pods {
+        let families = match (dual, pod.ips.is_empty()) {
+            (true, _) => vec![false, true],
+            (false, true) => vec![only_v6],
+            (false, false) => Vec::new(),
+        };
+        let mut neutral = true;
+        for v6 in families {
+            if pod.ips.iter().any(|ip| ip.is_ipv6() == v6) {
+                continue;
+            }
+            let pool = &mut pools[usize::from(v6)];
+            pod.ips.push(pool.take(taken));
+            neutral &= pool.neutral;
+        }
+        faithful.push(neutral);
     }
     faithful
 }
@@ -289,8 +356,9 @@ fn ports_to_probe(case: &Case, model: &Model) -> Vec<u16> {
     ports.into_iter().collect()
 }
 
-/// Steps 1 to 3: the runnable copy, its sites and their placement.
-fn prepare(case: &Case, fabric: &mut Fabric) -> Result<Setup, String> {
+/// Steps 1 to 3: the runnable copy (dual-stack with `dual`), its sites and their
+/// placement.
+fn prepare(case: &Case, fabric: &mut Fabric, dual: bool) -> Result<Setup, String> {
     let mut model = cases::model(case);
     let mut taken: BTreeSet<IpAddr> = model
         .cluster
@@ -298,7 +366,7 @@ fn prepare(case: &Case, fabric: &mut Fabric) -> Result<Setup, String> {
         .iter()
         .flat_map(|p| p.ips.clone())
         .collect();
-    let faithful_pods = synthesize_ips(&mut model, &mut taken);
+    let faithful_pods = add_addresses(&mut model, &mut taken, dual);
     if let Some(why) = shared_address(&model) {
         return Err(why);
     }
@@ -614,13 +682,18 @@ fn check(fabric: &mut Fabric, case: &Case, setup: &Setup, outcome: &mut Outcome)
     .run(case);
 }
 
-fn run_case(fabric: &mut Fabric, name: &str, case: &Case) -> Outcome {
+/// One pass over a case: as written, or with every pod dual-stack.
+fn run_pass(fabric: &mut Fabric, name: &str, case: &Case, dual: bool) -> Outcome {
     let start = Instant::now();
     let mut outcome = Outcome {
-        name: name.to_string(),
+        name: if dual {
+            format!("{name} (dual stack)")
+        } else {
+            name.to_string()
+        },
         ..Outcome::default()
     };
-    match prepare(case, fabric) {
+    match prepare(case, fabric, dual) {
         Ok(setup) => check(fabric, case, &setup, &mut outcome),
         Err(why) => outcome
             .problems
@@ -628,6 +701,15 @@ fn run_case(fabric: &mut Fabric, name: &str, case: &Case) -> Outcome {
     }
     outcome.time = start.elapsed();
     outcome
+}
+
+/// The case as written, then dual-stack when that reaches more ([`wants_dual_stack`]).
+fn run_case(fabric: &mut Fabric, name: &str, case: &Case) -> Vec<Outcome> {
+    let mut outcomes = vec![run_pass(fabric, name, case, false)];
+    if wants_dual_stack(case, &cases::model(case)) {
+        outcomes.push(run_pass(fabric, name, case, true));
+    }
+    outcomes
 }
 
 // ---------------------------------------------------------------------------------------
@@ -701,7 +783,7 @@ fn print_summary(outcomes: &[Outcome], total: Duration) {
     println!(
         "\n{:<16} {:>5} {:>7} {:>7} {:>5} {:>10} {:>8} {:>10} {:>6}",
         "area",
-        "cases",
+        "runs",
         "probes",
         "reached",
         "late",
@@ -718,7 +800,7 @@ fn print_summary(outcomes: &[Outcome], total: Duration) {
     }
     let slowest = outcomes.iter().max_by_key(|o| o.time);
     println!(
-        "total {total:?} for {} cases; slowest {} ({:?})",
+        "total {total:?} for {} runs (every case as written, some also dual-stack); slowest {} ({:?})",
         outcomes.len(),
         slowest.map_or("-", |o| o.name.as_str()),
         slowest.map_or(Duration::ZERO, |o| o.time)
@@ -743,7 +825,7 @@ fn every_conformance_case_is_enforced_by_its_ruleset() {
     let mut fabric = Fabric::new("kernel", &NODES, Path::new(PROBE));
     let outcomes: Vec<Outcome> = all
         .iter()
-        .map(|(name, case)| run_case(&mut fabric, name, case))
+        .flat_map(|(name, case)| run_case(&mut fabric, name, case))
         .collect();
     print_summary(&outcomes, started.elapsed());
     let probes: usize = outcomes.iter().map(|o| o.probes).sum();
