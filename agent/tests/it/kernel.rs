@@ -18,7 +18,10 @@
 //!    exactly what "no IP" matches; when every pool is touched (say, `0.0.0.0/0`), it gets
 //!    one anyway and the case's own verdicts about it are not compared (step 6). The engine
 //!    is built on this copy: the kernel is compared with the engine's answer for exactly
-//!    the model that was compiled.
+//!    the model that was compiled. A case that uses both address families while some pod
+//!    lacks one (an IPv6 block in front of IPv4-only pods, say) runs a second time with
+//!    every pod dual-stack, the missing family taken from such a pool too, so the `ip6`
+//!    rules meet packets as well.
 //! 3. **Outside addresses**, on the router: the addresses the case names, and when it has
 //!    ipBlocks, the first and last address of each `cidr` and `except` and their neighbours
 //!    (±1), as far as they are usable unicast addresses and no pod's IP.
@@ -733,21 +736,11 @@ fn list(out: &mut String, title: &str, items: &[String]) {
 }
 
 /// The rulesets of the nodes involved, lines about the mismatches' addresses and ports
-/// marked `>>`.
+/// marked.
 fn rulesets_excerpt(out: &mut String, outcome: &Outcome) {
-    const LINES: usize = 150;
     for n in &outcome.nodes {
-        let Some(text) = outcome.rulesets.get(*n) else {
-            continue;
-        };
-        let _ = writeln!(out, "  ruleset of {}:", NODES[*n]);
-        for line in text.lines().take(LINES) {
-            let hit = outcome.marks.iter().any(|m| line.contains(m.as_str()));
-            let _ = writeln!(out, "  {} {line}", if hit { ">>" } else { "  " });
-        }
-        let more = text.lines().count().saturating_sub(LINES);
-        if more > 0 {
-            let _ = writeln!(out, "     ... {more} more lines");
+        if let Some(text) = outcome.rulesets.get(*n) {
+            reach::marked_ruleset(out, NODES[*n], text, &outcome.marks);
         }
     }
 }

@@ -8,7 +8,8 @@
 //! means for a pod with several IPs (and what the core's ipBlock rule, "any of its IPs",
 //! answers).
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
+use std::fmt::Write as _;
 use std::net::{IpAddr, SocketAddr};
 use std::time::Duration;
 
@@ -163,4 +164,51 @@ pub fn probe_patiently(
         reaches[i] = reach;
     }
     (reaches, late)
+}
+
+/// Whether `line` mentions `mark` as a whole word: `10.0.1.1` is not in `10.0.1.10`, and
+/// `dport 80` is not in `dport 8080`.
+fn mentions(line: &str, mark: &str) -> bool {
+    let part_of_word = |c: char| c.is_ascii_alphanumeric() || c == ':' || c == '.';
+    line.match_indices(mark).any(|(at, _)| {
+        let before = line[..at].chars().next_back();
+        let mut after = line[at + mark.len()..].chars();
+        let next = after.next();
+        let continues = match next {
+            Some('.') => after.next().is_some_and(|c| c.is_ascii_digit()),
+            Some(c) => part_of_word(c),
+            None => false,
+        };
+        !before.is_some_and(part_of_word) && !continues
+    })
+}
+
+/// Appends the ruleset of `node` to a failure report, lines that mention one of `marks`
+/// (addresses, `dport 80`, `. 80`) flagged `>>`.
+pub fn marked_ruleset(out: &mut String, node: &str, text: &str, marks: &BTreeSet<String>) {
+    const LINES: usize = 150;
+    let _ = writeln!(out, "  ruleset of {node}:");
+    for line in text.lines().take(LINES) {
+        let hit = marks.iter().any(|m| mentions(line, m));
+        let _ = writeln!(out, "  {} {line}", if hit { ">>" } else { "  " });
+    }
+    let more = text.lines().count().saturating_sub(LINES);
+    if more > 0 {
+        let _ = writeln!(out, "     ... {more} more lines");
+    }
+}
+
+#[test]
+fn ruleset_marks_are_whole_words() {
+    assert!(mentions("elements = { 10.0.1.1, 10.0.1.2 }", "10.0.1.1"));
+    assert!(!mentions("elements = { 10.0.1.10 }", "10.0.1.1"));
+    assert!(!mentions("elements = { 110.0.1.1 }", "10.0.1.1"));
+    assert!(mentions("elements = { 10.0.1.1 . tcp . 80 }", "10.0.1.1"));
+    assert!(mentions("meta l4proto tcp th dport 80 accept", "dport 80"));
+    assert!(!mentions(
+        "meta l4proto tcp th dport 8080 accept",
+        "dport 80"
+    ));
+    assert!(mentions("10.0.1.1 . tcp . 80, 10.0.1.2 . tcp . 81", ". 80"));
+    assert!(!mentions("fd00::1 accept", "fd00::"));
 }

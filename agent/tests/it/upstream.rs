@@ -17,9 +17,10 @@
 //! `nft` accepted them), and cells whose named port the destination lacks (the case says
 //! `X` there; nothing can be sent by that name).
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::time::{Duration, Instant};
 
+use netpol_agent::enforce::ruleset_for;
 use netpol_agent::manifests;
 use netpol_core::{Engine, FileId, Model, PortRef, Protocol, Severity};
 use serde_json::{json, Value};
@@ -27,7 +28,7 @@ use serde_json::{json, Value};
 use crate::agents::{AgentCluster, SimPod, NODES};
 use crate::cases::{self, Case};
 use crate::netns;
-use crate::reach::{Ask, Reach};
+use crate::reach::{self, Ask, Reach};
 
 /// The number of upstream cases; a missing file must fail the test, not shrink it.
 const UPSTREAM_CASES: usize = 57;
@@ -151,6 +152,8 @@ struct Row {
     late: usize,
     not_probed: usize,
     mismatches: Vec<String>,
+    /// When something disagrees: the agents' rulesets, lines about the cells marked.
+    rulesets: String,
     active_after: Duration,
 }
 
@@ -236,6 +239,7 @@ fn run_case(cluster: &mut AgentCluster, name: &str, case: &Case) -> Row {
     let results: BTreeMap<Ask, Reach> = asks.into_iter().zip(reaches).collect();
     row.late = late;
     row.cells = cells.len();
+    let mut marks = BTreeSet::new();
     for cell in &cells {
         let reach = &results[&cell.ask];
         row.reached += usize::from(*reach == Reach::Reached);
@@ -246,6 +250,11 @@ fn run_case(cluster: &mut AgentCluster, name: &str, case: &Case) -> Row {
         };
         let kernel = *reach == Reach::Reached;
         if matches!(reach, Reach::Broken(_)) || kernel != cell.case || kernel != cell.engine {
+            for pod in [cell.ask.src, cell.ask.dst] {
+                marks.extend(model.cluster.pods[pod].ips.iter().map(ToString::to_string));
+            }
+            marks.insert(format!("dport {}", cell.ask.port));
+            marks.insert(format!(". {}", cell.ask.port));
             row.mismatches.push(format!(
                 "{} {} -> {} ({}/{}): kernel {got}, case {}, engine {}",
                 cell.table,
@@ -256,6 +265,12 @@ fn run_case(cluster: &mut AgentCluster, name: &str, case: &Case) -> Row {
                 if cell.case { "." } else { "X" },
                 if cell.engine { "." } else { "X" },
             ));
+        }
+    }
+    if !row.mismatches.is_empty() {
+        for node in NODES {
+            let text = ruleset_for(&model, node).text;
+            reach::marked_ruleset(&mut row.rulesets, node, &text, &marks);
         }
     }
     row
@@ -328,15 +343,23 @@ fn every_upstream_e2e_case_holds_through_real_agents() {
     print_rows(&rows, started.elapsed());
     drop(cluster);
 
-    let mismatches: Vec<String> = rows
+    let failed: Vec<String> = rows
         .iter()
-        .flat_map(|r| r.mismatches.iter().map(move |m| format!("{}: {m}", r.name)))
+        .filter(|r| !r.mismatches.is_empty())
+        .map(|r| {
+            format!(
+                "── {} ──\n  {}\n{}",
+                r.name,
+                r.mismatches.join("\n  "),
+                r.rulesets
+            )
+        })
         .collect();
     assert!(
-        mismatches.is_empty(),
-        "{} upstream cells disagree (kernel vs case vs engine):\n{}",
-        mismatches.len(),
-        mismatches.join("\n")
+        failed.is_empty(),
+        "{} upstream cases disagree (kernel vs case vs engine; `.` allowed, `X` denied):\n{}",
+        failed.len(),
+        failed.join("\n")
     );
     let cells: usize = rows.iter().map(|r| r.cells).sum();
     let reached: usize = rows.iter().map(|r| r.reached).sum();
