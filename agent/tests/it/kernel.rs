@@ -359,6 +359,37 @@ fn ports_to_probe(case: &Case, model: &Model) -> Vec<u16> {
     ports.into_iter().collect()
 }
 
+/// Step 2's nodes: host-network pods on `node-h`'s own address, every other pod in a pod
+/// namespace of its own, alternating between `node-a` and `node-b`. Site `i` is pod `i`.
+fn place_pods(model: &mut Model, fabric: &mut Fabric, placement: &mut Placement) -> Vec<Site> {
+    let mut sites = Vec::new();
+    for pod in &mut model.cluster.pods {
+        let at = if pod.host_network {
+            let own = &mut placement.nodes[HOST_NETWORK_NODE];
+            for ip in &pod.ips {
+                if !own.contains(ip) {
+                    own.push(*ip);
+                }
+            }
+            HostRef::Node(HOST_NETWORK_NODE)
+        } else {
+            let k = placement.slots.len();
+            while fabric.slots.len() <= k {
+                fabric.add_slot(fabric.slots.len() % 2);
+            }
+            placement.slots.push(pod.ips.clone());
+            HostRef::Slot(k)
+        };
+        let node = fabric.node_of(at).expect("a pod lives on a node");
+        pod.node = Some(NODES[node].to_string());
+        sites.push(Site {
+            at,
+            ips: pod.ips.clone(),
+        });
+    }
+    sites
+}
+
 /// Steps 1 to 3: the runnable copy (dual-stack with `dual`), its sites and their
 /// placement.
 fn prepare(case: &Case, fabric: &mut Fabric, dual: bool) -> Result<Setup, String> {
@@ -377,34 +408,7 @@ fn prepare(case: &Case, fabric: &mut Fabric, dual: bool) -> Result<Setup, String
         nodes: vec![Vec::new(); NODES.len()],
         ..Placement::default()
     };
-    let mut sites = Vec::new();
-    let mut regular = 0;
-    for pod in &mut model.cluster.pods {
-        let at = if pod.host_network {
-            let own = &mut placement.nodes[HOST_NETWORK_NODE];
-            own.extend(
-                pod.ips
-                    .iter()
-                    .filter(|ip| !own.contains(ip))
-                    .copied()
-                    .collect::<Vec<_>>(),
-            );
-            HostRef::Node(HOST_NETWORK_NODE)
-        } else {
-            let k = regular;
-            regular += 1;
-            while fabric.slots.len() <= k {
-                fabric.add_slot(fabric.slots.len() % 2);
-            }
-            placement.slots.push(pod.ips.clone());
-            HostRef::Slot(k)
-        };
-        pod.node = Some(NODES[fabric.node_of(at).expect("a pod lives on a node")].to_string());
-        sites.push(Site {
-            at,
-            ips: pod.ips.clone(),
-        });
-    }
+    let mut sites = place_pods(&mut model, fabric, &mut placement);
     let mut endpoints: Vec<Endpoint> = (0..sites.len()).map(Endpoint::Pod).collect();
     let mut names: Vec<String> = model.cluster.pods.iter().map(|p| p.id.clone()).collect();
     let mut faithful = faithful_pods;
@@ -754,42 +758,48 @@ fn report(outcome: &Outcome) -> String {
     out
 }
 
+/// Per area: runs, probes, probes through, probes that needed the second try, pairs not
+/// probed (same namespace, no common family), case cells compared and skipped,
+/// mismatches, failed runs.
 fn print_summary(outcomes: &[Outcome], total: Duration) {
-    let mut areas: BTreeMap<&str, [usize; 8]> = BTreeMap::new();
+    const HEADER: [&str; 9] = [
+        "runs",
+        "probes",
+        "through",
+        "late",
+        "unprobed",
+        "case cells",
+        "skipped",
+        "mismatch",
+        "failed",
+    ];
+    let mut areas: BTreeMap<&str, [usize; 9]> = BTreeMap::new();
     for o in outcomes {
         let area = o.name.split('/').next().unwrap_or_default();
-        let row = areas.entry(area).or_default();
         let values = [
             1,
             o.probes,
             o.reached,
             o.late,
+            o.unprobeable,
             o.case_cells,
             o.case_cells_skipped,
             o.vs_engine.len() + o.vs_case.len(),
             usize::from(o.failed()),
         ];
+        let row = areas.entry(area).or_default();
         for (sum, v) in row.iter_mut().zip(values) {
             *sum += v;
         }
     }
-    println!(
-        "\n{:<16} {:>5} {:>7} {:>7} {:>5} {:>10} {:>8} {:>10} {:>6}",
-        "area",
-        "runs",
-        "probes",
-        "reached",
-        "late",
-        "case cells",
-        "skipped",
-        "mismatches",
-        "failed"
-    );
-    for (area, r) in &areas {
-        println!(
-            "{area:<16} {:>5} {:>7} {:>7} {:>5} {:>10} {:>8} {:>10} {:>6}",
-            r[0], r[1], r[2], r[3], r[4], r[5], r[6], r[7]
-        );
+    let line = |first: &str, cells: Vec<String>| {
+        let cells: Vec<String> = cells.iter().map(|c| format!("{c:>11}")).collect();
+        println!("{first:<16}{}", cells.join(""));
+    };
+    println!();
+    line("area", HEADER.iter().map(ToString::to_string).collect());
+    for (area, row) in &areas {
+        line(area, row.iter().map(ToString::to_string).collect());
     }
     let slowest = outcomes.iter().max_by_key(|o| o.time);
     println!(
