@@ -826,6 +826,7 @@ fn every_conformance_case_is_enforced_by_its_ruleset() {
         all.retain(|(name, _)| name.contains(&filter));
     }
     let mut fabric = Fabric::new("kernel", &NODES, Path::new(PROBE));
+    let cases = all.len();
     let outcomes: Vec<Outcome> = all
         .iter()
         .flat_map(|(name, case)| run_case(&mut fabric, name, case))
@@ -836,9 +837,10 @@ fn every_conformance_case_is_enforced_by_its_ruleset() {
     let failed: Vec<String> = outcomes.iter().filter(|o| o.failed()).map(report).collect();
     assert!(
         failed.is_empty(),
-        "{} of {} conformance cases are not enforced as the engine or the case says:\n\n{}",
+        "{} of {} runs ({} cases) are not enforced as the engine or the case says:\n\n{}",
         failed.len(),
         outcomes.len(),
+        cases,
         failed.join("\n")
     );
     // The proof must have been asked something: many probes, some through, some dropped.
