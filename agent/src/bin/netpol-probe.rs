@@ -9,9 +9,14 @@
 //!   every line on stdin sends a ping and prints `ok` if the echo came back, else `fail`.
 //! - `get 127.0.0.1:9695 /metrics`: HTTP/1.0 GET, prints the body (the agent's metrics live
 //!   on the loopback of the node's namespace, out of reach of the test process).
+//! - `serve`: a long-lived worker driven line by line on stdin, so a test that probes hundreds
+//!   of clusters pays for one process per network namespace, not one per probe round (see
+//!   [`serve`]).
 
+use std::collections::BTreeMap;
 use std::io::{BufRead, Read, Write};
-use std::net::{SocketAddr, TcpListener, TcpStream, UdpSocket};
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr, TcpListener, TcpStream, UdpSocket};
+use std::sync::Arc;
 use std::time::Duration;
 
 fn ports(list: &str) -> Vec<u16> {
@@ -196,6 +201,252 @@ fn get(args: &[String]) -> Result<(), String> {
     Ok(())
 }
 
+/// One socket of `serve`: `tcp:10.0.0.1:80`, `udp:[fd00::1]:53`; a probe may add the source
+/// address to bind: `tcp:10.0.0.1:80@10.0.0.2`.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
+struct Spec {
+    tcp: bool,
+    addr: SocketAddr,
+    from: Option<IpAddr>,
+}
+
+impl Spec {
+    fn parse(text: &str) -> Result<Spec, String> {
+        let (target, from) = match text.split_once('@') {
+            Some((target, from)) => (
+                target,
+                Some(
+                    from.parse()
+                        .map_err(|e| format!("bad source in {text}: {e}"))?,
+                ),
+            ),
+            None => (text, None),
+        };
+        let (proto, addr) = parse_target(target)?;
+        let tcp = match proto.as_str() {
+            "tcp" => true,
+            "udp" => false,
+            other => return Err(format!("unknown protocol {other} in {text}")),
+        };
+        Ok(Spec { tcp, addr, from })
+    }
+}
+
+/// `serve`: reads commands from stdin, one per line, and answers on stdout.
+///
+/// - `listen SPEC...` replaces the set of listening sockets (TCP accepts, UDP echoes; each
+///   bound to its own address, so a reply leaves from the address the probe was sent to)
+///   and answers `ready`, or `error MESSAGE`.
+/// - `probe TIMEOUT_MS SPEC...` tries every target at once and answers one line per target,
+///   `SPEC VERDICT` in argument order, then `done`. Verdicts: `ok` (handshake completed, or
+///   echo received), `timeout` (no answer: the packet was dropped), `refused` (a reset or an
+///   ICMP port unreachable: it arrived but nothing listens), `error:KIND` (anything else,
+///   such as no route; a broken test setup, never a policy verdict).
+///
+/// Listeners keep running between commands on a runtime worker thread; probes run on the
+/// thread that reads stdin.
+fn serve() -> Result<(), String> {
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
+        .enable_all()
+        .build()
+        .map_err(|e| format!("runtime: {e}"))?;
+    let mut listeners: BTreeMap<Spec, tokio::task::JoinHandle<()>> = BTreeMap::new();
+    let mut out = std::io::stdout().lock();
+    for line in std::io::stdin().lock().lines() {
+        let line = line.map_err(|e| format!("stdin: {e}"))?;
+        let words: Vec<&str> = line.split_whitespace().collect();
+        let answer = match words.split_first() {
+            Some((&"listen", specs)) => match rt.block_on(relisten(&mut listeners, specs)) {
+                Ok(()) => "ready".to_string(),
+                Err(e) => format!("error {e}"),
+            },
+            Some((&"probe", args)) => match rt.block_on(probe_specs(args)) {
+                Ok(lines) => lines,
+                Err(e) => format!("error {e}"),
+            },
+            Some((other, _)) => format!("error unknown command {other}"),
+            None => continue,
+        };
+        let _ = writeln!(out, "{answer}");
+        let _ = out.flush();
+    }
+    Ok(())
+}
+
+/// Makes the listening sockets exactly `specs`: keeps those already open, closes the others.
+async fn relisten(
+    listeners: &mut BTreeMap<Spec, tokio::task::JoinHandle<()>>,
+    specs: &[&str],
+) -> Result<(), String> {
+    let wanted = specs
+        .iter()
+        .map(|s| Spec::parse(s))
+        .collect::<Result<std::collections::BTreeSet<Spec>, String>>()?;
+    listeners.retain(|spec, task| {
+        let keep = wanted.contains(spec);
+        if !keep {
+            task.abort();
+        }
+        keep
+    });
+    for spec in wanted {
+        if listeners.contains_key(&spec) {
+            continue;
+        }
+        let task = if spec.tcp {
+            let listener = bind_retrying(|| tokio::net::TcpListener::bind(spec.addr))
+                .await
+                .map_err(|e| format!("tcp {}: {e}", spec.addr))?;
+            tokio::spawn(accept_forever(listener))
+        } else {
+            let socket = bind_retrying(|| tokio::net::UdpSocket::bind(spec.addr))
+                .await
+                .map_err(|e| format!("udp {}: {e}", spec.addr))?;
+            tokio::spawn(echo_forever(socket))
+        };
+        listeners.insert(spec, task);
+    }
+    Ok(())
+}
+
+/// A socket closed by an aborted listener task is released a moment later: retry briefly.
+async fn bind_retrying<T, F>(bind: impl Fn() -> F) -> std::io::Result<T>
+where
+    F: std::future::Future<Output = std::io::Result<T>>,
+{
+    let mut tries = 0;
+    loop {
+        match bind().await {
+            Err(e) if e.kind() == std::io::ErrorKind::AddrInUse && tries < 50 => {
+                tries += 1;
+                tokio::time::sleep(Duration::from_millis(10)).await;
+            }
+            other => return other,
+        }
+    }
+}
+
+async fn accept_forever(listener: tokio::net::TcpListener) {
+    // Probes need only the handshake; a held connection (`hold`) needs its echo.
+    while let Ok((mut stream, _)) = listener.accept().await {
+        tokio::spawn(async move {
+            let (mut read, mut write) = stream.split();
+            let _ = tokio::io::copy(&mut read, &mut write).await;
+        });
+    }
+}
+
+async fn echo_forever(socket: tokio::net::UdpSocket) {
+    let mut buf = [0u8; 1500];
+    while let Ok((n, from)) = socket.recv_from(&mut buf).await {
+        let _ = socket.send_to(&buf[..n], from).await;
+    }
+}
+
+/// At most this many probes are in flight at once (file descriptors are finite); a probe's
+/// timeout starts when it gets its turn.
+const IN_FLIGHT: usize = 4096;
+
+async fn probe_specs(args: &[&str]) -> Result<String, String> {
+    let (timeout, specs) = args.split_first().ok_or("probe needs TIMEOUT_MS")?;
+    let timeout = Duration::from_millis(
+        timeout
+            .parse()
+            .map_err(|_| format!("bad timeout {timeout}"))?,
+    );
+    let specs = specs
+        .iter()
+        .map(|s| Spec::parse(s).map(|spec| (*s, spec)))
+        .collect::<Result<Vec<_>, String>>()?;
+    let permits = Arc::new(tokio::sync::Semaphore::new(IN_FLIGHT));
+    let verdicts = futures::future::join_all(specs.iter().map(|(_, spec)| {
+        let permits = permits.clone();
+        async move {
+            let _permit = permits.acquire().await;
+            probe_one(spec, timeout).await
+        }
+    }))
+    .await;
+    let mut out = String::new();
+    for ((text, _), verdict) in specs.iter().zip(verdicts) {
+        out.push_str(text);
+        out.push(' ');
+        out.push_str(&verdict);
+        out.push('\n');
+    }
+    out.push_str("done");
+    Ok(out)
+}
+
+fn unspecified(addr: &SocketAddr) -> IpAddr {
+    match addr {
+        SocketAddr::V4(_) => IpAddr::V4(Ipv4Addr::UNSPECIFIED),
+        SocketAddr::V6(_) => IpAddr::V6(Ipv6Addr::UNSPECIFIED),
+    }
+}
+
+fn error_word(e: &std::io::Error) -> String {
+    if e.kind() == std::io::ErrorKind::ConnectionRefused {
+        "refused".to_string()
+    } else {
+        format!("error:{:?}", e.kind())
+    }
+}
+
+async fn probe_one(spec: &Spec, timeout: Duration) -> String {
+    let from = SocketAddr::new(spec.from.unwrap_or_else(|| unspecified(&spec.addr)), 0);
+    if spec.tcp {
+        probe_tcp(from, spec.addr, timeout).await
+    } else {
+        probe_udp(from, spec.addr, timeout).await
+    }
+}
+
+async fn probe_tcp(from: SocketAddr, to: SocketAddr, timeout: Duration) -> String {
+    let socket = match to {
+        SocketAddr::V4(_) => tokio::net::TcpSocket::new_v4(),
+        SocketAddr::V6(_) => tokio::net::TcpSocket::new_v6(),
+    };
+    let socket = match socket.and_then(|s| s.bind(from).map(|()| s)) {
+        Ok(socket) => socket,
+        Err(e) => return format!("error:bind-{:?}", e.kind()),
+    };
+    match tokio::time::timeout(timeout, socket.connect(to)).await {
+        Ok(Ok(stream)) => {
+            // Reset instead of closing: no TIME_WAIT pile-up over thousands of probes.
+            let _ = stream.set_zero_linger();
+            "ok".to_string()
+        }
+        Ok(Err(e)) => error_word(&e),
+        Err(_) => "timeout".to_string(),
+    }
+}
+
+async fn probe_udp(from: SocketAddr, to: SocketAddr, timeout: Duration) -> String {
+    let socket = match tokio::net::UdpSocket::bind(from).await {
+        Ok(socket) => socket,
+        Err(e) => return format!("error:bind-{:?}", e.kind()),
+    };
+    if let Err(e) = socket.connect(to).await {
+        return format!("error:connect-{:?}", e.kind());
+    }
+    let mut buf = [0u8; 64];
+    // Two datagrams half a timeout apart: one lost datagram must not look like a drop.
+    for _ in 0..2 {
+        if let Err(e) = socket.send(b"probe").await {
+            return error_word(&e);
+        }
+        match tokio::time::timeout(timeout / 2, socket.recv(&mut buf)).await {
+            Ok(Ok(n)) if &buf[..n] == b"probe" => return "ok".to_string(),
+            Ok(Ok(_)) => return "error:wrong-echo".to_string(),
+            Ok(Err(e)) => return error_word(&e),
+            Err(_) => {}
+        }
+    }
+    "timeout".to_string()
+}
+
 fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let result = match args.first().map(String::as_str) {
@@ -203,7 +454,8 @@ fn main() {
         Some("probe") => probe(&args[1..]),
         Some("hold") => hold(&args[1..]),
         Some("get") => get(&args[1..]),
-        _ => Err("usage: netpol-probe listen|probe|hold|get ...".to_string()),
+        Some("serve") => serve(),
+        _ => Err("usage: netpol-probe listen|probe|hold|get|serve ...".to_string()),
     };
     if let Err(error) = result {
         eprintln!("netpol-probe: {error}");

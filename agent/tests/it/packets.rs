@@ -1,28 +1,30 @@
-//! THE PROOF: real packets through real nftables rulesets installed by real agents agree
-//! with the core's `Engine::matrix` on every probe.
+//! THE PROOF, hand-made scenarios: real packets through real nftables rulesets installed by
+//! real agents agree with the core's `Engine::matrix` on every probe.
 //!
-//! Two nodes with three pods each (see `netns.rs` and `tests/netns/cluster.yaml`), one
-//! `netpol-agent --manifests DIR` per node running inside its node's namespace, and for
-//! each scenario of `tests/netns/` every source pod probes every other pod on every TCP
-//! and UDP port the pods listen on, all at once with a 1 s timeout. A probe is allowed when
-//! the TCP handshake completes or the UDP echo comes back. Pods do not probe themselves
-//! (that traffic never leaves the pod). Then a policy update while a connection is open: the
+//! Two nodes with three pods each (`tests/netns/cluster.yaml`, on the routed fabric of
+//! `fabric.rs`), one `netpol-agent --manifests DIR` per node running inside its node's
+//! namespace, and for each scenario of `tests/netns/` every pod probes every other pod on
+//! every TCP port of [`TCP_PORTS`] and UDP port of [`UDP_PORTS`], all at once. A probe is
+//! allowed when the TCP handshake completes or the UDP echo comes back; a drop the engine
+//! does not expect is tried again with a long timeout. Pods do not probe themselves (that
+//! traffic never leaves the pod). Then a policy update while a connection is open: the
 //! established connection keeps working, new connections follow the new rules.
+//! (`upstream.rs` runs the upstream e2e cases on the same kind of cluster.)
 
 use std::collections::BTreeMap;
 use std::io::{BufRead, BufReader, Write};
-use std::net::Ipv4Addr;
+use std::net::{IpAddr, Ipv4Addr};
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
+use std::process::Stdio;
 use std::time::{Duration, Instant};
 
-use netpol_agent::enforce::ruleset_for;
-use netpol_agent::{manifests, ruleset_hash};
+use netpol_agent::manifests;
 use netpol_core::{Engine, Model, PortRef, Protocol};
 
-use crate::netns::{self, Proc, SimCluster, TCP_PORTS, UDP_PORTS};
+use crate::agents::{AgentCluster, SimPod};
+use crate::netns::{self, Proc};
+use crate::reach::{Ask, Reach};
 
-const AGENT: &str = env!("CARGO_BIN_EXE_netpol-agent");
 const PROBE: &str = env!("CARGO_BIN_EXE_netpol-probe");
 
 /// The pods of `tests/netns/cluster.yaml`: id, node, IP. Checked against the manifest below.
@@ -35,127 +37,50 @@ const PODS: [(&str, &str, [u8; 4]); 6] = [
     ("prod/cache", "node-b", [10, 99, 2, 4]),
 ];
 
+/// Ports probed over TCP, and over UDP (every pod listens on all of them, both protocols).
+const TCP_PORTS: [u16; 5] = [80, 81, 5432, 8080, 9001];
+const UDP_PORTS: [u16; 1] = [53];
+
 fn data_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/netns")
 }
 
-/// Replaces the scenario's policy file atomically (write a hidden file, rename), so the
-/// agent never reads half a file.
-fn install_policies(cluster: &SimCluster, text: &str) {
-    let dir = cluster.manifests();
-    let tmp = dir.join(".policies.yaml.tmp");
-    std::fs::write(&tmp, text).expect("write policies");
-    std::fs::rename(&tmp, dir.join("policies.yaml")).expect("rename policies");
-}
+/// One probe result per (src, dst, protocol, port); `Err` for a broken probe.
+type Results = BTreeMap<(usize, usize, Protocol, u16), Result<bool, String>>;
 
-/// Waits until both agents report the ruleset compiled from the current manifests.
-fn wait_applied(cluster: &SimCluster, model: &Model, timeout: Duration) -> Duration {
-    let start = Instant::now();
-    for (node, _) in &cluster.nodes {
-        let want = format!("{:016x}", ruleset_hash(&ruleset_for(model, node).text));
-        let status = cluster.dir.join(format!("{node}.status"));
-        loop {
-            let got = std::fs::read_to_string(&status).unwrap_or_default();
-            if got.trim() == want {
-                break;
+/// Probes every ordered pair of distinct pods on every port, all at once; a drop that
+/// `allowed` says should have passed is tried again patiently.
+fn probe_all(cluster: &mut AgentCluster, allowed: impl Fn(&Ask) -> bool) -> Results {
+    let mut asks = Vec::new();
+    for src in 0..cluster.pods.len() {
+        for dst in (0..cluster.pods.len()).filter(|d| *d != src) {
+            let tcp = TCP_PORTS.iter().map(|p| (Protocol::TCP, *p));
+            for (protocol, port) in tcp.chain(UDP_PORTS.iter().map(|p| (Protocol::UDP, *p))) {
+                asks.push(Ask {
+                    src,
+                    dst,
+                    protocol,
+                    port,
+                });
             }
-            if start.elapsed() > timeout {
-                let log = std::fs::read_to_string(cluster.dir.join(format!("{node}.log")))
-                    .unwrap_or_default();
-                panic!("agent on {node} did not apply ruleset {want} within {timeout:?} (status {got:?}); log:\n{log}");
-            }
-            std::thread::sleep(Duration::from_millis(20));
         }
     }
-    start.elapsed()
-}
-
-fn start_agent(cluster: &SimCluster, node: &str) -> Proc {
-    let log = std::fs::File::create(cluster.dir.join(format!("{node}.log"))).expect("agent log");
-    let manifests = cluster.manifests();
-    let status = cluster.dir.join(format!("{node}.status"));
-    let child = cluster
-        .node(node)
-        .command(
-            Path::new(AGENT),
-            &[
-                "--manifests",
-                manifests.to_str().expect("utf-8 path"),
-                "--node-name",
-                node,
-                "--status-file",
-                status.to_str().expect("utf-8 path"),
-                "--metrics-addr",
-                "127.0.0.1:9695",
-            ],
-        )
-        .env("RUST_LOG", "info")
-        .stdout(Stdio::null())
-        .stderr(log)
-        .spawn()
-        .expect("start agent");
-    Proc { child }
-}
-
-/// One probe result per (src, dst, protocol, port).
-type Results = BTreeMap<(usize, usize, Protocol, u16), bool>;
-
-/// Probes every ordered pair of distinct pods on every port, all sources in parallel.
-fn probe_all(cluster: &SimCluster) -> Results {
-    let mut children = Vec::new();
-    for (s, src) in cluster.pods.iter().enumerate() {
-        let mut args = vec![
-            "probe".to_string(),
-            // Generous: all probes run at once, so a denied probe costs one timeout per
-            // scenario, and a loaded CI machine must not turn a slow handshake into "denied".
-            "--timeout-ms".to_string(),
-            "1000".to_string(),
-        ];
-        for dst in cluster.pods.iter().filter(|d| d.id != src.id) {
-            args.extend(TCP_PORTS.iter().map(|p| format!("tcp:{}:{p}", dst.ip)));
-            args.extend(UDP_PORTS.iter().map(|p| format!("udp:{}:{p}", dst.ip)));
-        }
-        let args: Vec<&str> = args.iter().map(String::as_str).collect();
-        let child = src
-            .ns
-            .command(Path::new(PROBE), &args)
-            .stdout(Stdio::piped())
-            .spawn()
-            .expect("start probe");
-        children.push((s, child));
-    }
-    let mut results = Results::new();
-    for (s, child) in children {
-        let out = child.wait_with_output().expect("probe output");
-        for line in String::from_utf8_lossy(&out.stdout).lines() {
-            let parts: Vec<&str> = line.split_whitespace().collect();
-            let [proto, ip, port, verdict] = parts[..] else {
-                panic!("bad probe line {line:?}");
+    let (reaches, _) = cluster.probe(&asks, allowed);
+    asks.iter()
+        .zip(reaches)
+        .map(|(a, r)| {
+            let result = match r {
+                Reach::Reached => Ok(true),
+                Reach::Dropped => Ok(false),
+                Reach::Broken(why) => Err(why),
             };
-            let ip: Ipv4Addr = ip.parse().expect("probe ip");
-            let d = cluster
-                .pods
-                .iter()
-                .position(|p| p.ip == ip)
-                .expect("probe dst");
-            let protocol = if proto == "tcp" {
-                Protocol::TCP
-            } else {
-                Protocol::UDP
-            };
-            let port: u16 = port.parse().expect("probe port");
-            assert_ne!(
-                verdict, "refused",
-                "no listener on {ip}:{port}/{proto}: test setup is broken"
-            );
-            results.insert((s, d, protocol, port), verdict == "ok");
-        }
-    }
-    results
+            ((a.src, a.dst, a.protocol, a.port), result)
+        })
+        .collect()
 }
 
 /// Pod index in the model for each simulated pod.
-fn model_indices(cluster: &SimCluster, model: &Model) -> Vec<usize> {
+fn model_indices(cluster: &AgentCluster, model: &Model) -> Vec<usize> {
     cluster
         .pods
         .iter()
@@ -165,12 +90,7 @@ fn model_indices(cluster: &SimCluster, model: &Model) -> Vec<usize> {
                 .pod_index(&p.id)
                 .unwrap_or_else(|| panic!("pod {} is not in the model", p.id));
             let pod = &model.cluster.pods[i];
-            assert_eq!(
-                pod.ips,
-                vec![std::net::IpAddr::V4(p.ip)],
-                "IP of {} in cluster.yaml",
-                p.id
-            );
+            assert_eq!(pod.ips, p.ips, "IP of {} in cluster.yaml", p.id);
             assert_eq!(
                 pod.node.as_deref(),
                 Some(p.node.as_str()),
@@ -191,36 +111,41 @@ struct Row {
 }
 
 /// Probes everything and compares with the engine's matrices for `model`.
-fn check(cluster: &SimCluster, model: &Model, name: &str, active_after: Duration) -> Row {
+fn check(cluster: &mut AgentCluster, model: &Model, name: &str, active_after: Duration) -> Row {
     let index = model_indices(cluster, model);
     let engine = Engine::new(model);
     let mut matrices = BTreeMap::new();
-    for port in TCP_PORTS {
+    let tcp = TCP_PORTS.iter().map(|p| (Protocol::TCP, *p));
+    for (protocol, port) in tcp.chain(UDP_PORTS.iter().map(|p| (Protocol::UDP, *p))) {
         matrices.insert(
-            (Protocol::TCP, port),
-            engine.matrix(Protocol::TCP, &PortRef::Number(port)),
+            (protocol, port),
+            engine.matrix(protocol, &PortRef::Number(port)),
         );
     }
-    for port in UDP_PORTS {
-        matrices.insert(
-            (Protocol::UDP, port),
-            engine.matrix(Protocol::UDP, &PortRef::Number(port)),
-        );
-    }
-    let results = probe_all(cluster);
+    let want = |s: usize, d: usize, protocol: Protocol, port: u16| {
+        matrices[&(protocol, port)].allowed(index[s], index[d])
+    };
+    let results = probe_all(cluster, |a| want(a.src, a.dst, a.protocol, a.port));
     let mut mismatches = Vec::new();
     let mut allowed = 0;
     for ((s, d, protocol, port), got) in &results {
-        let want = matrices[&(*protocol, *port)].allowed(index[*s], index[*d]);
-        allowed += usize::from(*got);
-        if want != *got {
-            mismatches.push(format!(
-                "{} -> {} {protocol}/{port}: engine says {}, packets say {}",
-                cluster.pods[*s].id,
-                cluster.pods[*d].id,
-                if want { "allowed" } else { "denied" },
-                if *got { "allowed" } else { "denied" },
-            ));
+        let want = want(*s, *d, *protocol, *port);
+        let pair = format!(
+            "{} -> {} {protocol}/{port}",
+            cluster.pods[*s].id, cluster.pods[*d].id
+        );
+        match got {
+            Ok(got) => {
+                allowed += usize::from(*got);
+                if want != *got {
+                    mismatches.push(format!(
+                        "{pair}: engine says {}, packets say {}",
+                        if want { "allowed" } else { "denied" },
+                        if *got { "allowed" } else { "denied" },
+                    ));
+                }
+            }
+            Err(why) => mismatches.push(format!("{pair}: the probe broke: {why}")),
         }
     }
     let expected =
@@ -232,16 +157,6 @@ fn check(cluster: &SimCluster, model: &Model, name: &str, active_after: Duration
         allowed,
         mismatches,
         active_after,
-    }
-}
-
-/// Forgets connection tracking state on both nodes, so a UDP flow admitted in one scenario
-/// cannot look "established" in the next.
-fn flush_conntrack(cluster: &SimCluster) {
-    for (_, node) in &cluster.nodes {
-        let _ = Command::new("ip")
-            .args(["netns", "exec", &node.name, "conntrack", "-F"])
-            .output();
     }
 }
 
@@ -270,10 +185,9 @@ struct Held {
 }
 
 impl Held {
-    fn open(cluster: &SimCluster, src: &str, target: &str) -> Held {
-        let pod = cluster.pods.iter().find(|p| p.id == src).expect("src pod");
-        let mut child = pod
-            .ns
+    fn open(cluster: &AgentCluster, src: &str, target: &str) -> Held {
+        let mut child = cluster
+            .pod_ns(src)
             .command(Path::new(PROBE), &["hold", target])
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
@@ -304,22 +218,19 @@ fn agents_enforce_what_the_engine_computes() {
     let started = Instant::now();
     netns::require_netns();
     netns::cleanup_leftovers();
-    let pods: Vec<(&str, &str, Ipv4Addr)> = PODS
+    let pods: Vec<SimPod> = PODS
         .iter()
-        .map(|(id, node, ip)| (*id, *node, Ipv4Addr::from(*ip)))
+        .map(|(id, node, ip)| SimPod {
+            id: id.to_string(),
+            node: node.to_string(),
+            ips: vec![IpAddr::V4(Ipv4Addr::from(*ip))],
+        })
         .collect();
-    let cluster = SimCluster::build(&pods, Path::new(PROBE));
-    std::fs::copy(
-        data_dir().join("cluster.yaml"),
-        cluster.manifests().join("cluster.yaml"),
-    )
-    .expect("copy cluster.yaml");
-    install_policies(&cluster, "");
-
-    let mut agents = Vec::new();
-    for (node, _) in &cluster.nodes {
-        agents.push(start_agent(&cluster, node));
-    }
+    let cluster_yaml =
+        std::fs::read_to_string(data_dir().join("cluster.yaml")).expect("cluster.yaml");
+    let mut ports: Vec<u16> = TCP_PORTS.iter().chain(&UDP_PORTS).copied().collect();
+    ports.sort_unstable();
+    let mut cluster = AgentCluster::start("packets", pods, &cluster_yaml, &ports);
 
     let mut scenarios: Vec<PathBuf> = std::fs::read_dir(data_dir())
         .expect("tests/netns")
@@ -336,7 +247,7 @@ fn agents_enforce_what_the_engine_computes() {
             .and_then(|s| s.to_str())
             .unwrap_or("?")
             .to_string();
-        install_policies(&cluster, &std::fs::read_to_string(path).expect("scenario"));
+        cluster.install_policies(&std::fs::read_to_string(path).expect("scenario"));
         let model = manifests::load(&cluster.manifests()).expect("load manifests");
         let errors: Vec<&str> = model
             .diagnostics
@@ -348,34 +259,34 @@ fn agents_enforce_what_the_engine_computes() {
             errors.is_empty(),
             "{name}: manifests have errors: {errors:?}"
         );
-        let active_after = wait_applied(&cluster, &model, Duration::from_secs(10));
-        flush_conntrack(&cluster);
-        rows.push(check(&cluster, &model, &name, active_after));
+        let active_after = cluster.wait_applied(&model, Duration::from_secs(10));
+        cluster.fabric.flush_conntrack();
+        rows.push(check(&mut cluster, &model, &name, active_after));
     }
 
     // A policy update while a connection is open: prod/web -> prod/db:5432 is allowed, a
     // connection is opened, then db becomes default-deny.
     let allow = "apiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\nmetadata:\n  name: db\n  namespace: prod\nspec:\n  podSelector:\n    matchLabels:\n      app: db\n  ingress:\n    - from:\n        - podSelector:\n            matchLabels:\n              app: web\n      ports:\n        - port: 5432\n";
     let deny = "apiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\nmetadata:\n  name: db\n  namespace: prod\nspec:\n  podSelector:\n    matchLabels:\n      app: db\n";
-    install_policies(&cluster, allow);
+    cluster.install_policies(allow);
     let model = manifests::load(&cluster.manifests()).expect("load manifests");
-    let active_after = wait_applied(&cluster, &model, Duration::from_secs(10));
-    flush_conntrack(&cluster);
+    let active_after = cluster.wait_applied(&model, Duration::from_secs(10));
+    cluster.fabric.flush_conntrack();
     rows.push(check(
-        &cluster,
+        &mut cluster,
         &model,
         "update: before (web->db allowed)",
         active_after,
     ));
     let mut held = Held::open(&cluster, "prod/web", "tcp:10.99.2.2:5432");
     assert!(held.ping(), "the held connection works before the update");
-    install_policies(&cluster, deny);
+    cluster.install_policies(deny);
     let model = manifests::load(&cluster.manifests()).expect("load manifests");
-    let active_after = wait_applied(&cluster, &model, Duration::from_secs(10));
+    let active_after = cluster.wait_applied(&model, Duration::from_secs(10));
     // No conntrack flush here: the established connection must survive on its own.
     let established_survives = held.ping();
     rows.push(check(
-        &cluster,
+        &mut cluster,
         &model,
         "update: after (db default deny)",
         active_after,
@@ -384,7 +295,7 @@ fn agents_enforce_what_the_engine_computes() {
 
     print_table(&rows);
     let metrics = cluster
-        .node("node-b")
+        .node_ns("node-b")
         .exec(PROBE, &["get", "127.0.0.1:9695", "/metrics"]);
     println!("\nnode-b /metrics:\n{metrics}");
     println!("total time {:?}", started.elapsed());
@@ -416,5 +327,5 @@ fn agents_enforce_what_the_engine_computes() {
         metrics.contains("netpol_agent_last_error{message=\"\"} 0"),
         "{metrics}"
     );
-    drop(agents);
+    drop(cluster);
 }

@@ -47,6 +47,7 @@ const AREAS: &[&str] = &[
     "ipblock",
     "named-ports",
     "namespaces",
+    "participation",
     "peers",
     "policy-types",
     "ports",
@@ -98,6 +99,10 @@ struct Case {
     /// Expected error and warning diagnostics; absent means "none".
     #[serde(default)]
     diagnostics: Option<Vec<DiagnosticExpectation>>,
+    /// Expected info diagnostics (remarks such as `finished-pod`); absent means "not
+    /// checked", since most inputs carry infos no case is about.
+    #[serde(default)]
+    infos: Option<Vec<DiagnosticExpectation>>,
 }
 
 /// `expect:` entry.
@@ -174,7 +179,7 @@ struct DiagnosticExpectation {
     /// 1-based line of the diagnostic's span; not compared when absent.
     #[serde(default)]
     line: Option<u32>,
-    /// `error` or `warning`; not compared when absent.
+    /// `error` or `warning`; not compared when absent. Never given under `infos`.
     #[serde(default)]
     severity: Option<SeverityWord>,
 }
@@ -779,14 +784,41 @@ impl<'m> Checker<'m> {
         }
     }
 
+    /// Errors and warnings must be exactly `expected` (none when absent).
     fn check_diagnostics(&mut self, expected: Option<&[DiagnosticExpectation]>) {
-        let mut actual: Vec<&netpol_core::Diagnostic> = self
-            .model
+        let actual = self.diagnostics_of(&[Severity::Error, Severity::Warning]);
+        self.match_diagnostics("diagnostics", expected.unwrap_or_default(), actual);
+    }
+
+    /// Infos must be exactly `expected`, when the case gives them.
+    fn check_infos(&mut self, expected: Option<&[DiagnosticExpectation]>) {
+        let Some(expected) = expected else { return };
+        if let Some(i) = expected.iter().position(|e| e.severity.is_some()) {
+            return self.failures.push(format!(
+                "infos[{i}]: severity is implied under `infos`; remove it"
+            ));
+        }
+        let actual = self.diagnostics_of(&[Severity::Info]);
+        self.match_diagnostics("infos", expected, actual);
+    }
+
+    fn diagnostics_of(&self, severities: &[Severity]) -> Vec<&'m netpol_core::Diagnostic> {
+        self.model
             .diagnostics
             .iter()
-            .filter(|d| matches!(d.severity, Severity::Error | Severity::Warning))
-            .collect();
-        for (i, e) in expected.unwrap_or_default().iter().enumerate() {
+            .filter(|d| severities.contains(&d.severity))
+            .collect()
+    }
+
+    /// Pairs every expectation with one actual diagnostic; what is left on either side is
+    /// a failure.
+    fn match_diagnostics(
+        &mut self,
+        key: &str,
+        expected: &[DiagnosticExpectation],
+        mut actual: Vec<&netpol_core::Diagnostic>,
+    ) {
+        for (i, e) in expected.iter().enumerate() {
             let found = actual.iter().position(|d| {
                 d.code == e.code
                     && d.span.map(|s| s.file)
@@ -808,7 +840,7 @@ impl<'m> Checker<'m> {
                     actual.remove(k);
                 }
                 None => self.failures.push(format!(
-                    "diagnostics[{i}]: expected {} in {:?}{} — not reported",
+                    "{key}[{i}]: expected {} in {:?}{} — not reported",
                     e.code,
                     e.file,
                     e.line.map(|l| format!(" at line {l}")).unwrap_or_default()
@@ -912,9 +944,10 @@ fn run_case(case: &Case) -> Vec<String> {
         && case.truth_tables.is_empty()
         && case.allowed_ports.is_empty()
         && case.diagnostics.is_none()
+        && case.infos.is_none()
     {
         return vec![
-            "the case checks nothing: give expect, truth_tables, allowed_ports or diagnostics"
+            "the case checks nothing: give expect, truth_tables, allowed_ports, diagnostics or infos"
                 .into(),
         ];
     }
@@ -924,6 +957,7 @@ fn run_case(case: &Case) -> Vec<String> {
     };
     let mut checker = Checker::new(&model);
     checker.check_diagnostics(case.diagnostics.as_deref());
+    checker.check_infos(case.infos.as_deref());
     for (i, e) in case.expect.iter().enumerate() {
         checker.check_expectation(i, e);
     }
@@ -1057,6 +1091,17 @@ fn harness_reports_wrong_expectations() {
     .expect("valid case");
     let failures = run_case(&case);
     assert!(!failures.is_empty(), "a wrong expectation passed");
+
+    // An expected info that is not reported fails too, so `infos` cannot pass vacuously.
+    let case = parse_case(
+        "description: missing info\n\
+         cluster: |\n\
+         \x20 pod x/a app=a ip=10.0.0.1\n\
+         infos:\n\
+         \x20 - {code: finished-pod, file: cluster}\n",
+    )
+    .expect("valid case");
+    assert!(!run_case(&case).is_empty(), "a missing info passed");
 
     let nothing = parse_case("description: checks nothing\n").expect("valid case");
     assert!(
