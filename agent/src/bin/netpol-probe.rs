@@ -9,6 +9,8 @@
 //!   every line on stdin sends a ping and prints `ok` if the echo came back, else `fail`.
 //! - `get 127.0.0.1:9695 /metrics`: HTTP/1.0 GET, prints the body (the agent's metrics live
 //!   on the loopback of the node's namespace, out of reach of the test process).
+//! - `fetch 127.0.0.1:9695 /healthz`: like `get`, but any status: prints the status code on
+//!   the first line, then the body (health checks answer 503 when unhealthy).
 
 use std::io::{BufRead, Read, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream, UdpSocket};
@@ -168,7 +170,8 @@ fn hold(args: &[String]) -> Result<(), String> {
     Ok(())
 }
 
-fn get(args: &[String]) -> Result<(), String> {
+/// One HTTP/1.0 GET: the status code and the body.
+fn http_get(args: &[String]) -> Result<(u16, String), String> {
     let [addr, path] = args else {
         return Err("get needs ADDR PATH".to_string());
     };
@@ -186,13 +189,27 @@ fn get(args: &[String]) -> Result<(), String> {
         .read_to_string(&mut response)
         .map_err(|e| e.to_string())?;
     let (head, body) = response.split_once("\r\n\r\n").unwrap_or((&response, ""));
-    if !head.starts_with("HTTP/1.0 200") {
-        return Err(format!(
-            "{path}: {}",
-            head.lines().next().unwrap_or_default()
-        ));
+    let status_line = head.lines().next().unwrap_or_default();
+    let code = status_line
+        .split_whitespace()
+        .nth(1)
+        .and_then(|c| c.parse().ok())
+        .ok_or(format!("{path}: bad status line {status_line:?}"))?;
+    Ok((code, body.to_string()))
+}
+
+fn get(args: &[String]) -> Result<(), String> {
+    let (code, body) = http_get(args)?;
+    if code != 200 {
+        return Err(format!("{}: HTTP status {code}", args[1]));
     }
     print!("{body}");
+    Ok(())
+}
+
+fn fetch(args: &[String]) -> Result<(), String> {
+    let (code, body) = http_get(args)?;
+    print!("{code}\n{body}");
     Ok(())
 }
 
@@ -203,7 +220,8 @@ fn main() {
         Some("probe") => probe(&args[1..]),
         Some("hold") => hold(&args[1..]),
         Some("get") => get(&args[1..]),
-        _ => Err("usage: netpol-probe listen|probe|hold|get ...".to_string()),
+        Some("fetch") => fetch(&args[1..]),
+        _ => Err("usage: netpol-probe listen|probe|hold|get|fetch ...".to_string()),
     };
     if let Err(error) = result {
         eprintln!("netpol-probe: {error}");

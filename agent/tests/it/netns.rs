@@ -193,7 +193,17 @@ impl SimCluster {
     /// Builds nodes `node-a` (10.99.1.0/24) and `node-b` (10.99.2.0/24) and the `pods`
     /// (`(id, node, ip)`), starts a listener in every pod.
     pub fn build(pods: &[(&str, &str, Ipv4Addr)], probe_bin: &Path) -> SimCluster {
-        let tag = format!("{PREFIX}{}", std::process::id());
+        SimCluster::build_tagged("", pods, probe_bin)
+    }
+
+    /// [`SimCluster::build`] with `tag` in every namespace name, so tests running at the
+    /// same time in one process each get their own cluster.
+    pub fn build_tagged(
+        tag: &str,
+        pods: &[(&str, &str, Ipv4Addr)],
+        probe_bin: &Path,
+    ) -> SimCluster {
+        let tag = format!("{PREFIX}{}{tag}", std::process::id());
         let dir = std::env::temp_dir().join(&tag);
         let _ = std::fs::remove_dir_all(&dir);
         std::fs::create_dir_all(dir.join("manifests")).expect("temp dir");
