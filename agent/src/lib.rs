@@ -23,6 +23,8 @@ pub mod kube_source;
 pub mod manifests;
 pub mod metrics;
 pub mod run;
+pub mod sources;
+pub mod strict;
 
 /// FNV-1a 64 of `text`: stable across builds and platforms (unlike `DefaultHasher`), so a
 /// test or an operator can compute the hash of an expected ruleset and compare it with the

@@ -193,8 +193,18 @@ fn a_typo_in_a_policy_file_keeps_its_last_good_version_in_force() {
     let before = statuses(&fx);
     fx.write("dev.yaml", &broken(&deny_all("dev", "dev-policy")));
     let closed = model_of(&[&cluster, fixed, &deny_all("dev", "by-hand")]);
-    wait_read(&fx, &before, 1.0);
-    fx.wait_applied(&closed, &harness::NODES);
+    for (i, node) in harness::NODES.iter().enumerate() {
+        // The agents' stand-in policy has its own name, so the ruleset text (and its hash)
+        // differs from `closed`'s: wait for the apply, then let the packets judge.
+        fx.wait_for(
+            &format!("{node} applies the fail-closed state"),
+            Duration::from_secs(10),
+            || {
+                fx.status(node) != before[i]
+                    && fx.metric(node, "netpol_agent_fail_closed_namespaces") == Some(1.0)
+            },
+        );
+    }
     fx.flush_conntrack();
     fx.check(&closed)
         .assert_exact("dev.yaml never parsed: dev fails closed");
