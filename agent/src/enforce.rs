@@ -161,7 +161,9 @@ impl Enforcer {
     }
 
     fn succeeded(&self) {
-        self.metrics.consecutive_failures.store(0, Ordering::Relaxed);
+        self.metrics
+            .consecutive_failures
+            .store(0, Ordering::Relaxed);
         self.metrics.set_error(None);
     }
 
@@ -181,16 +183,24 @@ impl Enforcer {
     async fn cut(&self, model: &Model, conntrack: PathBuf) {
         match crate::strict::cut(model, &self.node, &conntrack).await {
             Ok(cut) => {
-                self.metrics.flows_cut.fetch_add(cut as u64, Ordering::Relaxed);
+                self.metrics
+                    .flows_cut
+                    .fetch_add(cut as u64, Ordering::Relaxed);
                 self.metrics.set_strict_error(None);
                 if cut > 0 {
-                    tracing::info!(flows = cut, "strict mode: cut established flows the new state denies");
+                    tracing::info!(
+                        flows = cut,
+                        "strict mode: cut established flows the new state denies"
+                    );
                 }
             }
             Err(error) => {
                 self.metrics.strict_failures.fetch_add(1, Ordering::Relaxed);
                 self.metrics.set_strict_error(Some(format!("{error:#}")));
-                tracing::error!(error = format!("{error:#}"), "strict mode: cutting flows failed");
+                tracing::error!(
+                    error = format!("{error:#}"),
+                    "strict mode: cutting flows failed"
+                );
             }
         }
     }
@@ -252,9 +262,7 @@ mod tests {
         let mut backoff = Backoff::default();
         let delays: Vec<Duration> = (0..12).map(|_| backoff.next_delay()).collect();
         for (i, d) in delays.iter().enumerate() {
-            let base = Backoff::FIRST
-                .saturating_mul(1 << i)
-                .min(Backoff::MAX);
+            let base = Backoff::FIRST.saturating_mul(1 << i).min(Backoff::MAX);
             assert!(
                 *d >= base.mul_f64(0.8) && *d < base.mul_f64(1.2),
                 "attempt {i}: {d:?} around {base:?}"

@@ -226,7 +226,14 @@ impl Stores {
                     ns => format!("{}/{ns}/{name}", kind.resource),
                 };
                 let scope = if kind.holds_policies {
-                    Scope::Namespace(if namespace.is_empty() { "default" } else { namespace }.into())
+                    Scope::Namespace(
+                        if namespace.is_empty() {
+                            "default"
+                        } else {
+                            namespace
+                        }
+                        .into(),
+                    )
                 } else {
                     Scope::Nothing
                 };
@@ -332,7 +339,12 @@ pub async fn watch_with(
                 object.metadata.annotations = None;
             })
             .reflect(writer);
-        tasks.push(drive(kind, stream, changed.clone(), options.metrics.clone()));
+        tasks.push(drive(
+            kind,
+            stream,
+            changed.clone(),
+            options.metrics.clone(),
+        ));
     }
     let stores = Stores { stores };
     // Enforce nothing until every store holds a complete list: a half-filled cluster could

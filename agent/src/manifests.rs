@@ -169,7 +169,11 @@ mod tests {
         assert_eq!(third.cluster.pods.len(), 2, "removed files leave the model");
 
         // A broken version of b.txt: the loader keeps the last good one, `load` does not.
-        std::fs::write(dir.join("b.txt"), "pod prod/db app=db ip=10.0.0.3\nnonsense here\n").unwrap();
+        std::fs::write(
+            dir.join("b.txt"),
+            "pod prod/db app=db ip=10.0.0.3\nnonsense here\n",
+        )
+        .unwrap();
         let fourth = loader.load(&dir).unwrap();
         assert_eq!(fourth.cluster.pods.len(), 2, "last good version of b.txt");
         assert_eq!(fourth.rejected.len(), 1);

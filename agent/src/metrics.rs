@@ -353,9 +353,7 @@ fn respond(metrics: &Metrics, path: &str) -> (&'static str, String) {
         "/livez" => ("200 OK", "ok\n".to_string()),
         "/healthz" => match metrics.health() {
             Health::Ok => ("200 OK", "ok\n".to_string()),
-            Health::Degraded(reasons) => {
-                ("200 OK", format!("degraded: {}\n", reasons.join("\n")))
-            }
+            Health::Degraded(reasons) => ("200 OK", format!("degraded: {}\n", reasons.join("\n"))),
             Health::Unhealthy(why) => ("503 Service Unavailable", format!("unhealthy: {why}\n")),
         },
         _ => ("404 Not Found", "not found\n".to_string()),

@@ -143,8 +143,7 @@ pub async fn run(args: Args) -> Result<ExitCode> {
             })
         }
         None => {
-            let client = kube_source::observed_client(args.kubeconfig.as_deref(), &metrics)
-                .await?;
+            let client = kube_source::observed_client(args.kubeconfig.as_deref(), &metrics).await?;
             tracing::info!(node = %args.node_name, "watching the Kubernetes API");
             let options = kube_source::Options {
                 on_error: args.on_error,
@@ -246,7 +245,8 @@ async fn sync_loop(
     let mut retry: Option<tokio::time::Instant> = None;
     loop {
         // A date that never comes when nothing is to be retried.
-        let retry_at = retry.unwrap_or_else(|| tokio::time::Instant::now() + Duration::from_secs(86_400));
+        let retry_at =
+            retry.unwrap_or_else(|| tokio::time::Instant::now() + Duration::from_secs(86_400));
         tokio::select! {
             changed = rx.changed() => {
                 if changed.is_err() {
@@ -279,7 +279,10 @@ async fn sync_loop(
             }
             Err(_) => {
                 let delay = backoff.next_delay();
-                tracing::info!(retry_in_ms = delay.as_millis() as u64, "will retry the apply");
+                tracing::info!(
+                    retry_in_ms = delay.as_millis() as u64,
+                    "will retry the apply"
+                );
                 Some(tokio::time::Instant::now() + delay)
             }
         };

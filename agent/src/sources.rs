@@ -225,9 +225,10 @@ impl Snapshot {
             ));
         }
         for d in self.merge_errors() {
-            let source = d.span.and_then(|s| self.texts.get(&s.file)).map(|(name, text)| {
-                netpol_report::Source { name, text }
-            });
+            let source = d
+                .span
+                .and_then(|s| self.texts.get(&s.file))
+                .map(|(name, text)| netpol_report::Source { name, text });
             out.push_str(&netpol_report::render(d, source));
             out.push('\n');
         }
@@ -288,7 +289,9 @@ impl Sources {
                 let parsed = netpol_core::parse(file, &text);
                 (text, Some(parsed), None)
             }
-            Content::Unreadable { message, lossy } => (lossy.unwrap_or_default(), None, Some(message)),
+            Content::Unreadable { message, lossy } => {
+                (lossy.unwrap_or_default(), None, Some(message))
+            }
         };
         let text: Arc<str> = Arc::from(text);
         let entry = self.entries.entry(name.to_string()).or_insert(Entry {
@@ -433,7 +436,8 @@ fn fail_closed_policies(namespaces: &[String]) -> String {
 mod tests {
     use super::*;
 
-    const POD: &str = "pod prod/web app=web ip=10.0.0.1 node=n1\npod dev/api app=api ip=10.0.0.2 node=n1\n";
+    const POD: &str =
+        "pod prod/web app=web ip=10.0.0.1 node=n1\npod dev/api app=api ip=10.0.0.2 node=n1\n";
     const DENY: &str = "kind: NetworkPolicy\napiVersion: networking.k8s.io/v1\nmetadata: {name: deny, namespace: prod}\nspec:\n  podSelector: {}\n  policyTypes: [Ingress, Egress]\n";
 
     fn text(s: &str) -> impl FnOnce() -> Content + '_ {
@@ -488,11 +492,12 @@ mod tests {
         }
         let snapshot = closed.snapshot();
         assert_eq!(snapshot.fail_closed, ["dev"]);
-        assert_eq!(
-            policies(&snapshot),
-            [format!("dev/{FAIL_CLOSED_POLICY}")]
-        );
-        assert!(snapshot.model.diagnostics.iter().all(|d| d.severity != Severity::Error));
+        assert_eq!(policies(&snapshot), [format!("dev/{FAIL_CLOSED_POLICY}")]);
+        assert!(snapshot
+            .model
+            .diagnostics
+            .iter()
+            .all(|d| d.severity != Severity::Error));
         let snapshot = ignored.snapshot();
         assert!(snapshot.fail_closed.is_empty());
         assert!(policies(&snapshot).is_empty());
@@ -508,9 +513,11 @@ mod tests {
             Scope::Namespace("prod".into()),
             text("{\"apiVersion\":\"networking.k8s.io/v1\",\"kind\":\"NetworkPolicy\",\"metadata\":{\"name\":\"x\",\"namespace\":\"prod\"},\"spec\":{\"podSelector\":\"all\"}}"),
         );
-        sources.offer("pods/prod/web", "3", Scope::Nothing, || Content::Unreadable {
-            message: "cannot read it".into(),
-            lossy: None,
+        sources.offer("pods/prod/web", "3", Scope::Nothing, || {
+            Content::Unreadable {
+                message: "cannot read it".into(),
+                lossy: None,
+            }
         });
         let snapshot = sources.snapshot();
         assert_eq!(snapshot.fail_closed, ["prod"]);

@@ -52,7 +52,12 @@ pub fn parse_line(family: &'static str, line: &str) -> Option<Entry> {
     Some(Entry {
         family,
         protocol,
-        original: (ip("src", 0)?, ip("dst", 0)?, port("sport", 0)?, port("dport", 0)?),
+        original: (
+            ip("src", 0)?,
+            ip("dst", 0)?,
+            port("sport", 0)?,
+            port("dport", 0)?,
+        ),
         responder: ip("src", 1)?,
         port: port("sport", 1)?,
     })

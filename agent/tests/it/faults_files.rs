@@ -54,7 +54,14 @@ fn dry_run_and_once_of_a_typo_in_a_deny_all_file_exit_1_and_keep_the_deny() {
     let d = dir.to_str().expect("utf-8 path");
     std::fs::write(dir.join("pod.yaml"), POD).expect("pod");
     std::fs::write(dir.join("deny.yaml"), deny_all("prod", "deny-all")).expect("policy");
-    let base = ["--manifests", d, "--node-name", "node-a", "--metrics-addr", "off"];
+    let base = [
+        "--manifests",
+        d,
+        "--node-name",
+        "node-a",
+        "--metrics-addr",
+        "off",
+    ];
     let dry_run = [&base[..], &["--dry-run"]].concat();
 
     let good = agent(None, &dry_run);
@@ -62,11 +69,7 @@ fn dry_run_and_once_of_a_typo_in_a_deny_all_file_exit_1_and_keep_the_deny() {
     let good_text = String::from_utf8_lossy(&good.stdout).into_owned();
     assert!(good_text.contains("10.99.1.2"), "{}", show(&good));
 
-    std::fs::write(
-        dir.join("deny.yaml"),
-        broken(&deny_all("prod", "deny-all")),
-    )
-    .expect("typo");
+    std::fs::write(dir.join("deny.yaml"), broken(&deny_all("prod", "deny-all"))).expect("typo");
     let out = agent(None, &dry_run);
     let stderr = String::from_utf8_lossy(&out.stderr);
     let stdout = String::from_utf8_lossy(&out.stdout);
@@ -78,7 +81,11 @@ fn dry_run_and_once_of_a_typo_in_a_deny_all_file_exit_1_and_keep_the_deny() {
         "policyTypes: [Ingress, Egress",
         "help:",
     ] {
-        assert!(stderr.contains(want), "stderr lacks {want:?}\n{}", show(&out));
+        assert!(
+            stderr.contains(want),
+            "stderr lacks {want:?}\n{}",
+            show(&out)
+        );
     }
     // The file never parsed in this (one-shot) run, so prod, the namespace it names, is
     // isolated: the pod is still in the ruleset, exactly as under the deny-all.

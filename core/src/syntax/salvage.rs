@@ -142,7 +142,8 @@ mod tests {
 
     #[test]
     fn compact_form_lines_name_their_namespaces() {
-        let text = "namespace prod env=prod\npod dev/api app=api ip=10.0.0.1\npod web app=web # default\n";
+        let text =
+            "namespace prod env=prod\npod dev/api app=api ip=10.0.0.1\npod web app=web # default\n";
         assert_eq!(namespaces_named(text), ["default", "dev", "prod"]);
     }
 }
