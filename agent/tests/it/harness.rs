@@ -230,9 +230,18 @@ pub type Results = BTreeMap<(usize, usize, Protocol, u16), bool>;
 
 /// Probes every ordered pair of distinct pods on every port, all at once (1 s timeout).
 pub fn probe_all(cluster: &SimCluster) -> Results {
+    probe_all_within(cluster, 1000)
+}
+
+/// [`probe_all`] with another timeout: short rounds catch short windows.
+pub fn probe_all_within(cluster: &SimCluster, timeout_ms: u32) -> Results {
     let mut children = Vec::new();
     for (s, src) in cluster.pods.iter().enumerate() {
-        let mut args = vec!["probe".to_string(), "--timeout-ms".into(), "1000".into()];
+        let mut args = vec![
+            "probe".to_string(),
+            "--timeout-ms".into(),
+            timeout_ms.to_string(),
+        ];
         for dst in cluster.pods.iter().filter(|d| d.id != src.id) {
             args.extend(TCP_PORTS.iter().map(|p| format!("tcp:{}:{p}", dst.ip)));
             args.extend(UDP_PORTS.iter().map(|p| format!("udp:{}:{p}", dst.ip)));
