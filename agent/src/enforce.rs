@@ -160,7 +160,9 @@ impl Enforcer {
         Ok(Outcome::Applied)
     }
 
+    /// The state handed in is in force (applied now, or already).
     fn succeeded(&self) {
+        self.metrics.have_state.store(true, Ordering::Relaxed);
         self.metrics
             .consecutive_failures
             .store(0, Ordering::Relaxed);

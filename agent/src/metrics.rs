@@ -10,8 +10,8 @@
 //!   exactly the source's: a source was rejected (its last good version, or a fail-closed
 //!   stand-in, is enforced), the source is unreachable (the state ages), an apply is being
 //!   retried, or strict mode could not cut flows.
-//! - **unhealthy** (503): no complete state yet, or [`UNHEALTHY_AFTER`] applies in a row
-//!   failed (the kernel keeps the previous ruleset, but changes no longer reach it).
+//! - **unhealthy** (503): no complete state applied yet, or [`UNHEALTHY_AFTER`] applies in
+//!   a row failed (the kernel keeps the previous ruleset, but changes no longer reach it).
 //!
 //! `/livez` only says the process serves requests: a liveness probe on `/healthz` would
 //! make the kubelet restart an agent that cannot apply, which fixes nothing and loses the
@@ -102,7 +102,7 @@ pub struct Metrics {
     pub flows_cut: AtomicU64,
     /// Strict-mode passes that failed (conntrack missing or refused).
     pub strict_failures: AtomicU64,
-    /// A complete state has been seen (and handed to the enforcer).
+    /// A complete state has been applied (or found already in force) at least once.
     pub have_state: AtomicBool,
     /// How current the state is.
     pub freshness: Freshness,
@@ -168,7 +168,8 @@ impl Metrics {
     pub fn health(&self) -> Health {
         if !self.have_state.load(Ordering::Relaxed) {
             return Health::Unhealthy(
-                "no complete state yet; the kernel keeps the previous ruleset, if any".into(),
+                "no complete state applied yet; the kernel keeps the previous ruleset, if any"
+                    .into(),
             );
         }
         let failures = self.consecutive_failures.load(Ordering::Relaxed);

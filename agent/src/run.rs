@@ -219,7 +219,6 @@ async fn first_snapshot(args: &Args, metrics: &Arc<Metrics>) -> Result<Snapshot>
 
 /// Records a new snapshot's state in the metrics (and so in `/healthz`).
 fn report(metrics: &Metrics, snapshot: &Snapshot) {
-    metrics.have_state.store(true, Ordering::Relaxed);
     metrics
         .rejected_sources
         .store(snapshot.rejected.len() as u64, Ordering::Relaxed);
