@@ -257,12 +257,6 @@ impl Stores {
         sources.retain(|key| present.contains(key));
         sources.snapshot()
     }
-
-    /// The current cluster state as a model (every object in force, as [`Self::snapshot`]
-    /// with fresh sources).
-    pub fn model(&self) -> netpol_core::Model {
-        self.snapshot(&mut Sources::new(OnError::FailClosed)).model
-    }
 }
 
 fn drive<S>(

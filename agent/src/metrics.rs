@@ -29,6 +29,10 @@ use tokio::net::TcpListener;
 /// Consecutive failed applies after which `/healthz` answers 503.
 pub const UNHEALTHY_AFTER: u64 = 3;
 
+/// State problems listed on `/healthz`; a cluster with thousands of broken objects gets a
+/// count for the rest (the log has each one).
+const MAX_REASONS: usize = 20;
+
 /// How current the state is: the parts of the source (`pods`, `namespaces`,
 /// `networkpolicies`, or `manifests`) that are out of contact, and since when.
 #[derive(Debug, Default)]
@@ -180,6 +184,11 @@ impl Metrics {
             ));
         }
         let mut reasons = lock_clone(&self.state_problems);
+        if reasons.len() > MAX_REASONS {
+            let more = reasons.len() - MAX_REASONS;
+            reasons.truncate(MAX_REASONS);
+            reasons.push(format!("... and {more} more (see the log)"));
+        }
         if failures > 0 {
             reasons.push(format!("the last apply failed, retrying: {error}"));
         }
