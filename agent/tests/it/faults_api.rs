@@ -263,6 +263,28 @@ fn an_api_server_outage_410_and_malformed_objects_never_open_anything() {
         );
     }
 
+    // A one-shot run reports the rejected object as the CLI would, and exits 1.
+    let dry_run = Command::new(AGENT)
+        .args(["--kubeconfig", config.to_str().expect("utf-8")])
+        .args([
+            "--node-name",
+            "node-b",
+            "--dry-run",
+            "--metrics-addr",
+            "off",
+        ])
+        .env("NO_COLOR", "1")
+        .output()
+        .expect("dry run");
+    let stderr = String::from_utf8_lossy(&dry_run.stderr);
+    assert_eq!(dry_run.status.code(), Some(1), "{stderr}");
+    assert!(
+        stderr.contains("invalid-type")
+            && stderr.contains("networkpolicies/prod/db")
+            && stderr.contains("\"podSelector\": \"app=db\""),
+        "{stderr}"
+    );
+
     // The fix is applied.
     let fixed = policy(
         "prod",
