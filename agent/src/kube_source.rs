@@ -174,7 +174,7 @@ const KINDS: [Kind; 3] = [
     },
 ];
 
-/// The three stores, filled by [`watch`], in the order of `KINDS`.
+/// The three stores, filled by [`watch_with`], in the order of `KINDS`.
 #[derive(Clone)]
 pub struct Stores {
     /// Namespaces, pods of all namespaces, NetworkPolicies of all namespaces.
