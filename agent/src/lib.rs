@@ -9,12 +9,17 @@
 //! - **Replace, don't patch.** Each sync applies one `nft -f` transaction that swaps the
 //!   whole `inet netpol` table; a failed apply leaves the previous table in place. The text
 //!   is hashed, and an unchanged hash means no apply at all.
-//! - **Established connections are kept.** The ruleset accepts `ct state
-//!   established,related` first, so a policy change never cuts a connection that was admitted
-//!   when it started (the behaviour of kube-network-policies). New connections follow the new
-//!   rules as soon as the transaction commits.
-//! - **Last good state wins.** When the API server is unreachable the watchers retry with
-//!   backoff, the stores keep their content and the kernel keeps the last applied table.
+//! - **Established connections are kept** by default. The ruleset accepts `ct state
+//!   established,related` first, so a policy change does not cut a connection that was
+//!   admitted when it started (the behaviour of kube-network-policies); new connections
+//!   follow the new rules as soon as the transaction commits. Strict mode ([`strict`]) cuts
+//!   them instead.
+//! - **Last good state wins.** A file or object with errors keeps its last good version
+//!   ([`sources`]), as the API server keeps the last accepted object: "what parsing
+//!   understood" of a broken policy would lift isolation. When the API server is
+//!   unreachable the watchers retry with backoff, the stores keep their content and the
+//!   kernel keeps the last applied table; a failed apply is retried, never fatal; nothing is
+//!   applied before the state is complete.
 //!
 //! Only this crate knows kube and nftables; `netpol-core` stays pure.
 
@@ -23,6 +28,8 @@ pub mod kube_source;
 pub mod manifests;
 pub mod metrics;
 pub mod run;
+pub mod sources;
+pub mod strict;
 
 /// FNV-1a 64 of `text`: stable across builds and platforms (unlike `DefaultHasher`), so a
 /// test or an operator can compute the hash of an expected ruleset and compare it with the

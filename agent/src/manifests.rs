@@ -4,13 +4,14 @@
 //! works the same on every filesystem (including bind mounts and ConfigMap symlink swaps)
 //! and costs a few `stat` calls per tick.
 
+use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 use std::time::SystemTime;
 
-use std::collections::BTreeMap;
-
 use anyhow::{Context, Result};
-use netpol_core::{FileId, Model, Parsed};
+use netpol_core::{FileId, Model};
+
+use crate::sources::{Content, OnError, Scope, Snapshot, Sources};
 
 /// What the directory looked like: one entry per manifest file.
 pub type Fingerprint = Vec<(PathBuf, u64, Option<SystemTime>)>;
@@ -44,8 +45,9 @@ pub fn fingerprint(dir: &Path) -> Result<Fingerprint> {
     Ok(out)
 }
 
-/// Reads every manifest of `dir` and builds the model. Files are numbered in path order,
-/// so the same directory always gives the same model.
+/// Reads every manifest of `dir` and builds the model of everything parsing understood, as
+/// the CLI does (tests and benchmarks compare with it; the agent itself uses [`Loader`]).
+/// Files are numbered in path order, so the same directory always gives the same model.
 pub fn load(dir: &Path) -> Result<Model> {
     let mut texts = Vec::new();
     for path in files(dir)? {
@@ -62,39 +64,64 @@ pub fn load(dir: &Path) -> Result<Model> {
 }
 
 /// Loads a directory again and again, parsing only the files that changed since the last
-/// load. A 10,000-pod cluster is megabytes of YAML; a one-policy edit should cost the parse
-/// of that one file plus the merge, not the parse of everything.
+/// load, and keeping each file's last good version ([`crate::sources`]): a file with errors
+/// is not taken. A 10,000-pod cluster is megabytes of YAML; a one-policy edit should cost
+/// the parse of that one file plus the merge, not the parse of everything.
 ///
-/// File ids are the files' positions in path order when they were parsed; a kept file keeps
-/// its id. Ids only appear in spans, which no enforcement decision reads.
+/// A file's version is its size and modification time; ids only appear in spans, which no
+/// enforcement decision reads.
 #[derive(Debug, Default)]
 pub struct Loader {
-    cache: BTreeMap<PathBuf, (u64, Option<SystemTime>, Parsed)>,
+    sources: Sources,
 }
 
 impl Loader {
-    /// The model of `dir` now.
-    pub fn load(&mut self, dir: &Path) -> Result<Model> {
-        let paths = files(dir)?;
-        self.cache.retain(|path, _| paths.contains(path));
-        let mut sources = Vec::with_capacity(paths.len());
-        for (i, path) in paths.iter().enumerate() {
-            let meta =
-                std::fs::metadata(path).with_context(|| format!("reading {}", path.display()))?;
-            let (len, modified) = (meta.len(), meta.modified().ok());
-            match self.cache.get(path) {
-                Some((l, m, parsed)) if *l == len && *m == modified => sources.push(parsed.clone()),
-                _ => {
-                    let text = std::fs::read_to_string(path)
-                        .with_context(|| format!("reading {}", path.display()))?;
-                    let parsed = netpol_core::parse(FileId(i as u32), &text);
-                    self.cache
-                        .insert(path.clone(), (len, modified, parsed.clone()));
-                    sources.push(parsed);
-                }
-            }
+    /// A loader that has read nothing yet.
+    pub fn new(on_error: OnError) -> Loader {
+        Loader {
+            sources: Sources::new(on_error),
         }
-        Ok(netpol_core::build(sources))
+    }
+
+    /// The state of `dir` now. Fails only when the directory itself cannot be listed; an
+    /// unreadable file is a rejected source like a broken one.
+    pub fn load(&mut self, dir: &Path) -> Result<Snapshot> {
+        let paths = files(dir)?;
+        let names: BTreeSet<String> = paths.iter().map(|p| p.display().to_string()).collect();
+        self.sources.retain(|name| names.contains(name));
+        for path in &paths {
+            let version = match std::fs::metadata(path) {
+                Ok(meta) => format!("{}:{:?}", meta.len(), meta.modified().ok()),
+                // Gone since the listing: the next load will not list it either.
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => continue,
+                Err(e) => format!("error: {e}"),
+            };
+            let name = path.display().to_string();
+            self.sources
+                .offer(&name, &version, Scope::Text, || read(path));
+        }
+        Ok(self.sources.snapshot())
+    }
+}
+
+/// A file's content, or why it is not text.
+fn read(path: &Path) -> Content {
+    match std::fs::read(path) {
+        Ok(bytes) => match String::from_utf8(bytes) {
+            Ok(text) => Content::Text(text),
+            Err(e) => Content::Unreadable {
+                message: format!(
+                    "{} is not UTF-8 text (invalid byte at offset {})",
+                    path.display(),
+                    e.utf8_error().valid_up_to()
+                ),
+                lossy: Some(String::from_utf8_lossy(e.as_bytes()).into_owned()),
+            },
+        },
+        Err(e) => Content::Unreadable {
+            message: format!("cannot read {}: {e}", path.display()),
+            lossy: None,
+        },
     }
 }
 
@@ -128,18 +155,32 @@ mod tests {
         let mut loader = Loader::default();
         let first = loader.load(&dir).unwrap();
         assert_eq!(first.cluster.pods.len(), 2);
-        assert_eq!(first, load(&dir).unwrap());
+        assert_eq!(first.model, load(&dir).unwrap());
         std::fs::write(
             dir.join("b.txt"),
             "pod prod/db app=db ip=10.0.0.3\npod prod/web app=web ip=10.0.0.4\n",
         )
         .unwrap();
         let second = loader.load(&dir).unwrap();
-        assert_eq!(second, load(&dir).unwrap());
+        assert_eq!(second.model, load(&dir).unwrap());
         assert_eq!(second.cluster.pods.len(), 3);
         std::fs::remove_file(dir.join("a.txt")).unwrap();
         let third = loader.load(&dir).unwrap();
         assert_eq!(third.cluster.pods.len(), 2, "removed files leave the model");
+
+        // A broken version of b.txt: the loader keeps the last good one, `load` does not.
+        std::fs::write(
+            dir.join("b.txt"),
+            "pod prod/db app=db ip=10.0.0.3\nnonsense here\n",
+        )
+        .unwrap();
+        let fourth = loader.load(&dir).unwrap();
+        assert_eq!(fourth.cluster.pods.len(), 2, "last good version of b.txt");
+        assert_eq!(fourth.rejected.len(), 1);
+        assert!(fourth.rejected[0].name.ends_with("b.txt"));
+        std::fs::write(dir.join("c.txt"), [0xff, 0xfe]).unwrap();
+        let fifth = loader.load(&dir).unwrap();
+        assert_eq!(fifth.rejected.len(), 2, "not UTF-8: rejected too");
         let _ = std::fs::remove_dir_all(&dir);
     }
 }

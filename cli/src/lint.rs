@@ -10,7 +10,7 @@ use netpol_core::{Diagnostic, Related, Severity, Span};
 use serde_json::{json, Value};
 
 use crate::input::Inputs;
-use crate::report::{self, Rendered};
+use crate::report;
 use crate::Failure;
 
 /// When a lint run fails (exit 1).
@@ -48,7 +48,7 @@ pub fn run(
         let handler = report::handler(true);
         for f in &findings {
             let mut text = String::new();
-            let rendered = Rendered::new(inputs, f);
+            let rendered = report::rendered(inputs, f);
             if handler.render_report(&mut text, &rendered).is_err() {
                 text = format!("{}: {}\n", f.code, f.message);
             }

@@ -1,129 +1,24 @@
-//! Terminal rendering of the core's diagnostics with miette: code, severity, message, the
-//! source line with the span underlined, and the help text.
-//!
-//! The core's [`Diagnostic`] is plain data; this module adapts it to `miette::Diagnostic`
-//! at the edge, so the core stays free of any rendering dependency.
+//! Terminal rendering of the core's diagnostics: the CLI's side of `netpol-report`, the one
+//! miette adapter (shared with the node agent), joined here with the CLI's [`Inputs`].
 
-use std::fmt;
-use std::io::IsTerminal;
-use std::sync::Arc;
-
-use miette::{GraphicalReportHandler, GraphicalTheme, LabeledSpan, NamedSource, SourceSpan};
-use netpol_core::{Diagnostic, Severity, Span};
+use netpol_core::{Diagnostic, Severity};
+pub use netpol_report::{handler, render_report};
 
 use crate::input::Inputs;
 
-/// A core diagnostic (parse problem or lint finding) joined with the text it points into:
-/// the one adapter from the core's plain data to `miette::Diagnostic`. Related places are
-/// secondary labels when they are in the primary span's file (miette shows one source per
-/// report).
-#[derive(Debug)]
-pub struct Rendered<'a> {
-    diagnostic: &'a Diagnostic,
-    source: Option<NamedSource<Arc<str>>>,
-    text_len: usize,
-}
+/// A core diagnostic joined with the input text it points into.
+pub type Rendered<'a> = netpol_report::Rendered<'a>;
 
-impl<'a> Rendered<'a> {
-    /// Joins `diagnostic` with the source text its primary span points into.
-    pub fn new(inputs: &Inputs, diagnostic: &'a Diagnostic) -> Self {
-        let src = diagnostic.span.and_then(|s| inputs.source(s.file));
-        Rendered {
-            diagnostic,
-            source: src.map(|s| NamedSource::new(&s.name, Arc::clone(&s.text))),
-            text_len: src.map_or(0, |s| s.text.len()),
-        }
-    }
-
-    fn label(&self, span: &Span, primary: bool, text: Option<String>) -> LabeledSpan {
-        // A span past the end of its text would make miette fail the whole report; clamp
-        // it, so the message is printed even if the position is off.
-        let start = (span.start as usize).min(self.text_len);
-        let end = (span.end as usize).clamp(start, self.text_len);
-        let at = SourceSpan::new(start.into(), end - start);
-        if primary {
-            LabeledSpan::new_primary_with_span(text, at)
-        } else {
-            LabeledSpan::new_with_span(text, at)
-        }
-    }
-}
-
-impl fmt::Display for Rendered<'_> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.diagnostic.message)
-    }
-}
-
-impl std::error::Error for Rendered<'_> {}
-
-impl miette::Diagnostic for Rendered<'_> {
-    fn code<'b>(&'b self) -> Option<Box<dyn fmt::Display + 'b>> {
-        Some(Box::new(self.diagnostic.code))
-    }
-
-    fn severity(&self) -> Option<miette::Severity> {
-        Some(match self.diagnostic.severity {
-            Severity::Error => miette::Severity::Error,
-            Severity::Warning => miette::Severity::Warning,
-            Severity::Info => miette::Severity::Advice,
-        })
-    }
-
-    fn help<'b>(&'b self) -> Option<Box<dyn fmt::Display + 'b>> {
-        self.diagnostic
-            .help
-            .as_ref()
-            .map(|h| Box::new(h) as Box<dyn fmt::Display>)
-    }
-
-    fn source_code(&self) -> Option<&dyn miette::SourceCode> {
-        self.source.as_ref().map(|s| s as &dyn miette::SourceCode)
-    }
-
-    fn labels(&self) -> Option<Box<dyn Iterator<Item = LabeledSpan> + '_>> {
-        self.source.as_ref()?;
-        let primary = self.diagnostic.span?;
-        let mut labels = vec![self.label(&primary, true, None)];
-        for r in &self.diagnostic.related {
-            if r.span.file == primary.file {
-                let text = r.label.clone().unwrap_or_else(|| "related".into());
-                labels.push(self.label(&r.span, false, Some(text)));
-            }
-        }
-        Some(Box::new(labels.into_iter()))
-    }
-}
-
-/// The handler for reports written to stderr, or to stdout (`lint`, whose findings are its
-/// result): colours only on a terminal without `NO_COLOR`, so redirected output and test
-/// snapshots are plain text.
-pub fn handler(to_stdout: bool) -> GraphicalReportHandler {
-    let terminal = if to_stdout {
-        std::io::stdout().is_terminal()
-    } else {
-        std::io::stderr().is_terminal()
-    };
-    let colour = terminal && std::env::var_os("NO_COLOR").is_none();
-    let theme = if colour {
-        GraphicalTheme::unicode()
-    } else {
-        GraphicalTheme::unicode_nocolor()
-    };
-    GraphicalReportHandler::new_themed(theme)
-        .with_links(false)
-        .with_width(100)
-}
-
-/// Renders any miette diagnostic (used for usage errors) to a string.
-pub fn render_report(diagnostic: &dyn miette::Diagnostic) -> String {
-    let mut out = String::new();
-    if handler(false).render_report(&mut out, diagnostic).is_err() {
-        // The handler only fails on a broken `fmt::Write`; a String never is. Fall back to
-        // the bare message rather than print nothing.
-        out = diagnostic.to_string();
-    }
-    out
+/// [`Rendered`] for `diagnostic`, with the source its primary span points into.
+pub fn rendered<'a>(inputs: &Inputs, diagnostic: &'a Diagnostic) -> Rendered<'a> {
+    let source = diagnostic
+        .span
+        .and_then(|s| inputs.source(s.file))
+        .map(|s| netpol_report::Source {
+            name: &s.name,
+            text: &s.text,
+        });
+    Rendered::new(diagnostic, source)
 }
 
 /// Prints every diagnostic of the model (and every unreadable file) to stderr, in the
@@ -135,11 +30,10 @@ pub fn print_diagnostics(inputs: &Inputs) -> bool {
     let unreadable: Vec<Diagnostic> = inputs.unreadable.iter().map(|u| u.diagnostic()).collect();
     for diagnostic in unreadable.iter().chain(&inputs.model.diagnostics) {
         had_errors |= diagnostic.severity == Severity::Error;
-        let rendered = Rendered::new(inputs, diagnostic);
         if !text.is_empty() {
             text.push('\n');
         }
-        let _ = handler.render_report(&mut text, &rendered);
+        let _ = handler.render_report(&mut text, &rendered(inputs, diagnostic));
     }
     if !text.is_empty() {
         use std::io::Write;

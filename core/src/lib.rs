@@ -15,6 +15,7 @@
 //! - Parsing never fails as a whole; evaluation is total and never panics on any input.
 //! - Output order is deterministic, so renderings agree natively and in wasm.
 
+pub mod addresses;
 pub mod assert;
 pub mod cidr;
 pub mod diagnostic;
@@ -33,6 +34,7 @@ pub mod syntax;
 pub mod verdict;
 
 pub use crate::{
+    addresses::AddressBook,
     cidr::Cidr,
     diagnostic::{Diagnostic, FileId, Related, Severity, Span},
     engine::{AddressClass, Connectivity, Engine, Matrix},

@@ -12,6 +12,8 @@
 //! - `serve`: a long-lived worker driven line by line on stdin, so a test that probes hundreds
 //!   of clusters pays for one process per network namespace, not one per probe round (see
 //!   [`serve`]).
+//! - `fetch 127.0.0.1:9695 /healthz`: like `get`, but any status: prints the status code on
+//!   the first line, then the body (health checks answer 503 when unhealthy).
 
 use std::collections::BTreeMap;
 use std::io::{BufRead, Read, Write};
@@ -173,7 +175,8 @@ fn hold(args: &[String]) -> Result<(), String> {
     Ok(())
 }
 
-fn get(args: &[String]) -> Result<(), String> {
+/// One HTTP/1.0 GET: the status code and the body.
+fn http_get(args: &[String]) -> Result<(u16, String), String> {
     let [addr, path] = args else {
         return Err("get needs ADDR PATH".to_string());
     };
@@ -191,11 +194,19 @@ fn get(args: &[String]) -> Result<(), String> {
         .read_to_string(&mut response)
         .map_err(|e| e.to_string())?;
     let (head, body) = response.split_once("\r\n\r\n").unwrap_or((&response, ""));
-    if !head.starts_with("HTTP/1.0 200") {
-        return Err(format!(
-            "{path}: {}",
-            head.lines().next().unwrap_or_default()
-        ));
+    let status_line = head.lines().next().unwrap_or_default();
+    let code = status_line
+        .split_whitespace()
+        .nth(1)
+        .and_then(|c| c.parse().ok())
+        .ok_or(format!("{path}: bad status line {status_line:?}"))?;
+    Ok((code, body.to_string()))
+}
+
+fn get(args: &[String]) -> Result<(), String> {
+    let (code, body) = http_get(args)?;
+    if code != 200 {
+        return Err(format!("{}: HTTP status {code}", args[1]));
     }
     print!("{body}");
     Ok(())
@@ -447,6 +458,12 @@ async fn probe_udp(from: SocketAddr, to: SocketAddr, timeout: Duration) -> Strin
     "timeout".to_string()
 }
 
+fn fetch(args: &[String]) -> Result<(), String> {
+    let (code, body) = http_get(args)?;
+    print!("{code}\n{body}");
+    Ok(())
+}
+
 fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let result = match args.first().map(String::as_str) {
@@ -454,8 +471,9 @@ fn main() {
         Some("probe") => probe(&args[1..]),
         Some("hold") => hold(&args[1..]),
         Some("get") => get(&args[1..]),
+        Some("fetch") => fetch(&args[1..]),
         Some("serve") => serve(),
-        _ => Err("usage: netpol-probe listen|probe|hold|get|serve ...".to_string()),
+        _ => Err("usage: netpol-probe listen|probe|hold|get|fetch|serve ...".to_string()),
     };
     if let Err(error) = result {
         eprintln!("netpol-probe: {error}");

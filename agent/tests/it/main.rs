@@ -4,15 +4,28 @@
 //! - `upstream`: every upstream e2e case through real agents, every truth table probed;
 //! - `kernel`: every conformance case's compiled rulesets, checked with real packets;
 //! - `rulesets`: generated rulesets pass `nft -c` (the kernel's own parser and validator);
-//! - `watch`: the Kubernetes watch path against a fake API server on loopback.
+//! - `watch`: the Kubernetes watch path against a fake API server on loopback;
+//! - `faults_*`: fault injection with real packets, each asserting that no probe the
+//!   matrix denies ever connects: broken files (`faults_files`), restarts
+//!   (`faults_restart`), failed applies (`faults_apply`), API server outages, 410 and
+//!   malformed objects (`faults_api`, against `fakeapi`), strict mode (`faults_strict`);
+//!   `harness` holds what they share.
 //!
 //! The simulated cluster: `netns.rs` (namespaces, processes), `fabric.rs` (the routed
-//! topology), `reach.rs` (probes), `agents.rs` (real agents on it), `cases.rs` (the core's
+//! topology), `bridged.rs` (the fault tests' fixed two-node cluster), `reach.rs` (probes), `agents.rs` (real agents on it), `cases.rs` (the core's
 //! conformance case files).
 
 mod agents;
+mod bridged;
 mod cases;
 mod fabric;
+mod fakeapi;
+mod faults_api;
+mod faults_apply;
+mod faults_files;
+mod faults_restart;
+mod faults_strict;
+mod harness;
 mod kernel;
 mod netns;
 mod packets;

@@ -34,12 +34,14 @@ mod compact;
 mod lines;
 mod lower;
 pub(crate) mod names;
+mod salvage;
 mod yaml;
 
 use crate::diagnostic::{sort_diagnostics, FileId};
 use crate::model::{Model, Parsed};
 
 pub use compact::is_compact;
+pub use salvage::namespaces_named;
 
 /// See [`crate::parse`].
 pub fn parse(file: FileId, text: &str) -> Parsed {
