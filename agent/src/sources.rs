@@ -387,7 +387,7 @@ fn kept(on_error: OnError, entry: &Entry, text: &str) -> Kept {
     let namespaces = match (&entry.scope, on_error) {
         (_, OnError::Ignore) | (Scope::Nothing, _) => Vec::new(),
         (Scope::Namespace(ns), OnError::FailClosed) => vec![ns.clone()],
-        (Scope::Text, OnError::FailClosed) => netpol_core::syntax::namespaces_named(text),
+        (Scope::Text, OnError::FailClosed) => netpol_core::namespaces_named(text),
     };
     if namespaces.is_empty() {
         Kept::Nothing

@@ -6,7 +6,7 @@
 //! pod class and address class (`Engine::allowed_ports` on the engine's class
 //! representatives). A probe only reads those sets — "any port" asks whether a set is
 //! empty, a port whether it is in the set, a named port resolves on each destination pod
-//! through `netpol_core::pair::named_ports` — so no port is ever probed to stand for the
+//! through `netpol_core::named_ports` — so no port is ever probed to stand for the
 //! others. This module decides what to *draw*: pods of one engine class behave identically,
 //! so above [`GROUP_THRESHOLD`] endpoints the classes of a namespace with the same port sets
 //! in every row and column collapse into one group node, and a thousand pods stay a
@@ -16,8 +16,8 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::hash::{Hash, Hasher};
 use std::net::IpAddr;
 
-use netpol_core::engine::Connectivity;
-use netpol_core::pair::named_ports;
+use netpol_core::named_ports;
+use netpol_core::Connectivity;
 use netpol_core::{AddressClass, AllowedPorts, Endpoint, Engine, Model, PortRef};
 use petgraph::graphmap::DiGraphMap;
 

@@ -1,7 +1,7 @@
 //! Words for the explanation panel: which flow to ask about for a clicked pair on one port,
 //! and plain sentences for the core's miss reasons. Pure, so the phrasing is unit-tested.
 
-use netpol_core::pair::named_ports;
+use netpol_core::named_ports;
 use netpol_core::{
     Endpoint, Flow, MissReason, NamedPort, PairMissReason, PeerMiss, PolicyType, PortRef, Protocol,
 };

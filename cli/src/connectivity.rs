@@ -8,7 +8,7 @@
 use std::collections::HashMap;
 use std::io::Write;
 
-use netpol_core::engine::Connectivity;
+use netpol_core::Connectivity;
 use netpol_core::{AllowedPorts, Endpoint, Engine, PortSet};
 
 use crate::input::Inputs;

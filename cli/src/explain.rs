@@ -5,7 +5,7 @@ use std::io::Write;
 use std::net::IpAddr;
 
 use miette::miette;
-use netpol_core::pair::named_ports;
+use netpol_core::named_ports;
 use netpol_core::PortSpec;
 use netpol_core::{Endpoint, Flow, Model, PortRef};
 

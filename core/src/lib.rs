@@ -15,23 +15,27 @@
 //! - Parsing never fails as a whole; evaluation is total and never panics on any input.
 //! - Output order is deterministic, so renderings agree natively and in wasm.
 
-pub mod addresses;
+// The façade: the model, the evaluators and their data are re-exported below; the review
+// and enforcement tools are public namespaces of their own (`lint::lint`, `diff::diff`,
+// `assert::check`, `nft::compile`, `render::explain`, `generate::generate`). Everything else
+// is private, so a front-end cannot reach past the chosen API into the machinery.
+mod addresses;
 pub mod assert;
-pub mod cidr;
-pub mod diagnostic;
+mod cidr;
+mod diagnostic;
 pub mod diff;
-pub mod engine;
-pub mod eval;
+mod engine;
+mod eval;
 pub mod generate;
 pub mod lint;
-pub mod model;
+mod model;
 pub mod nft;
-pub mod pair;
-pub mod ports;
-pub mod portspec;
+mod pair;
+mod ports;
+mod portspec;
 pub mod render;
-pub mod syntax;
-pub mod verdict;
+mod syntax;
+mod verdict;
 
 pub use crate::{
     addresses::AddressBook,
@@ -43,10 +47,14 @@ pub use crate::{
         Cluster, ContainerPort, Endpoint, Flow, IpBlock, LabelSelector, LabelSelectorRequirement,
         Labels, Model, Namespace, NetworkPolicy, NetworkPolicyPeer, NetworkPolicyPort,
         NetworkPolicyRule, Operator, Parsed, Pod, PolicyType, PortRef, Protocol,
+        NAMESPACE_NAME_LABEL,
     },
-    pair::{NamedPort, PairDirection, PairMiss, PairMissReason, PairVerdict, RulePorts},
+    pair::{
+        named_ports, NamedPort, PairDirection, PairMiss, PairMissReason, PairVerdict, RulePorts,
+    },
     ports::{AllowedPorts, PortSet},
     portspec::{PortSpec, PortSpecError},
+    syntax::{is_compact, namespaces_named},
     verdict::{DirectionVerdict, MissReason, PeerMiss, PolicyRef, RuleMiss, RuleRef, Verdict},
 };
 

@@ -1064,7 +1064,7 @@ fn compact_detection() {
         ("{\"kind\": \"Pod\"}", false),
         ("", false),
     ] {
-        assert_eq!(netpol_core::syntax::is_compact(text), compact, "{text:?}");
+        assert_eq!(netpol_core::is_compact(text), compact, "{text:?}");
     }
 }
 
