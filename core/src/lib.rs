@@ -29,6 +29,7 @@ pub mod pair;
 pub mod ports;
 pub mod portspec;
 pub mod render;
+pub mod services;
 pub mod syntax;
 pub mod verdict;
 
@@ -40,7 +41,8 @@ pub use crate::{
     model::{
         Cluster, ContainerPort, Endpoint, Flow, IpBlock, LabelSelector, LabelSelectorRequirement,
         Labels, Model, Namespace, NetworkPolicy, NetworkPolicyPeer, NetworkPolicyPort,
-        NetworkPolicyRule, Operator, Parsed, Pod, PolicyType, PortRef, Protocol,
+        NetworkPolicyRule, Operator, Parsed, Pod, PolicyType, PortRef, Protocol, Service,
+        ServicePort,
     },
     pair::{NamedPort, PairDirection, PairMiss, PairMissReason, PairVerdict, RulePorts},
     ports::{AllowedPorts, PortSet},

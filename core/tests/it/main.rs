@@ -1,7 +1,9 @@
 //! The one integration-test binary of `netpol-core` (ripgrep/kube-rs style): each module
 //! pins one area.
 
+mod analyzer;
 mod conformance;
+mod fields;
 mod invariants;
 mod pair;
 mod parse;
