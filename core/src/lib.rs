@@ -21,6 +21,7 @@ pub mod diagnostic;
 pub mod diff;
 pub mod engine;
 pub mod eval;
+pub mod exposure;
 pub mod generate;
 pub mod lint;
 pub mod model;

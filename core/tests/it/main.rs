@@ -3,6 +3,8 @@
 
 mod analyzer;
 mod conformance;
+mod corpus;
+mod exposure;
 mod fields;
 mod invariants;
 mod pair;
