@@ -15,6 +15,7 @@
 //! - Parsing never fails as a whole; evaluation is total and never panics on any input.
 //! - Output order is deterministic, so renderings agree natively and in wasm.
 
+pub mod addresses;
 pub mod assert;
 pub mod cidr;
 pub mod diagnostic;

@@ -557,7 +557,7 @@ fn exposure_direction(
             "    {towards} {}: {}{}",
             exposure_peer(&e.peer),
             exposure_ports(&e.ports, &e.named),
-            now_text(model, &e.matches_now),
+            now_text(model, &e.peer, &e.matches_now),
         );
         for rule in &e.rules {
             let _ = writeln!(out, "      admitted by {}", rule_name(rule));
@@ -568,18 +568,22 @@ fn exposure_direction(
     }
 }
 
-/// ` (now: a, b)`, ` (now: 12 endpoints)`, ` (none yet)`.
-fn now_text(model: &Model, pods: &[usize]) -> String {
+/// Which endpoints of the input a description matches: ` (now: a, b)`, ` (now: 12
+/// endpoints)`, ` (none yet)`; for addresses, the pods whose IPs are in it, if any.
+fn now_text(model: &Model, peer: &Peer, pods: &[usize]) -> String {
+    let is_pods = matches!(peer, Peer::Pods { .. });
+    let what = if is_pods { "now" } else { "pod IPs of" };
     match pods.len() {
-        0 => " (none yet)".to_string(),
+        0 if is_pods => " (none yet)".to_string(),
+        0 => String::new(),
         1..=3 => {
             let ids: Vec<String> = pods
                 .iter()
                 .map(|i| endpoint_name(model, &Endpoint::Pod(*i)))
                 .collect();
-            format!(" (now: {})", ids.join(", "))
+            format!(" ({what}: {})", ids.join(", "))
         }
-        n => format!(" (now: {n} endpoints)"),
+        n => format!(" ({what}: {n} endpoints)"),
     }
 }
 

@@ -117,8 +117,7 @@ fn conformance_cases() -> Vec<Input> {
     paths
         .iter()
         .map(|path| {
-            let doc: serde_yaml::Value =
-                serde_yaml::from_str(&read(path)).expect("a case is YAML");
+            let doc: serde_yaml::Value = serde_yaml::from_str(&read(path)).expect("a case is YAML");
             let field = |k: &str| doc.get(k).and_then(|v| v.as_str()).map(str::to_string);
             let cluster = match field("fixture") {
                 Some(name) => read(&root.join("fixtures").join(format!("{name}.yaml"))),

@@ -95,7 +95,12 @@ fn exposure_agrees_with_the_pair_verdict_on_every_input() {
     for seed in 1..=3 {
         let text = netpol_core::generate::generate(60, 30, seed);
         let model = load(&[(FileId(0), &text)]);
-        check(&format!("generated {seed}"), &model, &exposures(&model), &mut failures);
+        check(
+            &format!("generated {seed}"),
+            &model,
+            &exposures(&model),
+            &mut failures,
+        );
     }
     assert!(endpoints > 500, "only {endpoints} endpoints checked");
     assert!(
@@ -130,7 +135,14 @@ fn lines(model: &Model, e: &EndpointExposure, direction: PolicyType) -> Vec<Stri
                 render::exposure_ports(&x.ports, &x.named)
             )
         })
-        .chain(std::iter::once(format!("now: {}", side.exposures.iter().map(|x| x.matches_now.len().to_string()).collect::<Vec<_>>().join(","))))
+        .chain(std::iter::once(format!(
+            "now: {}",
+            side.exposures
+                .iter()
+                .map(|x| x.matches_now.len().to_string())
+                .collect::<Vec<_>>()
+                .join(",")
+        )))
         .filter(|_| !model.cluster.pods.is_empty())
         .collect()
 }
@@ -184,7 +196,11 @@ fn a_side_no_policy_isolates_is_exposed_to_everything() {
     assert!(e.ingress.isolated_by.is_empty());
     assert_eq!(
         lines(&model, &e, PolicyType::Ingress),
-        ["any pod in any namespace: all ports", "any address: all ports", "now: 3,0"]
+        [
+            "any pod in any namespace: all ports",
+            "any address: all ports",
+            "now: 3,0"
+        ]
     );
     let text = render::exposure(&model, &e);
     assert!(text.starts_with("hello/a\n  ingress, not isolated:\n    from any pod in any namespace: all ports (now: hello/a, hello/b, other/c)\n"), "{text}");

@@ -1,6 +1,7 @@
 //! The one integration-test binary of `netpol-core` (ripgrep/kube-rs style): each module
 //! pins one area.
 
+mod addresses;
 mod analyzer;
 mod conformance;
 mod corpus;
