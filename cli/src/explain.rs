@@ -136,7 +136,7 @@ pub fn run_service(
         None => service
             .ports
             .iter()
-            .map(|p| services::resolve_port(model, service, p))
+            .map(|p| services::backends_at(model, service, p))
             .collect(),
     };
     if resolved.is_empty() {

@@ -133,7 +133,7 @@ pub fn find_port<'s>(
 }
 
 /// Resolves `port` of `service` to the pods behind it and the port each receives on.
-pub fn resolve_port<'m>(
+pub fn backends_at<'m>(
     model: &'m Model,
     service: &'m Service,
     port: &'m ServicePort,
@@ -152,14 +152,14 @@ pub fn resolve_port<'m>(
     }
 }
 
-/// Resolves the Service port `spec` names (see [`find_port`]) with [`resolve_port`].
+/// Resolves the Service port `spec` names (see [`find_port`]) with [`backends_at`].
 pub fn resolve<'m>(
     model: &'m Model,
     service: &'m Service,
     spec: &PortSpec,
 ) -> Result<Resolved<'m>, ServiceError> {
     let port = find_port(service, spec)?;
-    Ok(resolve_port(model, service, port))
+    Ok(backends_at(model, service, port))
 }
 
 #[cfg(test)]

@@ -8,6 +8,7 @@ use super::Cx;
 use crate::diagnostic::{Diagnostic, Related, Severity};
 use crate::eval::selects;
 use crate::model::{NetworkPolicy, NetworkPolicyPort, PolicyType, PortRef, Protocol};
+use crate::pair::named_ports;
 
 /// Indices of policies isolating the same endpoints' egress, with those endpoints' ids.
 type Groups = BTreeMap<Vec<usize>, Vec<String>>;
@@ -95,7 +96,7 @@ fn entry_allows_53(cx: &Cx, p: &NetworkPolicyPort, protocol: Protocol) -> bool {
             .cluster
             .pods
             .iter()
-            .any(|pod| pod.resolve_port(n, protocol) == Some(53)),
+            .any(|pod| named_ports(pod, n, protocol).contains(&53)),
     }
 }
 
@@ -122,8 +123,9 @@ fn finding_for(cx: &Cx, group: &[usize], pods: &[String], missing: &[&str]) -> O
         Severity::Warning,
         Some(first.span),
         format!(
-            "egress of {who} is isolated by {} but no rule allows {ports} anywhere, so name resolution fails",
-            list(&names)
+            "egress of {who} is isolated by {} but no rule allows {ports} anywhere, so {}",
+            list(&names),
+            consequence(missing)
         ),
         "add an egress rule allowing DNS, e.g. `- to: [{namespaceSelector: {}}]` with `ports: [{port: 53, protocol: UDP}, {port: 53, protocol: TCP}]` (narrow the peer to kube-dns if you can)",
     );
@@ -133,4 +135,14 @@ fn finding_for(cx: &Cx, group: &[usize], pods: &[String], missing: &[&str]) -> O
         .filter_map(|&j| policies.get(j).map(|p| Related::at(p.span)))
         .collect();
     Some(f)
+}
+
+/// What a missing DNS protocol breaks: resolvers ask over UDP and retry over TCP only when
+/// an answer is too large for UDP, so TCP alone missing breaks only those.
+fn consequence(missing: &[&str]) -> &'static str {
+    if missing == ["TCP"] {
+        "DNS answers too large for UDP (which resolvers then ask again over TCP) fail"
+    } else {
+        "name resolution fails"
+    }
 }

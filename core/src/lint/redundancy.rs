@@ -12,7 +12,9 @@ use super::{redundancy_skipped, redundant_policy, redundant_rule, shadowed_rule,
 use crate::diagnostic::Diagnostic;
 use crate::engine::{Connectivity, Engine};
 use crate::model::{Endpoint, Model, NetworkPolicy, NetworkPolicyRule, PolicyType};
+use crate::pair;
 use crate::ports::AllowedPorts;
+use crate::render;
 
 /// What each live rule allows on its own, by (policy index, direction, rule index).
 pub(super) type Alone = BTreeMap<(usize, PolicyType, usize), Vec<AllowedPorts>>;
@@ -46,7 +48,7 @@ pub(super) fn check(cx: &Cx, out: &mut Vec<Diagnostic>) {
                 alone: &alone,
             };
             let shadowed = shadowed_rule::check(model, &group, &mut working, out);
-            redundant_rule::check(&slices, &group, &shadowed, &mut working, out);
+            redundant_rule::check(model, &slices, &group, &shadowed, &mut working, out);
         }
     }
 }
@@ -56,7 +58,7 @@ pub(super) struct Slices {
     base: Engine,
     base_table: Connectivity,
     /// Every endpoint, then one representative per outside-address class.
-    peers: Vec<Endpoint>,
+    pub(super) peers: Vec<Endpoint>,
 }
 
 impl Slices {
@@ -217,6 +219,65 @@ pub(super) fn rules_mut<'m>(
         PolicyType::Ingress => &mut p.ingress,
         PolicyType::Egress => &mut p.egress,
     })
+}
+
+/// The first pair where `direction`'s side of a target allows something in `before` that
+/// it does not in `after` (the pair verdict of each side, not the connection), worded as
+/// `x/a -> y/b on TCP 80, denied by the ingress of y/b`; `None` when that side allows the
+/// same everywhere. Used when a removal changes no connection, to tell "other rules allow
+/// the same" from "the other end denies it anyway".
+pub(super) fn side_change(
+    before: &Model,
+    after: &Model,
+    slices: &Slices,
+    targets: &[usize],
+    direction: PolicyType,
+) -> Option<String> {
+    let side = |model: &Model, t: usize, peer: Endpoint| match direction {
+        PolicyType::Egress => pair::evaluate_pair(model, Endpoint::Pod(t), peer)
+            .egress
+            .ports(),
+        PolicyType::Ingress => pair::evaluate_pair(model, peer, Endpoint::Pod(t))
+            .ingress
+            .ports(),
+    };
+    for &t in targets {
+        for &peer in &slices.peers {
+            let (was, is) = (side(before, t, peer), side(after, t, peer));
+            if was == is {
+                continue;
+            }
+            let lost = render::ports_text(&difference(&was, &is));
+            let (me, other) = (
+                render::endpoint_name(before, &Endpoint::Pod(t)),
+                render::endpoint_name(before, &peer),
+            );
+            return Some(match direction {
+                PolicyType::Egress => {
+                    format!("{me} -> {other} on {lost}, denied by the ingress of {other}")
+                }
+                PolicyType::Ingress => {
+                    format!("{other} -> {me} on {lost}, denied by the egress of {other}")
+                }
+            });
+        }
+    }
+    None
+}
+
+/// Per protocol, the ports of `a` not in `b`.
+fn difference(a: &AllowedPorts, b: &AllowedPorts) -> AllowedPorts {
+    let mut out = AllowedPorts::default();
+    for p in crate::model::Protocol::ALL {
+        let keep = a
+            .get(p)
+            .ranges
+            .iter()
+            .flat_map(|&(x, y)| (x..=y).filter(|n| !b.get(p).contains(*n)))
+            .map(|n| (n, n));
+        *out.get_mut(p) = crate::ports::PortSet::from_ranges(keep);
+    }
+    out
 }
 
 /// Whether a rule allows nothing on its own (then the selector and named-port findings say

@@ -11,6 +11,12 @@ use crate::model::Model;
 /// Greedy, from the last policy back: of two equivalent policies the later one is reported,
 /// and the earlier one is then judged without it (so not both). Reported policies are
 /// removed from `working`; returns their indices.
+///
+/// A policy is reported only when removing it changes nothing both alone (from the
+/// unchanged model) and together with the policies reported before it: each finding is
+/// true on its own, and deleting all of them at once is safe too. (Judged only
+/// cumulatively, an allow-all egress policy next to a port-80 one was called redundant
+/// once the port-80 one was gone, though deleting it alone would cut egress to port 80.)
 pub(super) fn check(
     model: &Model,
     slices: &Slices,
@@ -42,7 +48,14 @@ pub(super) fn check(
             continue;
         };
         candidate.policies.remove(pos);
-        if slices.after(&candidate, targets, &policy.policy_types) == before {
+        let alone = || {
+            let mut alone = model.clone();
+            alone.policies.remove(index);
+            slices.after(&alone, targets, &policy.policy_types) == before
+        };
+        let cumulative = slices.after(&candidate, targets, &policy.policy_types) == before;
+        // Nothing removed yet: the cumulative check was the check alone.
+        if cumulative && (working.policies.len() == model.policies.len() || alone()) {
             out.push(finding(
                 "redundant-policy",
                 Severity::Warning,
