@@ -714,7 +714,11 @@ pub fn exposure(analysis: &Analysis, graph: &Graph) -> Exposure {
 }
 
 /// The ghost for a pod description (added when new); `None` for address descriptions.
-fn ghost_index(ghosts: &mut Vec<Ghost>, model: &Model, x: &netpol_core::exposure::Exposure) -> Option<usize> {
+fn ghost_index(
+    ghosts: &mut Vec<Ghost>,
+    model: &Model,
+    x: &netpol_core::exposure::Exposure,
+) -> Option<usize> {
     let Peer::Pods { namespaces, pods } = &x.peer else {
         return None;
     };
@@ -990,7 +994,13 @@ mod tests {
         let ghosts: Vec<(&str, &str, &str)> = x
             .ghosts
             .iter()
-            .map(|g| (g.description.as_str(), g.namespace.as_str(), g.label.as_str()))
+            .map(|g| {
+                (
+                    g.description.as_str(),
+                    g.namespace.as_str(),
+                    g.label.as_str(),
+                )
+            })
             .collect();
         assert_eq!(
             ghosts,
@@ -1009,8 +1019,14 @@ mod tests {
             .iter()
             .map(|e| (e.ghost, e.node, e.incoming, e.ports.as_str()))
             .collect();
-        assert_eq!(edges, [(0, api, true, "TCP 80"), (1, api, true, "TCP 9100")]);
-        assert_eq!(x.ghosts[1].matches_now, ["monitoring/Deployment/prometheus"]);
+        assert_eq!(
+            edges,
+            [(0, api, true, "TCP 80"), (1, api, true, "TCP 9100")]
+        );
+        assert_eq!(
+            x.ghosts[1].matches_now,
+            ["monitoring/Deployment/prometheus"]
+        );
         assert_eq!(x.layout_keys().count(), 2);
         assert_eq!(x.index_of(&x.ghosts[1].id), Some(1));
         // Nothing is isolated in the default example's monitoring namespace, and default's

@@ -11,7 +11,13 @@ use crate::components::explanation::{plain_text, rule_link};
 use crate::connectivity::{self, Ghost, Graph};
 
 /// The drawn node and the core's exposure entry a ghost edge stands for.
-fn entry(a: &Analysis, g: &Graph, ghost: &Ghost, node: &str, incoming: bool) -> Option<(Endpoint, Exposure, String)> {
+fn entry(
+    a: &Analysis,
+    g: &Graph,
+    ghost: &Ghost,
+    node: &str,
+    incoming: bool,
+) -> Option<(Endpoint, Exposure, String)> {
     let index = g.index_of(node)?;
     let endpoint = connectivity::representative(a, &g.nodes[index])?;
     let Endpoint::Pod(pod) = endpoint else {
@@ -45,7 +51,8 @@ pub fn ExposureInfo(
         return view! { <p class="muted">"Turn on Exposure to see this."</p> }.into_any();
     };
     let Some((endpoint, x, text)) = entry(&a, &g, &ghost, &node, incoming) else {
-        return view! { <p class="muted">"This exposure is no longer in the graph."</p> }.into_any();
+        return view! { <p class="muted">"This exposure is no longer in the graph."</p> }
+            .into_any();
     };
     let me = render::endpoint_name(&a.model, &endpoint);
     let title = if incoming {
@@ -54,7 +61,11 @@ pub fn ExposureInfo(
         format!("{me} → {}", ghost.description)
     };
     let ports = render::exposure_ports(&x.ports, &x.named);
-    let direction = if incoming { PolicyType::Ingress } else { PolicyType::Egress };
+    let direction = if incoming {
+        PolicyType::Ingress
+    } else {
+        PolicyType::Egress
+    };
     let side_word = if incoming { "ingress" } else { "egress" };
     let peer_side = render::peer_side_text(direction, x.peer_side.as_ref());
     view! {
@@ -65,7 +76,7 @@ pub fn ExposureInfo(
                 <span class="verdict__word">"could connect"</span>
                 <span class="verdict__flow" data-testid="exposure-ports">{ports}</span>
             </div>
-            <p>{format!("A pod that does not exist yet and matches the description is admitted by the {side_word} of {me}:")}</p>
+            <p>{format!("Any pod matching the description — one that exists now, or one created later — is admitted by the {side_word} of {me}:")}</p>
             <p class="dir__label">"Admitted by"</p>
             <div class="refs">{x.rules.iter().map(|r| rule_link(ctx, r)).collect_view()}</div>
             <p class="dir__label">"Matches now"</p>
@@ -83,7 +94,10 @@ fn now_words(ghost: &Ghost) -> String {
     if ghost.matches_now.is_empty() {
         "No endpoint of the input matches it yet.".to_string()
     } else {
-        format!("{} (and any pod like them created later).", ghost.matches_now.join(", "))
+        format!(
+            "{} (and any pod like them created later).",
+            ghost.matches_now.join(", ")
+        )
     }
 }
 

@@ -140,13 +140,16 @@ pub fn GraphView() -> impl IntoView {
             .boxes
             .iter()
             .map(|b| {
-                let name = b.namespace.clone().unwrap_or_else(|| "outside the cluster".into());
+                let name = b
+                    .namespace
+                    .clone()
+                    .unwrap_or_else(|| "outside the cluster".into());
                 let outside = b.namespace.is_none();
                 let ghosts = b.namespace.as_deref() == Some(GHOST_BOX);
                 let data_name = name.clone();
                 let title = match (outside, ghosts) {
                     (true, _) => name,
-                    (_, true) => "not in the input: pods in any or labelled namespaces".to_string(),
+                    (_, true) => "not in the input".to_string(),
                     _ => format!("namespace {name}"),
                 };
                 let class = match (outside, ghosts) {

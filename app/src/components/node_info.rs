@@ -138,7 +138,8 @@ fn services_view(model: &Model, pod: usize) -> AnyView {
         return ().into_any();
     };
     if behind.is_empty() {
-        return view! { <p class="muted" data-testid="node-services">"not behind any Service"</p> }.into_any();
+        return view! { <p class="muted" data-testid="node-services">"not behind any Service"</p> }
+            .into_any();
     }
     let items = behind
         .into_iter()
