@@ -18,7 +18,13 @@ use crate::Failure;
 /// The version of the JSON schema (documented in `cli/README.md`); fields are only added.
 const JSON_VERSION: u32 = 1;
 
-/// Computes the exposure of `endpoints` (every endpoint when empty) and writes it.
+/// At most this many ids in a JSON `matches_now` list (`matches_now_count` has the
+/// number): a side no policy isolates matches every endpoint, and listing them all for
+/// each endpoint would make the output quadratic in the cluster size.
+const MAX_MATCHES_LISTED: usize = 100;
+
+/// Computes the exposure of `endpoints` (every endpoint when empty) and writes it, one
+/// endpoint at a time.
 pub fn run(
     inputs: &Inputs,
     endpoints: &[String],
@@ -26,46 +32,56 @@ pub fn run(
     out: &mut dyn Write,
 ) -> Result<(), Failure> {
     let model = &inputs.model;
-    let all = select(model, endpoints).map_err(Failure::Usage)?;
+    let all: Box<dyn Iterator<Item = EndpointExposure>> =
+        match select(model, endpoints).map_err(Failure::Usage)? {
+            None => Box::new(exposure::each(model)),
+            Some(wanted) => Box::new(
+                wanted
+                    .into_iter()
+                    .filter_map(|i| exposure::exposure(model, i)),
+            ),
+        };
     if json_output {
-        let doc = json!({
-            "version": JSON_VERSION,
-            "assumption": render::EXPOSURE_ASSUMPTION,
-            "endpoints": all.iter().map(|e| endpoint_json(inputs, e)).collect::<Vec<_>>(),
-        });
-        let text = serde_json::to_string_pretty(&doc).map_err(std::io::Error::from)?;
-        writeln!(out, "{text}")?;
+        writeln!(
+            out,
+            "{{\"version\": {JSON_VERSION}, \"assumption\": {},",
+            json!(render::EXPOSURE_ASSUMPTION)
+        )?;
+        write!(out, " \"endpoints\": [")?;
+        for (i, e) in all.enumerate() {
+            let line =
+                serde_json::to_string(&endpoint_json(inputs, &e)).map_err(std::io::Error::from)?;
+            write!(out, "{}{line}", if i == 0 { "\n  " } else { ",\n  " })?;
+        }
+        writeln!(out, "]}}")?;
         return Ok(());
     }
     writeln!(out, "exposure: {}", render::EXPOSURE_ASSUMPTION)?;
-    for e in &all {
+    for e in all {
         writeln!(out)?;
-        out.write_all(render::exposure(model, e).as_bytes())?;
+        out.write_all(render::exposure(model, &e).as_bytes())?;
     }
     Ok(())
 }
 
-/// The exposures asked for: every endpoint, or the ids given (an unknown id is a usage
-/// error, as in `explain`).
-fn select(model: &Model, ids: &[String]) -> Result<Vec<EndpointExposure>, miette::Report> {
+/// The pod indices asked for (`None`: every endpoint); an unknown id is a usage error, as
+/// in `explain`.
+fn select(model: &Model, ids: &[String]) -> Result<Option<Vec<usize>>, miette::Report> {
     if ids.is_empty() {
-        return Ok(exposure::exposures(model));
+        return Ok(None);
     }
     ids.iter()
         .map(|id| {
-            model
-                .cluster
-                .pod_index(id)
-                .and_then(|i| exposure::exposure(model, i))
-                .ok_or_else(|| {
-                    miette!(
-                        code = "unknown-endpoint",
-                        help = "use an endpoint id (namespace/name, or namespace/Kind/name for a workload); `netpol matrix` lists them",
-                        "--endpoint {id} is not an endpoint of the input"
-                    )
-                })
+            model.cluster.pod_index(id).ok_or_else(|| {
+                miette!(
+                    code = "unknown-endpoint",
+                    help = "use an endpoint id (namespace/name, or namespace/Kind/name for a workload); `netpol matrix` lists them",
+                    "--endpoint {id} is not an endpoint of the input"
+                )
+            })
         })
-        .collect()
+        .collect::<Result<Vec<usize>, _>>()
+        .map(Some)
 }
 
 fn endpoint_json(inputs: &Inputs, e: &EndpointExposure) -> Value {
@@ -109,7 +125,8 @@ fn exposure_json(inputs: &Inputs, x: &Exposure) -> Value {
         "ports": ports_json(&x.ports),
         "named_ports": named_json(&x.named),
         "rules": rules,
-        "matches_now": x.matches_now.iter().map(|i| model.cluster.pods[*i].id.clone()).collect::<Vec<_>>(),
+        "matches_now": x.matches_now.iter().take(MAX_MATCHES_LISTED).map(|i| model.cluster.pods[*i].id.clone()).collect::<Vec<_>>(),
+        "matches_now_count": x.matches_now.len(),
         "peer_side": peer_side,
     })
 }

@@ -130,7 +130,8 @@ policies certainly selecting it (one namespace, a podSelector it must match) are
 with what they admit.
 JSON: {\"version\": 1, \"assumption\", \"endpoints\": [{\"id\", \"ingress\": {\"isolated_by\",
 \"exposures\": [{\"peer\", \"description\", \"ports\", \"named_ports\", \"rules\",
-\"matches_now\", \"peer_side\"}]}, \"egress\": {...}}]}; see cli/README.md.")]
+\"matches_now\" (at most 100 ids), \"matches_now_count\", \"peer_side\"}]}, \"egress\": {...}}]};
+see cli/README.md.")]
     Exposure {
         /// Manifest files, directories, or `-` for stdin
         #[arg(required = true, value_name = "PATH")]

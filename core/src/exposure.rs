@@ -120,10 +120,16 @@ pub struct EndpointExposure {
 
 /// The exposure of every endpoint, in pod order.
 pub fn exposures(model: &Model) -> Vec<EndpointExposure> {
+    each(model).collect()
+}
+
+/// The exposure of every endpoint, in pod order, one at a time: what is shared between
+/// endpoints (the pods each description matches) is computed once, and a caller that
+/// writes each endpoint out never holds them all (10,000 endpoints each exposed to "any
+/// pod" would otherwise hold 10,000 lists of 10,000 pods).
+pub fn each(model: &Model) -> impl Iterator<Item = EndpointExposure> + '_ {
     let mut cx = Cx::new(model);
-    (0..model.cluster.pods.len())
-        .map(|i| cx.endpoint(i))
-        .collect()
+    (0..model.cluster.pods.len()).map(move |i| cx.endpoint(i))
 }
 
 /// The exposure of pod `endpoint` (`None` for an index outside the model).

@@ -10,37 +10,52 @@ use std::collections::BTreeMap;
 use super::common::{direction_word, finding, list, plural};
 use super::Cx;
 use crate::diagnostic::{Diagnostic, Related, Severity, Span};
-use crate::eval::selects;
+use crate::eval::in_scope;
 use crate::model::PolicyType;
 
 pub(super) fn check(cx: &Cx, out: &mut Vec<Diagnostic>) {
-    for direction in [PolicyType::Ingress, PolicyType::Egress] {
-        for (ns, (isolated, open)) in by_namespace(cx, direction) {
+    let sides = by_namespace(cx);
+    for (d, direction) in [PolicyType::Ingress, PolicyType::Egress]
+        .into_iter()
+        .enumerate()
+    {
+        for (ns, split) in &sides {
+            let (isolated, open) = &split[d];
             if !isolated.is_empty() && !open.is_empty() {
-                out.push(gap(cx, direction, ns, isolated.len(), &open));
+                out.push(gap(cx, direction, ns, isolated.len(), open));
             }
         }
     }
 }
 
-/// Per namespace, the endpoints isolated in `direction` and those that are not.
-fn by_namespace<'m>(
-    cx: &Cx<'m>,
-    direction: PolicyType,
-) -> BTreeMap<&'m str, (Vec<usize>, Vec<usize>)> {
-    let mut by_ns: BTreeMap<&str, (Vec<usize>, Vec<usize>)> = BTreeMap::new();
+/// Endpoints isolated and not isolated, per namespace, for ingress (`[0]`) and egress
+/// (`[1]`), in one pass over the pods and the policies of their namespace.
+type Split = [(Vec<usize>, Vec<usize>); 2];
+
+fn by_namespace<'m>(cx: &Cx<'m>) -> BTreeMap<&'m str, Split> {
+    let mut by_ns: BTreeMap<&str, Split> = BTreeMap::new();
     for (i, pod) in cx.model.cluster.pods.iter().enumerate() {
         // No policy can select a host-network pod (ARCHITECTURE.md, "Which pods take
         // part"): advising to cover it would be advice nobody can follow.
         if pod.host_network {
             continue;
         }
-        let isolated = cx.model.policies.iter().any(|p| selects(p, direction, pod));
+        // `eval::selects` is the scope rule and `affects`; the scope is asked once for both.
+        let mut isolated = [false, false];
+        for p in cx.model.policies.iter().filter(|p| in_scope(p, pod)) {
+            isolated[0] |= p.affects(PolicyType::Ingress);
+            isolated[1] |= p.affects(PolicyType::Egress);
+            if isolated == [true, true] {
+                break;
+            }
+        }
         let entry = by_ns.entry(pod.namespace.as_str()).or_default();
-        if isolated {
-            entry.0.push(i);
-        } else {
-            entry.1.push(i);
+        for d in 0..2 {
+            if isolated[d] {
+                entry[d].0.push(i);
+            } else {
+                entry[d].1.push(i);
+            }
         }
     }
     by_ns
