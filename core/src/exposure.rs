@@ -450,6 +450,45 @@ fn peer_side(
     else {
         return None;
     };
+    let mut side = PeerSide {
+        isolated_by: Vec::new(),
+        allows: AllowedPorts::default(),
+        named: Vec::new(),
+    };
+    for other in other_side(model, namespace, endpoint, direction) {
+        if !implies(pods, &other.policy.pod_selector) {
+            continue;
+        }
+        side.isolated_by
+            .push(eval::policy_ref(other.index, other.policy));
+        side.allows = side.allows.union(&other.allows);
+        for name in other.named {
+            if !side.named.contains(&name) {
+                side.named.push(name);
+            }
+        }
+    }
+    side.named.sort();
+    (!side.isolated_by.is_empty()).then_some(side)
+}
+
+/// One policy of the peer's namespace that isolates the opposite direction, with what its
+/// rules admit towards the endpoint.
+struct OtherSide<'m> {
+    index: usize,
+    policy: &'m NetworkPolicy,
+    allows: AllowedPorts,
+    named: Vec<NamedPort>,
+}
+
+/// Every policy of `namespace` isolating the direction opposite to `direction`, whatever
+/// its podSelector, with the ports its rules admit towards `endpoint`.
+fn other_side<'m>(
+    model: &'m Model,
+    namespace: &str,
+    endpoint: usize,
+    direction: PolicyType,
+) -> Vec<OtherSide<'m>> {
     let opposite = match direction {
         PolicyType::Ingress => PolicyType::Egress,
         PolicyType::Egress => PolicyType::Ingress,
@@ -460,19 +499,17 @@ fn peer_side(
         PolicyType::Ingress => model.cluster.pods.get(endpoint),
         PolicyType::Egress => None,
     };
-    let mut side = PeerSide {
-        isolated_by: Vec::new(),
-        allows: AllowedPorts::default(),
-        named: Vec::new(),
-    };
+    let mut out = Vec::new();
     for (index, policy) in model.policies.iter().enumerate() {
-        let certain = policy.namespace == *namespace
-            && policy.affects(opposite)
-            && implies(pods, &policy.pod_selector);
-        if !certain {
+        if policy.namespace != namespace || !policy.affects(opposite) {
             continue;
         }
-        side.isolated_by.push(eval::policy_ref(index, policy));
+        let mut side = OtherSide {
+            index,
+            policy,
+            allows: AllowedPorts::default(),
+            named: Vec::new(),
+        };
         for rule in policy.rules(opposite) {
             let matches = rule.peers.is_empty()
                 || rule.peers.iter().any(|p| {
@@ -484,14 +521,56 @@ fn peer_side(
             let (ports, missing) = rule_ports(&rule.ports, destination);
             side.allows = side.allows.union(&ports);
             if direction == PolicyType::Egress {
-                for name in missing {
-                    if !side.named.contains(&name) {
-                        side.named.push(name);
-                    }
-                }
+                side.named.extend(missing);
             }
         }
+        out.push(side);
     }
-    side.named.sort();
-    (!side.isolated_by.is_empty()).then_some(side)
+    out
+}
+
+/// Whether every pod `exposure` describes, now or later, certainly refuses it on its own
+/// side: the description names one namespace, policies there certainly isolate such pods
+/// in the opposite direction (`peer_side`), and no policy of that namespace — whatever
+/// its podSelector, since a new pod may carry more labels — admits `endpoint` on any of
+/// the exposure's ports. Lint uses this before saying "the other end denies it anyway".
+pub(crate) fn certainly_refused(
+    model: &Model,
+    exposure: &Exposure,
+    endpoint: usize,
+    direction: PolicyType,
+) -> bool {
+    let Peer::Pods {
+        namespaces: Namespaces::Named(namespace),
+        ..
+    } = &exposure.peer
+    else {
+        return false;
+    };
+    if peer_side(model, &exposure.peer, endpoint, direction).is_none() {
+        return false;
+    }
+    other_side(model, namespace, endpoint, direction)
+        .iter()
+        .all(|other| {
+            let numbers = other.allows.intersection(&exposure.ports).is_empty();
+            // Names resolve on the unknown pod: any number may be one of them.
+            let names =
+                other.named.is_empty() && (exposure.named.is_empty() || other.allows.is_empty());
+            numbers && names
+        })
+}
+
+impl DirectionExposure {
+    /// Whether both admit the same peer descriptions with the same ports (rules, isolation
+    /// and "matches now" aside): then what one allows more, if anything, concerns no pod,
+    /// existing or future.
+    pub fn same_admissions(&self, other: &DirectionExposure) -> bool {
+        self.exposures.len() == other.exposures.len()
+            && self
+                .exposures
+                .iter()
+                .zip(&other.exposures)
+                .all(|(a, b)| a.peer == b.peer && a.ports == b.ports && a.named == b.named)
+    }
 }

@@ -11,6 +11,7 @@ use std::collections::BTreeMap;
 use super::{redundancy_skipped, redundant_policy, redundant_rule, shadowed_rule, Cx};
 use crate::diagnostic::Diagnostic;
 use crate::engine::{Connectivity, Engine};
+use crate::exposure;
 use crate::model::{Endpoint, Model, NetworkPolicy, NetworkPolicyRule, PolicyType};
 use crate::pair;
 use crate::ports::AllowedPorts;
@@ -263,6 +264,56 @@ pub(super) fn side_change(
         }
     }
     None
+}
+
+/// Whether a removal that changes no connection of the input also changes nothing for the
+/// pods that do not exist yet, judged on the exposure of each target (`crate::exposure`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(super) enum Beyond {
+    /// The targets admit the same peer descriptions with the same ports either way.
+    Same,
+    /// What only the removed part admits, every pod it describes refuses on its own side.
+    Refused,
+    /// Some pod that does not exist yet would be affected: not reported.
+    Matters,
+}
+
+/// See [`Beyond`]; `after` is `before` without the removed policy or rule.
+pub(super) fn beyond(
+    before: &Model,
+    after: &Model,
+    targets: &[usize],
+    directions: &[PolicyType],
+) -> Beyond {
+    let mut verdict = Beyond::Same;
+    for &t in targets {
+        let (Some(was), Some(is)) = (exposure::exposure(before, t), exposure::exposure(after, t))
+        else {
+            return Beyond::Matters;
+        };
+        for &d in directions {
+            let side = |e: &exposure::EndpointExposure| match d {
+                PolicyType::Ingress => e.ingress.clone(),
+                PolicyType::Egress => e.egress.clone(),
+            };
+            let (was, is) = (side(&was), side(&is));
+            if was.same_admissions(&is) {
+                continue;
+            }
+            let lost = was.exposures.iter().filter(|x| {
+                !is.exposures
+                    .iter()
+                    .any(|y| y.peer == x.peer && y.ports == x.ports && y.named == x.named)
+            });
+            for x in lost {
+                if !exposure::certainly_refused(before, x, t, d) {
+                    return Beyond::Matters;
+                }
+            }
+            verdict = Beyond::Refused;
+        }
+    }
+    verdict
 }
 
 /// Per protocol, the ports of `a` not in `b`.

@@ -4,7 +4,7 @@
 use std::collections::BTreeSet;
 
 use super::common::{finding, plural, policy_name};
-use super::redundancy::Slices;
+use super::redundancy::{beyond, Beyond, Slices};
 use crate::diagnostic::{Diagnostic, Severity};
 use crate::model::Model;
 
@@ -55,7 +55,16 @@ pub(super) fn check(
         };
         let cumulative = slices.after(&candidate, targets, &policy.policy_types) == before;
         // Nothing removed yet: the cumulative check was the check alone.
-        if cumulative && (working.policies.len() == model.policies.len() || alone()) {
+        let in_snapshot = cumulative && (working.policies.len() == model.policies.len() || alone());
+        // ... and for the pods that do not exist yet: the targets admit the same peer
+        // descriptions without it (an ipBlock 0.0.0.0/0 policy allows every pod of an
+        // IPv4 snapshot, yet refuses IPv6 peers and pods without an IP).
+        let beyond_snapshot = || {
+            let mut without = model.clone();
+            without.policies.remove(index);
+            beyond(model, &without, targets, &policy.policy_types) == Beyond::Same
+        };
+        if in_snapshot && beyond_snapshot() {
             out.push(finding(
                 "redundant-policy",
                 Severity::Warning,

@@ -1,11 +1,19 @@
 //! `redundant-rule`: removing the rule changes no connection — because other rules allow
 //! the same, or because the other end of every connection only it allows denies it anyway.
 //! The message says which: the advice differs (delete the rule, or fix the other end).
+//!
+//! The input is a snapshot, and a rule may be there for pods that do not exist yet (a DNS
+//! rule to `namespaceSelector: {}` when the DNS pods are not in the snapshot). So a rule is
+//! reported only when its removal also changes nothing for those: the targets' exposure
+//! admits the same peer descriptions without it, or every pod it alone describes certainly
+//! refuses the connection on its own side.
 
 use std::collections::BTreeSet;
 
 use super::common::{direction_word, finding, policy_name};
-use super::redundancy::{allows_nothing, rules_mut, side_change, RuleGroup, Slices};
+use super::redundancy::{
+    allows_nothing, beyond, rules_mut, side_change, Beyond, RuleGroup, Slices,
+};
 use crate::diagnostic::{Diagnostic, Severity};
 use crate::model::{Model, NetworkPolicyRule};
 
@@ -51,7 +59,11 @@ pub(super) fn check(
         if slices.after(&alone, targets, &[direction]) != before {
             continue;
         }
-        out.push(redundant(model, &alone, slices, group, i, rule));
+        let reason = beyond(model, &alone, targets, &[direction]);
+        if reason == Beyond::Matters {
+            continue;
+        }
+        out.push(redundant(model, &alone, slices, group, i, rule, reason));
         *working = candidate;
     }
 }
@@ -65,8 +77,9 @@ fn without(model: &Model, group: &RuleGroup, rule: &NetworkPolicyRule) -> Option
     Some(candidate)
 }
 
-/// The finding, with the reason: this side allows the same without the rule, or it does
-/// not and the other end denies the difference.
+/// The finding, with the reason: this side admits the same without the rule, or what only
+/// the rule admits the other end refuses — for the endpoints of the input and for every
+/// pod its peers describe (`reason`, from [`beyond`]).
 fn redundant(
     model: &Model,
     alone: &Model,
@@ -74,10 +87,15 @@ fn redundant(
     group: &RuleGroup,
     i: usize,
     rule: &NetworkPolicyRule,
+    reason: Beyond,
 ) -> Diagnostic {
     let word = direction_word(group.direction);
     let name = policy_name(group.policy);
-    let (message, help) = match side_change(model, alone, slices, group.targets, group.direction) {
+    let example = match reason {
+        Beyond::Same => None,
+        _ => side_change(model, alone, slices, group.targets, group.direction),
+    };
+    let (message, help) = match example {
         None => (
             format!("rule spec.{word}[{i}] of `{name}` is redundant: removing it changes no connection (other rules allow the same)"),
             "delete the rule, or change it if it was meant to allow more".to_string(),

@@ -15,6 +15,8 @@
 //!   `targetPort` at that pod by every rule (another rule may already allow it, and then
 //!   the mistake costs nothing today).
 
+use std::cell::OnceCell;
+
 use super::common::{finding, policy_name};
 use super::Cx;
 use crate::diagnostic::{Diagnostic, Related, Severity};
@@ -78,9 +80,12 @@ impl Site<'_> {
                 && e.port == Some(PortRef::Number(self.port.port))
                 && e.end_port.is_none_or(|end| end == self.port.port)
         })?;
+        // The rule's existing peers, found once (and only if a pod behind the Service needs
+        // them).
+        let sources: OnceCell<Vec<usize>> = OnceCell::new();
         let misses: Vec<Miss> = services::backends(&cx.model.cluster, self.service)
             .into_iter()
-            .filter_map(|pod| self.miss(cx, pod))
+            .filter_map(|pod| self.miss(cx, pod, &sources))
             .collect();
         let first = misses.first()?;
         let pods = &cx.model.cluster.pods;
@@ -126,7 +131,7 @@ impl Site<'_> {
     }
 
     /// Whether the rule allows the Service's port but not the target port on `pod`.
-    fn miss(&self, cx: &Cx, pod: usize) -> Option<Miss> {
+    fn miss(&self, cx: &Cx, pod: usize, sources: &OnceCell<Vec<usize>>) -> Option<Miss> {
         let p = &cx.model.cluster.pods[pod];
         let target = services::target_port(p, self.port)?;
         let protocol = self.port.protocol;
@@ -142,9 +147,11 @@ impl Site<'_> {
         {
             return None;
         }
-        let sources: Vec<usize> = (0..cx.model.cluster.pods.len())
-            .filter(|s| self.rule_matches(cx, *s))
-            .collect();
+        let sources = sources.get_or_init(|| {
+            (0..cx.model.cluster.pods.len())
+                .filter(|s| self.rule_matches(cx, *s))
+                .collect()
+        });
         let denied = sources.iter().copied().find(|&src| {
             let flow = Flow {
                 src: Endpoint::Pod(src),
