@@ -142,7 +142,9 @@ pub fn exposure(model: &Model, endpoint: usize) -> Option<EndpointExposure> {
 /// from, so that "matches now" is `eval`'s own peer matching.
 struct Cx<'m> {
     model: &'m Model,
-    matches: HashMap<Peer, Vec<usize>>,
+    /// By description, and whether it stands for every pod (a rule without peers, or no
+    /// isolation: every source, host-network pods included) rather than a selector entry.
+    matches: HashMap<(Peer, bool), Vec<usize>>,
     origins: HashMap<Peer, (&'m NetworkPolicy, &'m NetworkPolicyPeer)>,
 }
 
@@ -169,6 +171,8 @@ impl<'m> Cx<'m> {
         let pod = &model.cluster.pods[endpoint];
         let mut isolated_by = Vec::new();
         let mut found: Vec<Exposure> = Vec::new();
+        // Descriptions that came (also) from a rule without peers: they match every pod.
+        let mut every: Vec<Peer> = Vec::new();
         for (index, policy) in model.policies.iter().enumerate() {
             if !eval::selects(policy, direction, pod) {
                 continue;
@@ -182,10 +186,13 @@ impl<'m> Cx<'m> {
                     span: rule.span,
                 };
                 for (exposure, entry) in rule_exposures(model, policy, rule, endpoint, direction) {
-                    if let Some(entry) = entry {
-                        self.origins
-                            .entry(exposure.peer.clone())
-                            .or_insert((policy, entry));
+                    match entry {
+                        Some(entry) => {
+                            self.origins
+                                .entry(exposure.peer.clone())
+                                .or_insert((policy, entry));
+                        }
+                        None => every.push(exposure.peer.clone()),
                     }
                     add(&mut found, exposure, &rule_ref);
                 }
@@ -194,10 +201,11 @@ impl<'m> Cx<'m> {
         }
         if isolated_by.is_empty() {
             found = everything();
+            every = found.iter().map(|e| e.peer.clone()).collect();
         }
         let mut exposures = keep_widest(found, &model.cluster);
         for e in &mut exposures {
-            e.matches_now = self.matches_now(&e.peer);
+            e.matches_now = self.matches_now(&e.peer, every.contains(&e.peer));
             e.peer_side = peer_side(model, &e.peer, endpoint, direction);
         }
         DirectionExposure {
@@ -209,20 +217,22 @@ impl<'m> Cx<'m> {
     /// The pods a description matches now: `eval`'s matching of the entry it came from;
     /// every pod for "any pod in any namespace" (a rule without peers, or no isolation),
     /// none for "any address" (addresses outside the cluster).
-    fn matches_now(&mut self, peer: &Peer) -> Vec<usize> {
-        if let Some(known) = self.matches.get(peer) {
+    fn matches_now(&mut self, peer: &Peer, every: bool) -> Vec<usize> {
+        let key = (peer.clone(), every);
+        if let Some(known) = self.matches.get(&key) {
             return known.clone();
         }
         let model = self.model;
         let all = 0..model.cluster.pods.len();
-        let pods: Vec<usize> = match (peer, self.origins.get(peer)) {
+        let origin = self.origins.get(peer).filter(|_| !every);
+        let pods: Vec<usize> = match (peer, origin) {
             (Peer::AnyAddress, _) => Vec::new(),
             (_, Some((policy, entry))) => all
                 .filter(|i| eval::peer_matches(model, policy, entry, &Endpoint::Pod(*i)).is_ok())
                 .collect(),
             (_, None) => all.collect(),
         };
-        self.matches.insert(peer.clone(), pods.clone());
+        self.matches.insert(key, pods.clone());
         pods
     }
 }
