@@ -8,6 +8,7 @@
 use std::collections::HashMap;
 use std::io::Write;
 
+use netpol_core::address_ranges::{address_ranges, AddressRanges};
 use netpol_core::Connectivity;
 use netpol_core::{AllowedPorts, Endpoint, Engine, PortSet};
 
@@ -72,7 +73,7 @@ pub fn run(inputs: &Inputs, json: bool, out: &mut dyn Write) -> Result<(), Failu
         .map(|p| p.id.as_str())
         .collect();
     if json {
-        write_json(&engine, &connectivity, &ids, out)?;
+        write_json(inputs, &engine, &connectivity, &ids, out)?;
         return Ok(());
     }
 
@@ -205,28 +206,33 @@ fn compute(
     }
 }
 
-/// Streams `{"endpoints": [...], "connections": [...]}`, one connection per line, skipping
-/// each endpoint's traffic to itself as the contract says. Each distinct result is
+/// The version of the JSON schema (documented in `cli/README.md`). Output without a
+/// `version` field is version 1: endpoints and pod-to-pod connections only. Version 2 adds
+/// `addresses` and the connections to and from them; fields are only ever added.
+const JSON_VERSION: u32 = 2;
+
+/// `, "tcp": [...], "udp": [...], "sctp": [...]}`: the tail of one connection object.
+fn fragment(r: &AllowedPorts) -> String {
+    format!(
+        ", \"tcp\": {}, \"udp\": {}, \"sctp\": {}}}",
+        ranges(&r.tcp),
+        ranges(&r.udp),
+        ranges(&r.sctp)
+    )
+}
+
+/// Streams `{"endpoints": [...], "connections": [...], "version": 2, "addresses": [...]}`,
+/// one connection per line: every ordered pair of distinct endpoints (each endpoint's
+/// traffic to itself is skipped, as the contract says), then every endpoint to and from
+/// every outside-address class, named by its label in brackets. Each distinct result is
 /// rendered once; the per-pair work is a lookup and a few writes.
 fn write_json(
+    inputs: &Inputs,
     engine: &Engine,
     connectivity: &Connectivity,
     ids: &[&str],
     out: &mut dyn Write,
 ) -> std::io::Result<()> {
-    let fragment = |r: &AllowedPorts| {
-        format!(
-            ", \"tcp\": {}, \"udp\": {}, \"sctp\": {}}}",
-            ranges(&r.tcp),
-            ranges(&r.udp),
-            ranges(&r.sctp)
-        )
-    };
-    let fragments: Vec<String> = connectivity.results().iter().map(fragment).collect();
-    let to: Vec<String> = ids
-        .iter()
-        .map(|id| format!(", \"to\": {}", json::string(id)))
-        .collect();
     writeln!(
         out,
         "{{\"endpoints\": {},",
@@ -234,19 +240,51 @@ fn write_json(
     )?;
     write!(out, " \"connections\": [")?;
     let mut first = true;
-    let classes: Vec<Option<usize>> = (0..ids.len()).map(|i| connectivity.pod_class(i)).collect();
+    write_pod_pairs(engine, connectivity, ids, &mut first, out)?;
+    let classes = address_ranges(&inputs.model, engine);
+    let labels: Vec<String> = classes.iter().map(|c| format!("[{}]", c.label)).collect();
+    write_address_connections(
+        engine,
+        connectivity,
+        ids,
+        &classes,
+        &labels,
+        &mut first,
+        out,
+    )?;
+    writeln!(out, "],")?;
+    writeln!(out, " \"version\": {JSON_VERSION},")?;
+    write_addresses(&classes, &labels, out)?;
+    writeln!(out, "}}")?;
+    Ok(())
+}
+
+/// Every ordered pair of distinct endpoints, from the class-pair table.
+fn write_pod_pairs(
+    engine: &Engine,
+    connectivity: &Connectivity,
+    ids: &[&str],
+    first: &mut bool,
+    out: &mut dyn Write,
+) -> std::io::Result<()> {
+    let fragments: Vec<String> = connectivity.results().iter().map(fragment).collect();
+    let to: Vec<String> = ids
+        .iter()
+        .map(|id| format!(", \"to\": {}", json::string(id)))
+        .collect();
+    let pod_class: Vec<Option<usize>> = (0..ids.len()).map(|i| connectivity.pod_class(i)).collect();
     for (src, id) in ids.iter().enumerate() {
         let from = format!("{{\"from\": {}", json::string(id));
         for (dst, to_dst) in to.iter().enumerate() {
             if src == dst {
                 continue;
             }
-            out.write_all(if first { b"\n  " } else { b",\n  " })?;
-            first = false;
+            out.write_all(if *first { b"\n  " } else { b",\n  " })?;
+            *first = false;
             out.write_all(from.as_bytes())?;
             out.write_all(to_dst.as_bytes())?;
-            let pair = classes[src]
-                .zip(classes[dst])
+            let pair = pod_class[src]
+                .zip(pod_class[dst])
                 .and_then(|(s, d)| connectivity.class_pair(s, d))
                 .and_then(|r| fragments.get(r));
             match pair {
@@ -258,8 +296,93 @@ fn write_json(
             }
         }
     }
-    writeln!(out, "]}}")?;
     Ok(())
+}
+
+/// ` "addresses": [{"label": "[...]", "ranges": [["first", "last"], ...]}]`.
+fn write_addresses(
+    classes: &[AddressRanges],
+    labels: &[String],
+    out: &mut dyn Write,
+) -> std::io::Result<()> {
+    write!(out, " \"addresses\": [")?;
+    for (i, (class, label)) in classes.iter().zip(labels).enumerate() {
+        let ranges: Vec<String> = class
+            .ranges
+            .iter()
+            .map(|(a, b)| format!("[\"{a}\", \"{b}\"]"))
+            .collect();
+        write!(
+            out,
+            "{}{{\"label\": {}, \"ranges\": [{}]}}",
+            if i == 0 { "\n  " } else { ",\n  " },
+            json::string(label),
+            ranges.join(", ")
+        )?;
+    }
+    write!(out, "]")
+}
+
+/// Every endpoint to every address class, then every class to every endpoint, in the
+/// connection format; computed once per pod class (its pods behave alike).
+fn write_address_connections(
+    engine: &Engine,
+    connectivity: &Connectivity,
+    ids: &[&str],
+    classes: &[AddressRanges],
+    labels: &[String],
+    first: &mut bool,
+    out: &mut dyn Write,
+) -> std::io::Result<()> {
+    let mut cache: HashMap<(bool, Option<usize>, usize), String> = HashMap::new();
+    let mut cell = |outgoing: bool, pod: usize, class: usize| -> String {
+        let key = (outgoing, connectivity.pod_class(pod), class);
+        let compute = || {
+            let (p, a) = (
+                Endpoint::Pod(pod),
+                Endpoint::Address(classes[class].representative),
+            );
+            let ports = if outgoing {
+                engine.allowed_ports(p, a)
+            } else {
+                engine.allowed_ports(a, p)
+            };
+            fragment(&ports)
+        };
+        match key.1 {
+            Some(_) => cache.entry(key).or_insert_with(compute).clone(),
+            None => compute(),
+        }
+    };
+    for (pod, id) in ids.iter().enumerate() {
+        for (class, label) in labels.iter().enumerate() {
+            let line = format!(
+                "{{\"from\": {}, \"to\": {}{}",
+                json::string(id),
+                json::string(label),
+                cell(true, pod, class)
+            );
+            write_connection(out, first, &line)?;
+        }
+    }
+    for (class, label) in labels.iter().enumerate() {
+        for (pod, id) in ids.iter().enumerate() {
+            let line = format!(
+                "{{\"from\": {}, \"to\": {}{}",
+                json::string(label),
+                json::string(id),
+                cell(false, pod, class)
+            );
+            write_connection(out, first, &line)?;
+        }
+    }
+    Ok(())
+}
+
+fn write_connection(out: &mut dyn Write, first: &mut bool, line: &str) -> std::io::Result<()> {
+    out.write_all(if *first { b"\n  " } else { b",\n  " })?;
+    *first = false;
+    out.write_all(line.as_bytes())
 }
 
 /// `[[1, 65535]]`: inclusive ranges, already sorted and merged by `PortSet`.

@@ -22,10 +22,13 @@ pub struct Deny {
 
 /// Lints the inputs and prints the findings. Returns whether the run failed: an error
 /// finding (or an unreadable file), or a warning under `--deny warnings`.
+/// Without `verbose`, the text lists no `ignored-kind` finding: one `ignored:` line sums
+/// them up by kind (JSON always has every finding).
 pub fn run(
     inputs: &Inputs,
     json_output: bool,
     deny: Deny,
+    verbose: bool,
     out: &mut dyn Write,
 ) -> Result<bool, Failure> {
     let mut findings: Vec<Diagnostic> = inputs.unreadable.iter().map(|u| u.diagnostic()).collect();
@@ -46,13 +49,22 @@ pub fn run(
         writeln!(out, "{text}")?;
     } else {
         let handler = report::handler(true);
-        for f in &findings {
+        let shown = findings
+            .iter()
+            .filter(|f| verbose || !report::is_ignored_kind(f));
+        for f in shown {
             let mut text = String::new();
             let rendered = report::rendered(inputs, f);
             if handler.render_report(&mut text, &rendered).is_err() {
                 text = format!("{}: {}\n", f.code, f.message);
             }
             writeln!(out, "{text}")?;
+        }
+        if let Some(line) = (!verbose)
+            .then(|| report::ignored_summary(&inputs.model.cluster.ignored))
+            .flatten()
+        {
+            writeln!(out, "{line}\n")?;
         }
         writeln!(
             out,

@@ -17,6 +17,7 @@
 mod connectivity;
 mod diff;
 mod explain;
+mod exposure;
 mod input;
 mod json;
 mod lint;
@@ -46,6 +47,7 @@ const EXIT_USAGE: u8 = 2;
   netpol matrix cluster.yaml policies/ --port 80 --port 53/UDP
   netpol connectivity manifests/ -o json > connectivity.json
   netpol explain manifests/ --from prod/api --to prod/db --port 5432
+  netpol exposure manifests/ --endpoint prod/db
   kubectl get pods,ns,netpol -A -o yaml | netpol matrix -
   netpol generate --pods 1000 --policies 500 --seed 1 > cluster.yaml
 
@@ -56,6 +58,10 @@ was understood are still printed), 2 usage error."
 struct Cli {
     #[command(subcommand)]
     command: Command,
+    /// Report every object of a kind that does not affect policy (ConfigMap, Secret, ...)
+    /// where it is, instead of one `ignored:` line with a count per kind
+    #[arg(long, short = 'v', global = true)]
+    verbose: bool,
 }
 
 #[derive(Subcommand, Debug)]
@@ -107,6 +113,36 @@ port ranges sorted and merged, named ports resolved.")]
         #[arg(short, long, value_enum, default_value_t = TextOrJson::Text)]
         output: TextOrJson,
     },
+    /// What pods that do not exist yet (and outside addresses) could connect to each
+    /// endpoint, or be connected to from it, by the policies' selectors
+    #[command(after_help = "Examples:
+  netpol exposure manifests/
+  netpol exposure cluster.yaml policies/ --endpoint prod/api -o json
+
+Per endpoint and direction: the peers the endpoint's side admits, described by the
+selectors of the admitting rules (`pods labelled app=web in namespace prod`, `any pod in
+namespaces labelled team=a`, `addresses in 10.0.0.0/8`, `any address`), with exactly the
+ports admitted (named ports resolved on the endpoint when it receives; towards a pod that
+does not exist the name stays a name), the rules, and the endpoints the description
+matches now. A side no policy isolates is exposed to everything. The other side is a pod
+we do not know: its own policies are assumed to allow the connection, except that
+policies certainly selecting it (one namespace, a podSelector it must match) are named
+with what they admit.
+JSON: {\"version\": 1, \"assumption\", \"endpoints\": [{\"id\", \"ingress\": {\"isolated_by\",
+\"exposures\": [{\"peer\", \"description\", \"ports\", \"named_ports\", \"rules\",
+\"matches_now\" (at most 100 ids), \"matches_now_count\", \"peer_side\"}]}, \"egress\": {...}}]};
+see cli/README.md.")]
+    Exposure {
+        /// Manifest files, directories, or `-` for stdin
+        #[arg(required = true, value_name = "PATH")]
+        paths: Vec<String>,
+        /// Only these endpoints (ids); repeat for several [default: every endpoint]
+        #[arg(long = "endpoint", value_name = "ID")]
+        endpoints: Vec<String>,
+        /// Output format
+        #[arg(short, long, value_enum, default_value_t = TextOrJson::Text)]
+        output: TextOrJson,
+    },
     /// Decide one connection and say why: which policies isolate each end, which rules
     /// allowed it, or the closest misses
     #[command(after_help = "Examples:
@@ -114,6 +150,7 @@ port ranges sorted and merged, named ports resolved.")]
   netpol explain examples/ --from default/internal --to 8.8.8.8 --port 53/UDP
   netpol explain cluster.yaml --from 10.0.0.7 --to prod/api --port http -o json
   netpol explain examples/ --from default/internal --to default/external
+  netpol explain manifests/ --from shop/web --to-service shop/api --port 80
 
 An endpoint is a pod id (`namespace/name`), a workload id (`namespace/Kind/name`) or an IP
 address. An IP address is always evaluated as an address (only ipBlock peers can match it),
@@ -125,7 +162,14 @@ something and exactly which ports, or why no rule admits any port; the pair is a
 the ports both directions allow.
 JSON: {\"flow\": {...}, \"allowed\": bool, \"egress\": ..., \"ingress\": ..., \"notes\": [...]};
 without --port, flow.port/port_name/protocol are null, \"ports\": {\"tcp\": [[first, last]],
-\"udp\", \"sctp\"} is added, and egress/ingress list each rule with its \"ports\".")]
+\"udp\", \"sctp\"} is added, and egress/ingress list each rule with its \"ports\".
+--to-service NS/NAME asks about a Service: --port is the Service's port (number or port
+name; every port of the Service without it), resolved to the pods behind the Service and
+the targetPort each receives on, since policies see the pods and the targetPort, never the
+Service. Each pod is explained on its targetPort. JSON: {\"service\": {\"id\", \"port\",
+\"protocol\", \"target_port\"}, \"allowed\": every pod allows it, \"backends\": [{\"to\",
+\"port\", \"allowed\", \"egress\", \"ingress\"}]}, one object per Service port in
+\"ports\".")]
     Explain {
         /// Manifest files, directories, or `-` for stdin
         #[arg(required = true, value_name = "PATH")]
@@ -134,8 +178,12 @@ without --port, flow.port/port_name/protocol are null, \"ports\": {\"tcp\": [[fi
         #[arg(long, value_name = "ID|IP")]
         from: String,
         /// Destination: endpoint id or IP address
-        #[arg(long, value_name = "ID|IP")]
-        to: String,
+        #[arg(long, value_name = "ID|IP", required_unless_present = "to_service")]
+        to: Option<String>,
+        /// Destination Service (`namespace/name`): each pod behind it, on the targetPort the
+        /// Service sends --port to
+        #[arg(long, value_name = "NS/NAME", conflicts_with = "to")]
+        to_service: Option<String>,
         /// Destination port: `80`, `53/UDP`, `http/TCP`, ...; protocol defaults to TCP.
         /// Without it, the pair is explained on every port
         #[arg(long, value_name = "SPEC")]
@@ -289,30 +337,58 @@ impl From<std::io::Error> for Failure {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    let result = match cli.command {
+    exit_code(run(cli.command, cli.verbose))
+}
+
+/// Runs one command; `Ok(true)` means invalid input (exit 1).
+fn run(command: Command, verbose: bool) -> Result<bool, Failure> {
+    match command {
         Command::Matrix {
             paths,
             ports,
             output,
-        } => with_inputs(&paths, |inputs, out| {
+        } => with_inputs(&paths, verbose, |inputs, out| {
             matrix::run(inputs, &ports, output, out)
         }),
-        Command::Connectivity { paths, output } => with_inputs(&paths, |inputs, out| {
+        Command::Connectivity { paths, output } => with_inputs(&paths, verbose, |inputs, out| {
             connectivity::run(inputs, output == TextOrJson::Json, out)
+        }),
+        Command::Exposure {
+            paths,
+            endpoints,
+            output,
+        } => with_inputs(&paths, verbose, |inputs, out| {
+            exposure::run(inputs, &endpoints, output == TextOrJson::Json, out)
         }),
         Command::Explain {
             paths,
             from,
             to,
+            to_service,
             port,
             output,
-        } => with_inputs(&paths, |inputs, out| {
-            let query = explain::Query {
-                from: &from,
-                to: &to,
-                port: port.as_ref(),
-            };
-            explain::run(inputs, &query, output == TextOrJson::Json, out)
+        } => with_inputs(&paths, verbose, |inputs, out| {
+            let json = output == TextOrJson::Json;
+            match (to, to_service) {
+                (_, Some(service)) => {
+                    let query = explain::ServiceQuery {
+                        from: &from,
+                        service: &service,
+                        port: port.as_ref(),
+                    };
+                    explain::run_service(inputs, &query, json, out)
+                }
+                (to, None) => {
+                    // clap requires --to when --to-service is absent
+                    let to = to.unwrap_or_default();
+                    let query = explain::Query {
+                        from: &from,
+                        to: &to,
+                        port: port.as_ref(),
+                    };
+                    explain::run(inputs, &query, json, out)
+                }
+            }
         }),
         Command::Lint {
             paths,
@@ -322,7 +398,7 @@ fn main() -> ExitCode {
             let deny = lint::Deny {
                 warnings: deny == Some(DenyLevel::Warnings),
             };
-            lint::run(inputs, output == TextOrJson::Json, deny, out)
+            lint::run(inputs, output == TextOrJson::Json, deny, verbose, out)
         }),
         Command::Diff {
             before,
@@ -332,7 +408,8 @@ fn main() -> ExitCode {
             .and_then(|b| Inputs::load(&after).map(|a| (b, a)))
             .map_err(Failure::Usage)
             .and_then(|(b, a)| {
-                let errors = report::print_diagnostics(&b) | report::print_diagnostics(&a);
+                let errors =
+                    report::print_diagnostics(&b, verbose) | report::print_diagnostics(&a, verbose);
                 let stdout = std::io::stdout().lock();
                 let mut out = std::io::BufWriter::with_capacity(1 << 16, stdout);
                 diff::run(&b, &a, output, &mut out)?;
@@ -346,7 +423,7 @@ fn main() -> ExitCode {
         } => match test_cmd::load_spec(&spec) {
             Err(report) => Err(Failure::Usage(report)),
             Ok(parsed) => run_review(&paths, |inputs, out| {
-                let input_errors = report::print_diagnostics(inputs);
+                let input_errors = report::print_diagnostics(inputs, verbose);
                 let failed =
                     test_cmd::run(inputs, &spec, &parsed, output == TextOrJson::Json, out)?;
                 Ok(failed || input_errors)
@@ -364,7 +441,11 @@ fn main() -> ExitCode {
                 .map_err(Failure::Output)
                 .map(|()| false)
         }
-    };
+    }
+}
+
+/// The process exit code of a command's result (the contract in the module docs).
+fn exit_code(result: Result<bool, Failure>) -> ExitCode {
     match result {
         Ok(false) => ExitCode::SUCCESS,
         Ok(true) => ExitCode::from(EXIT_INVALID_INPUT),
@@ -385,10 +466,11 @@ fn main() -> ExitCode {
 /// has printed its result for what was understood.
 fn with_inputs(
     paths: &[String],
+    verbose: bool,
     command: impl FnOnce(&Inputs, &mut dyn Write) -> Result<(), Failure>,
 ) -> Result<bool, Failure> {
     let inputs = Inputs::load(paths).map_err(Failure::Usage)?;
-    let had_errors = report::print_diagnostics(&inputs);
+    let had_errors = report::print_diagnostics(&inputs, verbose);
     let stdout = std::io::stdout().lock();
     let mut out = std::io::BufWriter::with_capacity(1 << 16, stdout);
     command(&inputs, &mut out)?;

@@ -118,6 +118,14 @@ const NOT_SEMANTIC: &[(&str, &str, &str)] = &[
         "lists the destination's named ports in the help text after the core's named_ports found none",
     ),
     ("cli/src/explain.rs", ".ports.iter()", "the same help text"),
+    (
+        "cli/src/exposure.rs",
+        "pod_selector",
+        "writes the core's peer description into the JSON as the API spells selectors",
+    ),
+    ("cli/src/exposure.rs", "namespace_selector", "the same JSON"),
+    ("cli/src/exposure.rs", "match_labels", "the same JSON"),
+    ("cli/src/exposure.rs", "match_expressions", "the same JSON"),
 ];
 
 /// The code of `text` without `//` comments and whitespace, with each byte's 1-based line.
