@@ -8,7 +8,7 @@ use super::bits::has_bit;
 use super::cells::Masks;
 use super::hash::{HashMap, WordIndex, NONE};
 use super::{Engine, Side, EGRESS, INGRESS};
-use crate::model::{numbers_named, PortRef, Protocol};
+use crate::model::{numbers_named, PolicyType, PortRef, Protocol};
 use crate::ports::AllowedPorts;
 
 /// `allowed[src][dst]` for one probe (port/protocol), over [`crate::Cluster::pods`].
@@ -43,6 +43,9 @@ pub struct Connectivity {
     /// `[destination kind][source kind]`: index into `results`.
     table: Vec<u32>,
     results: Vec<AllowedPorts>,
+    /// `[ingress, egress]`: per class, whether some policy isolates it that way (the
+    /// engine's isolation groups).
+    isolated: [Vec<bool>; 2],
 }
 
 impl Connectivity {
@@ -86,6 +89,26 @@ impl Connectivity {
     /// The distinct results, in first-seen order.
     pub fn results(&self) -> &[AllowedPorts] {
         &self.results
+    }
+
+    /// Whether some policy isolates pod class `class` for `direction` (selects it with
+    /// that policy type). `None` for an unknown class.
+    pub fn isolated(&self, class: usize, direction: PolicyType) -> Option<bool> {
+        let slot = match direction {
+            PolicyType::Ingress => INGRESS,
+            PolicyType::Egress => EGRESS,
+        };
+        self.isolated[slot].get(class).copied()
+    }
+
+    /// Whether the pair of classes is *open*: the source is not isolated for egress and
+    /// the destination not for ingress, so every port passes and no policy had a say.
+    /// Every other pair — allowed by some rule, or denied — was decided by policy. `None`
+    /// for an unknown class.
+    pub fn open(&self, src: usize, dst: usize) -> Option<bool> {
+        let egress = self.isolated(src, PolicyType::Egress)?;
+        let ingress = self.isolated(dst, PolicyType::Ingress)?;
+        Some(!egress && !ingress)
     }
 }
 
@@ -212,6 +235,8 @@ impl Engine {
             source_kinds: source_rep.len(),
             table: table.cells,
             results: table.results,
+            isolated: [INGRESS, EGRESS]
+                .map(|slot| group[slot].iter().map(|g| *g != NONE).collect()),
         }
     }
 

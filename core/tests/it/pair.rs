@@ -3,7 +3,8 @@
 //! port it says a rule admits (or that nothing admits) is what `evaluate` says too.
 
 use netpol_core::{
-    DirectionVerdict, Endpoint, Engine, PairDirection, PairVerdict, PortSet, Protocol, RuleRef,
+    DirectionVerdict, Endpoint, Engine, PairDirection, PairVerdict, PolicyType, PortSet, Protocol,
+    RuleRef,
 };
 use proptest::prelude::*;
 
@@ -161,6 +162,60 @@ proptest! {
             for &dst in &eps {
                 check_pair(&model, &engine, src, dst)?;
             }
+        }
+    }
+}
+
+/// The connectivity's "open" bit (neither side isolated in its direction, so no policy
+/// decided the pair) and its per-class isolation, against the pair verdict's sides: what
+/// the playground uses to draw only the relations policies create.
+fn check_open(model: &netpol_core::Model) -> Result<(), TestCaseError> {
+    let connectivity = Engine::new(model).connectivity();
+    let pods = model.cluster.pods.len();
+    for src in 0..pods {
+        for dst in 0..pods {
+            let verdict = netpol_core::evaluate_pair(model, Endpoint::Pod(src), Endpoint::Pod(dst));
+            let egress = verdict.egress != PairDirection::NotIsolated;
+            let ingress = verdict.ingress != PairDirection::NotIsolated;
+            let (s, d) = (
+                connectivity.pod_class(src).unwrap(),
+                connectivity.pod_class(dst).unwrap(),
+            );
+            prop_assert_eq!(connectivity.isolated(s, PolicyType::Egress), Some(egress));
+            prop_assert_eq!(connectivity.isolated(d, PolicyType::Ingress), Some(ingress));
+            prop_assert_eq!(
+                connectivity.open(s, d),
+                Some(!egress && !ingress),
+                "{} -> {}",
+                src,
+                dst
+            );
+            if !egress && !ingress {
+                prop_assert_eq!(verdict.ports(), netpol_core::AllowedPorts::all());
+            }
+        }
+    }
+    let unknown = connectivity.classes();
+    prop_assert_eq!(connectivity.open(unknown, 0), None);
+    prop_assert_eq!(connectivity.isolated(unknown, PolicyType::Ingress), None);
+    Ok(())
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 128, ..ProptestConfig::default() })]
+
+    #[test]
+    fn open_pairs_are_exactly_those_no_side_isolates(model in model_strategy()) {
+        check_open(&model)?;
+    }
+}
+
+#[test]
+fn open_pairs_of_every_input() {
+    for input in crate::corpus::every_input() {
+        let model = input.model();
+        if let Err(e) = check_open(&model) {
+            panic!("{}: {e}", input.name);
         }
     }
 }
