@@ -58,7 +58,7 @@ pub use crate::{
     },
     ports::{AllowedPorts, PortSet},
     portspec::{PortSpec, PortSpecError},
-    syntax::{is_compact, namespaces_named},
+    syntax::{is_compact, namespaces_named, ParseCache},
     verdict::{DirectionVerdict, MissReason, PeerMiss, PolicyRef, RuleMiss, RuleRef, Verdict},
 };
 

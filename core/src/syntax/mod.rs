@@ -37,6 +37,7 @@
 
 mod build;
 mod compact;
+mod incremental;
 mod lines;
 mod lower;
 pub(crate) mod names;
@@ -47,6 +48,7 @@ use crate::diagnostic::{sort_diagnostics, FileId};
 use crate::model::{Model, Parsed};
 
 pub use compact::is_compact;
+pub use incremental::ParseCache;
 pub use salvage::namespaces_named;
 
 /// See [`crate::parse`].

@@ -7,6 +7,7 @@ mod conformance;
 mod corpus;
 mod exposure;
 mod fields;
+mod incremental;
 mod invariants;
 mod nft_sim;
 mod pair;
