@@ -1,8 +1,12 @@
 //! One analysis of the two editors' texts: the core's model and engine plus the per-endpoint
-//! facts every view reads (isolation, selecting policies, the engine's port sets). Built once per (debounced) edit
-//! and shared through a `Memo`, so the graph, matrix and panels never recompute it.
+//! facts every view reads (isolation, the engine's port sets). Built once per (debounced)
+//! edit — in the worker, which keeps a parse cache per editor — and shared through a
+//! `Memo`, so the graph, matrix and panels never recompute it.
 
-use netpol_core::{in_scope, AddressClass, Engine, FileId, Model, PolicyType, Severity};
+use std::sync::OnceLock;
+
+use netpol_core::{in_scope, AddressClass, Engine, FileId, Model, ParseCache, Severity};
+use serde::{Deserialize, Serialize};
 
 use crate::connectivity::Reach;
 
@@ -12,7 +16,9 @@ pub const POLICIES: FileId = FileId(0);
 pub const CLUSTER: FileId = FileId(1);
 
 /// Which directions some policy isolates an endpoint in.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[derive(
+    Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize,
+)]
 pub enum Isolation {
     /// No policy selects it: everything in and out is allowed.
     #[default]
@@ -58,23 +64,38 @@ impl Isolation {
 }
 
 /// The result of analysing both editors.
+///
+/// The worker builds it from the texts; the page receives the model, the address classes
+/// and the isolation of every pod ([`Analysis::from_parts`]) and never builds the engine
+/// unless asked for it ([`Analysis::engine`]), so a 10,000-pod cluster costs the page no
+/// more than copying its model.
 #[derive(Clone, Debug)]
 pub struct Analysis {
     /// The merged model (cluster + policies + every diagnostic).
     pub model: Model,
-    /// The core's bitset engine over `model`.
-    pub engine: Engine,
     /// Outside-address classes the policies distinguish.
     pub classes: Vec<AddressClass>,
-    /// Per pod index: how it is isolated.
+    /// Per pod index: how it is isolated (the engine's isolation groups).
     pub isolation: Vec<Isolation>,
-    /// Per pod index: indices of the policies whose `podSelector` selects it (any direction).
-    pub selecting: Vec<Vec<usize>>,
-    /// The engine's exact port sets per pair of classes, which every view reads.
-    pub reach: Reach,
     /// True when this is an older valid result kept on screen because the current text
     /// has errors that dropped objects (mid-edit).
     pub stale: bool,
+    /// The engine and the port sets every view reads, built on first use.
+    compiled: OnceLock<Compiled>,
+}
+
+/// The engine over the model and the class-pair port sets read from it.
+#[derive(Clone, Debug)]
+struct Compiled {
+    engine: Engine,
+    reach: Reach,
+}
+
+/// One parse cache per editor, so an edit re-parses only the YAML documents it touched.
+#[derive(Debug, Default)]
+pub struct Caches {
+    policies: ParseCache,
+    cluster: ParseCache,
 }
 
 impl Analysis {
@@ -84,38 +105,83 @@ impl Analysis {
         Analysis::from_model(model)
     }
 
+    /// [`Analysis::new`] through `caches`: the same result, re-parsing only what changed.
+    pub fn cached(caches: &mut Caches, policies: &str, cluster: &str) -> Analysis {
+        Analysis::from_model(Analysis::cached_model(caches, policies, cluster))
+    }
+
+    /// The model of both texts through `caches` (see [`Analysis::cached`]).
+    pub fn cached_model(caches: &mut Caches, policies: &str, cluster: &str) -> Model {
+        netpol_core::build(vec![
+            caches.policies.parse(POLICIES, policies),
+            caches.cluster.parse(CLUSTER, cluster),
+        ])
+    }
+
     /// Everything the views need for an already built model.
     pub fn from_model(model: Model) -> Analysis {
         let engine = Engine::new(&model);
         let classes = engine.address_classes();
-        let mut isolation = Vec::with_capacity(model.cluster.pods.len());
-        let mut selecting = Vec::with_capacity(model.cluster.pods.len());
-        for pod in &model.cluster.pods {
-            let mut ingress = false;
-            let mut egress = false;
-            let mut by = Vec::new();
-            for (index, policy) in model.policies.iter().enumerate() {
-                // Which pods a policy applies to is the core's scope rule, the same one the
-                // evaluator, the engine and lint use.
-                if in_scope(policy, pod) {
-                    by.push(index);
-                    ingress |= policy.affects(PolicyType::Ingress);
-                    egress |= policy.affects(PolicyType::Egress);
-                }
-            }
-            isolation.push(Isolation::from_flags(ingress, egress));
-            selecting.push(by);
-        }
-        let reach = Reach::new(&model, &engine, &classes, &isolation);
+        let reach = Reach::new(&model, &engine, &classes);
+        let isolation = reach.isolation(model.cluster.pods.len());
+        let compiled = OnceLock::new();
+        let _ = compiled.set(Compiled { engine, reach });
         Analysis {
             model,
-            engine,
             classes,
             isolation,
-            selecting,
-            reach,
             stale: false,
+            compiled,
         }
+    }
+
+    /// An analysis received from the worker: the engine is built only if something asks.
+    pub fn from_parts(
+        model: Model,
+        classes: Vec<AddressClass>,
+        isolation: Vec<Isolation>,
+        stale: bool,
+    ) -> Analysis {
+        Analysis {
+            model,
+            classes,
+            isolation,
+            stale,
+            compiled: OnceLock::new(),
+        }
+    }
+
+    fn compiled(&self) -> &Compiled {
+        self.compiled.get_or_init(|| {
+            let engine = Engine::new(&self.model);
+            let reach = Reach::new(&self.model, &engine, &self.classes);
+            Compiled { engine, reach }
+        })
+    }
+
+    /// The core's bitset engine over `model`.
+    pub fn engine(&self) -> &Engine {
+        &self.compiled().engine
+    }
+
+    /// The engine's exact port sets per pair of classes, which every view reads.
+    pub fn reach(&self) -> &Reach {
+        &self.compiled().reach
+    }
+
+    /// Indices of the policies whose `podSelector` selects pod `pod` (any direction), by
+    /// the core's scope rule, the same one the evaluator, the engine and lint use.
+    pub fn selecting(&self, pod: usize) -> Vec<usize> {
+        let Some(pod) = self.model.cluster.pods.get(pod) else {
+            return Vec::new();
+        };
+        self.model
+            .policies
+            .iter()
+            .enumerate()
+            .filter(|(_, policy)| in_scope(policy, pod))
+            .map(|(index, _)| index)
+            .collect()
     }
 
     /// Number of error diagnostics.
@@ -152,6 +218,41 @@ mod tests {
     fn isolation_flags() {
         assert_eq!(Isolation::from_flags(true, true), Isolation::Both);
         assert_eq!(Isolation::from_flags(false, true).class(), "egress");
+    }
+
+    /// Isolation comes from the engine's isolation groups; it is what the scope rule says.
+    #[test]
+    fn isolation_is_the_scope_rule() {
+        for ex in crate::examples::EXAMPLES {
+            let a = Analysis::new(ex.policies, ex.cluster);
+            for (i, pod) in a.model.cluster.pods.iter().enumerate() {
+                let (mut ingress, mut egress) = (false, false);
+                for policy in a.selecting(i).iter().map(|p| &a.model.policies[*p]) {
+                    ingress |= policy.affects(netpol_core::PolicyType::Ingress);
+                    egress |= policy.affects(netpol_core::PolicyType::Egress);
+                }
+                assert_eq!(
+                    a.isolation[i],
+                    Isolation::from_flags(ingress, egress),
+                    "{}",
+                    pod.id
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn cached_analysis_equals_a_fresh_one() {
+        let mut caches = Caches::default();
+        for ex in crate::examples::EXAMPLES {
+            let a = Analysis::cached(&mut caches, ex.policies, ex.cluster);
+            assert_eq!(
+                a.model,
+                Analysis::new(ex.policies, ex.cluster).model,
+                "{}",
+                ex.key
+            );
+        }
     }
 
     #[test]

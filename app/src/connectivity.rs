@@ -2,37 +2,44 @@
 //! collapsed groups, outside-address classes), a cell per ordered pair, and edges.
 //!
 //! Every port set comes from the core, computed once per analysis in [`Reach`]: the
-//! engine's exact allowed ports per pair of pod classes (`Engine::connectivity`) and per
-//! pod class and address class (`Engine::allowed_ports` on the engine's class
-//! representatives). A probe only reads those sets — "any port" asks whether a set is
-//! empty, a port whether it is in the set, a named port resolves on each destination pod
-//! through `netpol_core::named_ports` — so no port is ever probed to stand for the
-//! others. This module decides what to *draw*: pods of one engine class behave identically,
-//! so above [`GROUP_THRESHOLD`] endpoints the classes of a namespace with the same port sets
-//! in every row and column collapse into one group node, and a thousand pods stay a
-//! readable picture with a small DOM.
+//! engine's exact allowed ports per pair of pod classes and per pod class and address
+//! class. A probe only reads those sets — "any port" asks whether a set is empty, a port
+//! whether it is in the set, a named port resolves on each destination pod through
+//! `netpol_core::named_ports` — so no port is ever probed to stand for the others.
+//!
+//! This module decides what to *draw*:
+//! - **Relations, not meshes.** A pair allowed only because neither side is isolated in
+//!   that direction (the core's `Connectivity::open`) is a property of its ends, shown as
+//!   their "open ingress"/"open egress" marks; its edge exists only when asked for
+//!   ([`GraphOptions::unrestricted`]). Everything a policy decided — allowed by a rule, or
+//!   denied — is an edge (denied ones when asked, [`GraphOptions::denied`]).
+//! - **Groups.** Pods of one engine class behave identically, so above
+//!   [`GROUP_THRESHOLD`] endpoints the classes of a namespace with the same port sets in
+//!   every row and column collapse into one group node, named by what its members share
+//!   ([`crate::groups`]), and a thousand pods stay a readable picture.
+//! - **Counts in pod pairs**: a group edge stands for every pair of its members.
 
-use std::collections::{BTreeMap, BTreeSet, HashMap};
-use std::hash::{Hash, Hasher};
+use std::collections::{BTreeMap, BTreeSet};
 use std::net::IpAddr;
 
 use netpol_core::exposure::{Namespaces, Peer};
 use netpol_core::named_ports;
 use netpol_core::render;
-use netpol_core::Connectivity;
-use netpol_core::{AddressClass, AllowedPorts, Endpoint, Engine, Model, PortRef};
+use netpol_core::{AllowedPorts, Endpoint, Model, PortRef};
 use petgraph::graphmap::DiGraphMap;
+use serde::{Deserialize, Serialize};
 
 use crate::analysis::{Analysis, Isolation};
+use crate::groups;
 use crate::probe::Probe;
+use crate::reach::Side;
+pub use crate::reach::{Reach, GROUP_THRESHOLD};
 
-/// Above this many endpoints, identical endpoints collapse into groups.
-pub const GROUP_THRESHOLD: usize = 60;
 /// Up to this many drawn edges, "any port" edges carry port labels.
 pub const LABEL_LIMIT: usize = 400;
 
 /// What a drawn node stands for.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub enum NodeKind {
     /// One endpoint (pod index).
     Pod(usize),
@@ -43,23 +50,42 @@ pub enum NodeKind {
 }
 
 /// A drawn node.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Node {
     /// `namespace/name` for endpoints, `group:<first member id>` for groups, the class
     /// label for addresses. Stable across edits that do not rename things.
     pub id: String,
-    /// Short text drawn in the node.
+    /// Short text drawn in the node: the workload or pod name, a group's shared labels.
     pub label: String,
+    /// The second line: a pod's telling label, a group's size and origin.
+    pub detail: String,
     /// Namespace box it belongs to (`None` for outside addresses).
     pub namespace: Option<String>,
     /// What it is.
     pub kind: NodeKind,
-    /// Isolation (of the representative for groups; `None` for addresses).
+    /// Isolation (the engine's, of the representative for groups; `None` for addresses).
     pub isolation: Isolation,
+    /// Endpoints it stands for (1, or a group's members).
+    pub size: usize,
+}
+
+impl Node {
+    /// Open ingress: no policy isolates its ingress, so every peer whose own egress lets
+    /// it out may connect (those pairs are not drawn one by one).
+    pub fn open_ingress(&self) -> bool {
+        !matches!(self.kind, NodeKind::Address(_))
+            && matches!(self.isolation, Isolation::None | Isolation::Egress)
+    }
+
+    /// Open egress: no policy isolates its egress.
+    pub fn open_egress(&self) -> bool {
+        !matches!(self.kind, NodeKind::Address(_))
+            && matches!(self.isolation, Isolation::None | Isolation::Ingress)
+    }
 }
 
 /// One ordered pair's state.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub enum Cell {
     /// The connection is allowed.
     Allowed,
@@ -70,7 +96,7 @@ pub enum Cell {
 }
 
 /// A drawn connection.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Edge {
     /// Index into [`Graph::nodes`].
     pub from: usize,
@@ -78,23 +104,119 @@ pub struct Edge {
     pub to: usize,
     /// Allowed (solid) or denied (dashed, only with "show denied").
     pub allowed: bool,
-    /// Port label in "any port" mode (`TCP 53,3306 · UDP 53`), else `None`.
+    /// Port label in "any port" mode (`TCP 53,3306; UDP 53`), else `None`.
     pub ports: Option<String>,
+    /// No policy decided it: neither end is isolated in its direction (only drawn with
+    /// "show unrestricted").
+    #[serde(default)]
+    pub open: bool,
+}
+
+/// What the graph shows besides the decided, allowed pairs.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct GraphOptions {
+    /// Draw denied pairs too (dashed).
+    pub denied: bool,
+    /// Draw the pairs no policy decided (open on both sides), one edge each.
+    pub unrestricted: bool,
+    /// Group node ids the user expanded.
+    pub expanded: BTreeSet<String>,
+    /// Namespaces to show (with the peers their drawn edges reach); empty: all.
+    pub namespaces: BTreeSet<String>,
+}
+
+/// Ordered pairs of distinct endpoints, by how they were decided (a group edge counts
+/// every pair of members; pairs with an outside address are counted apart).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Counts {
+    /// Pod pairs a rule allows.
+    pub allowed: u64,
+    /// Pod pairs allowed because neither side is isolated.
+    pub open: u64,
+    /// Pod pairs denied.
+    pub denied: u64,
+    /// Pairs of a pod and an outside-address class that are allowed.
+    pub address_allowed: u64,
+}
+
+/// An expanded group: still a thing the user can select and collapse.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct GroupInfo {
+    /// The group's node id (`group:<first member id>`).
+    pub id: String,
+    /// Its name (shared labels, workload).
+    pub label: String,
+    /// Its description (`12 pods of Deployment api`).
+    pub detail: String,
+    /// Namespace.
+    pub namespace: String,
+    /// Member pod indices.
+    pub members: Vec<usize>,
 }
 
 /// The drawable connectivity for one probe.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
 pub struct Graph {
     /// Nodes: endpoints/groups in pod order (so namespaces are contiguous), then addresses.
     pub nodes: Vec<Node>,
-    /// `cells[a * nodes.len() + b]`: from node `a` to node `b`.
+    /// `cells[a * nodes.len() + b]`: from node `a` to node `b`. Empty when the worker left
+    /// them out of a very large graph (see [`Graph::cells_omitted`]).
+    #[serde(with = "cell_codes")]
     pub cells: Vec<Cell>,
-    /// Allowed edges (and denied ones when asked), self-pairs excluded.
+    /// Drawn edges, most important first: allowed by policy, then open (when asked), then
+    /// denied (when asked). Self-pairs excluded.
     pub edges: Vec<Edge>,
     /// Whether any group node exists (collapsed or not).
     pub grouped: bool,
-    /// The connectivity as a petgraph graph over node indices (allowed edges only).
+    /// Groups the user expanded, so a selected group survives its expansion.
+    #[serde(default)]
+    pub groups: Vec<GroupInfo>,
+    /// Pod pairs by how they were decided, over the whole graph (before a namespace filter).
+    #[serde(default)]
+    pub counts: Counts,
+    /// Open (undecided) allowed edges not drawn because "show unrestricted" is off.
+    #[serde(default)]
+    pub hidden_open: usize,
+    /// Nodes left out by the namespace filter.
+    #[serde(default)]
+    pub filtered_out: usize,
+    /// True when `cells` was left out to keep a huge graph small.
+    #[serde(default)]
+    pub cells_omitted: bool,
+    /// The connectivity as a petgraph graph over node indices (allowed drawn edges).
+    #[serde(skip)]
     pub graph: DiGraphMap<usize, ()>,
+}
+
+/// `cells` as one character per cell (`a`llowed, `d`enied, `n`ot applicable): a thousand
+/// nodes make a million cells, which JSON arrays would make forty times bigger.
+mod cell_codes {
+    use super::Cell;
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    pub fn serialize<S: Serializer>(cells: &[Cell], s: S) -> Result<S::Ok, S::Error> {
+        let text: String = cells
+            .iter()
+            .map(|c| match c {
+                Cell::Allowed => 'a',
+                Cell::Denied => 'd',
+                Cell::NotApplicable => 'n',
+            })
+            .collect();
+        s.serialize_str(&text)
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<Cell>, D::Error> {
+        let text = String::deserialize(d)?;
+        Ok(text
+            .bytes()
+            .map(|b| match b {
+                b'a' => Cell::Allowed,
+                b'd' => Cell::Denied,
+                _ => Cell::NotApplicable,
+            })
+            .collect())
+    }
 }
 
 impl Graph {
@@ -115,6 +237,11 @@ impl Graph {
         self.nodes.iter().position(|n| n.id == id)
     }
 
+    /// The expanded group with node id `id`.
+    pub fn group(&self, id: &str) -> Option<&GroupInfo> {
+        self.groups.iter().find(|g| g.id == id)
+    }
+
     /// Allowed edges as `(from id, to id)`, for what-if comparisons.
     pub fn allowed_pairs(&self) -> BTreeSet<(String, String)> {
         self.edges
@@ -129,7 +256,19 @@ impl Graph {
             .collect()
     }
 
-    /// Peers node `index` may send to / receive from (allowed edges), by id.
+    /// Rebuilds the petgraph index from `edges` (after the graph crossed from the worker).
+    pub fn index_edges(&mut self) {
+        let mut graph = DiGraphMap::new();
+        for a in 0..self.nodes.len() {
+            graph.add_node(a);
+        }
+        for e in self.edges.iter().filter(|e| e.allowed) {
+            graph.add_edge(e.from, e.to, ());
+        }
+        self.graph = graph;
+    }
+
+    /// Peers node `index` may receive from / send to (allowed drawn edges), by id.
     pub fn peers(&self, index: usize) -> (Vec<String>, Vec<String>) {
         if !self.graph.contains_node(index) {
             return (Vec::new(), Vec::new());
@@ -151,6 +290,12 @@ impl Graph {
         ingress.sort();
         (ingress, egress)
     }
+
+    /// Pod pairs an edge stands for: every member of one end with every member of the other.
+    pub fn pairs_of(&self, edge: &Edge) -> u64 {
+        let size = |i: usize| self.nodes.get(i).map_or(0, |n| n.size as u64);
+        size(edge.from) * size(edge.to)
+    }
 }
 
 /// The endpoint a node stands for when asking the core (a group asks through its first member).
@@ -169,183 +314,6 @@ pub fn representative(analysis: &Analysis, node: &Node) -> Option<Endpoint> {
 /// `nothing`), so edge labels read like the CLI's output.
 pub fn ports_label(ports: &AllowedPorts) -> String {
     ports.to_string()
-}
-
-/// One end of a pair as the engine's tables know it.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-enum Side {
-    /// A pod class of the engine.
-    Class(usize),
-    /// An outside-address class (index into `Analysis::classes`).
-    Address(usize),
-}
-
-/// Probe-independent connectivity, computed once per analysis: the engine's exact allowed
-/// ports for every pair of pod classes and between pod classes and address classes, with
-/// identical sets stored once.
-#[derive(Clone, Debug)]
-pub struct Reach {
-    connectivity: Connectivity,
-    /// Distinct port sets: the connectivity's results, then those only addresses reach.
-    sets: Vec<AllowedPorts>,
-    addresses: usize,
-    /// `[class * addresses + a]`: index into `sets` from the class to address class `a`.
-    to_address: Vec<u32>,
-    /// `[class * addresses + a]`: index into `sets` from address class `a` to the class.
-    from_address: Vec<u32>,
-    /// Per class: classes with the same namespace, isolation and port sets in every row
-    /// and column share a family, which is what a group node draws.
-    family: Vec<u32>,
-}
-
-impl Reach {
-    /// Everything the graph reads, from the engine. `isolation` is per pod.
-    pub fn new(
-        model: &Model,
-        engine: &Engine,
-        classes: &[AddressClass],
-        isolation: &[Isolation],
-    ) -> Reach {
-        let connectivity = engine.connectivity();
-        let mut members: Vec<Vec<usize>> = vec![Vec::new(); connectivity.classes()];
-        for pod in 0..model.cluster.pods.len() {
-            if let Some(c) = connectivity.pod_class(pod).filter(|c| *c < members.len()) {
-                members[c].push(pod);
-            }
-        }
-        let mut sets = connectivity.results().to_vec();
-        let (to_address, from_address) = address_sets(engine, &members, classes, &mut sets);
-        let mut reach = Reach {
-            connectivity,
-            sets,
-            addresses: classes.len(),
-            to_address,
-            from_address,
-            family: Vec::new(),
-        };
-        reach.family = if model.cluster.pods.len() > GROUP_THRESHOLD {
-            reach.families(model, &members, isolation)
-        } else {
-            (0..members.len() as u32).collect()
-        };
-        reach
-    }
-
-    /// Families of classes: same namespace, isolation and address sets, and the same port
-    /// set in every row and column. Rows and columns are hashed first and then compared
-    /// with the family's first class, so a hash collision splits a family instead of
-    /// merging classes that differ (exact, and no per-class copies of whole rows).
-    fn families(&self, model: &Model, members: &[Vec<usize>], isolation: &[Isolation]) -> Vec<u32> {
-        let classes = members.len();
-        let a = self.addresses;
-        let addresses = |c: usize| {
-            (
-                &self.to_address[c * a..(c + 1) * a],
-                &self.from_address[c * a..(c + 1) * a],
-            )
-        };
-        let key = |c: usize| {
-            let first = members[c].first().copied();
-            let namespace = first
-                .and_then(|p| model.cluster.pods.get(p))
-                .map(|p| p.namespace.as_str());
-            let iso = first
-                .and_then(|p| isolation.get(p))
-                .copied()
-                .unwrap_or_default();
-            let mut hash = std::hash::DefaultHasher::new();
-            for d in 0..classes {
-                (self.class_set(c, d), self.class_set(d, c)).hash(&mut hash);
-            }
-            (namespace, iso, addresses(c), hash.finish())
-        };
-        let same = |c: usize, r: usize| {
-            (0..classes).all(|d| {
-                self.class_set(c, d) == self.class_set(r, d)
-                    && self.class_set(d, c) == self.class_set(d, r)
-            })
-        };
-        // Per key, the first class of each family with that key (usually one).
-        let mut firsts: HashMap<_, Vec<usize>> = HashMap::new();
-        let mut family = vec![0u32; classes];
-        let mut count = 0u32;
-        for c in 0..classes {
-            let candidates = firsts.entry(key(c)).or_default();
-            match candidates.iter().find(|r| same(c, **r)) {
-                Some(r) => family[c] = family[*r],
-                None => {
-                    candidates.push(c);
-                    family[c] = count;
-                    count += 1;
-                }
-            }
-        }
-        family
-    }
-
-    fn class_set(&self, src: usize, dst: usize) -> u32 {
-        self.connectivity
-            .class_pair(src, dst)
-            .map_or(u32::MAX, |r| r as u32)
-    }
-
-    /// The port set id for a pair of sides; `None` between two addresses (not a question
-    /// the policies answer).
-    fn set_between(&self, src: Side, dst: Side) -> Option<u32> {
-        let a = self.addresses;
-        match (src, dst) {
-            (Side::Class(s), Side::Class(d)) => {
-                self.connectivity.class_pair(s, d).map(|r| r as u32)
-            }
-            (Side::Class(s), Side::Address(x)) => self.to_address.get(s * a + x).copied(),
-            (Side::Address(x), Side::Class(d)) => self.from_address.get(d * a + x).copied(),
-            (Side::Address(_), Side::Address(_)) => None,
-        }
-    }
-
-    /// The engine class of pod `pod`.
-    fn class_of(&self, pod: usize) -> Option<usize> {
-        self.connectivity.pod_class(pod)
-    }
-}
-
-/// Per pod class and address class, the ports each way, as indices into `sets` (identical
-/// sets stored once). A class answers like any of its pods: the engine is asked with the
-/// first one and the class's representative address.
-fn address_sets(
-    engine: &Engine,
-    members: &[Vec<usize>],
-    classes: &[AddressClass],
-    sets: &mut Vec<AllowedPorts>,
-) -> (Vec<u32>, Vec<u32>) {
-    let mut ids: HashMap<AllowedPorts, u32> = sets
-        .iter()
-        .enumerate()
-        .map(|(i, p)| (p.clone(), i as u32))
-        .collect();
-    let mut intern = |ports: AllowedPorts| {
-        *ids.entry(ports.clone()).or_insert_with(|| {
-            sets.push(ports);
-            sets.len() as u32 - 1
-        })
-    };
-    let mut to_address = Vec::with_capacity(members.len() * classes.len());
-    let mut from_address = Vec::with_capacity(members.len() * classes.len());
-    for pods in members {
-        for class in classes {
-            let address = Endpoint::Address(class.representative);
-            let (out, inn) = match pods.first() {
-                Some(&pod) => (
-                    engine.allowed_ports(Endpoint::Pod(pod), address),
-                    engine.allowed_ports(address, Endpoint::Pod(pod)),
-                ),
-                None => (AllowedPorts::default(), AllowedPorts::default()),
-            };
-            to_address.push(intern(out));
-            from_address.push(intern(inn));
-        }
-    }
-    (to_address, from_address)
 }
 
 /// Whether the port set `ports` admits `probe` towards a destination whose container ports
@@ -385,7 +353,7 @@ fn units(analysis: &Analysis, probe: &Probe) -> Vec<Vec<usize>> {
     if n <= GROUP_THRESHOLD {
         return (0..n).map(|i| vec![i]).collect();
     }
-    let reach = &analysis.reach;
+    let reach = analysis.reach();
     let mut by_key: BTreeMap<(u32, Vec<u16>), Vec<usize>> = BTreeMap::new();
     for pod in 0..n {
         let family = reach
@@ -405,39 +373,64 @@ fn units(analysis: &Analysis, probe: &Probe) -> Vec<Vec<usize>> {
 }
 
 /// Nodes for `units` (a unit of several pods is a group node unless expanded), then one
-/// per address class.
+/// per address class; and the expanded groups.
 fn nodes(
     analysis: &Analysis,
     units: Vec<Vec<usize>>,
     expanded: &BTreeSet<String>,
-) -> (Vec<Node>, bool) {
+) -> (Vec<Node>, bool, Vec<GroupInfo>) {
     let pods = &analysis.model.cluster.pods;
     let mut nodes = Vec::new();
     let mut grouped = false;
+    let mut groups = Vec::new();
     for members in units {
         let Some(pod) = members.first().and_then(|i| pods.get(*i)) else {
             continue;
         };
-        let first = members[0];
-        let group_id = format!("group:{}", pod.id);
-        grouped |= members.len() > 1;
-        if members.len() > 1 && !expanded.contains(&group_id) {
-            nodes.push(Node {
-                id: group_id,
-                label: format!("{} +{}", pod_label(pod), members.len() - 1),
-                namespace: Some(pod.namespace.clone()),
-                isolation: analysis.isolation[first],
-                kind: NodeKind::Group(members),
-            });
-            continue;
+        let isolation = analysis
+            .isolation
+            .get(members[0])
+            .copied()
+            .unwrap_or_default();
+        if members.len() > 1 {
+            grouped = true;
+            let id = format!("group:{}", pod.id);
+            let name = groups::name(
+                &members
+                    .iter()
+                    .filter_map(|i| pods.get(*i))
+                    .collect::<Vec<_>>(),
+            );
+            if expanded.contains(&id) {
+                groups.push(GroupInfo {
+                    id,
+                    label: name.label,
+                    detail: name.detail,
+                    namespace: pod.namespace.clone(),
+                    members: members.clone(),
+                });
+            } else {
+                nodes.push(Node {
+                    id,
+                    label: name.label,
+                    detail: name.detail,
+                    namespace: Some(pod.namespace.clone()),
+                    isolation,
+                    size: members.len(),
+                    kind: NodeKind::Group(members),
+                });
+                continue;
+            }
         }
         for i in members {
             let pod = &pods[i];
             nodes.push(Node {
                 id: pod.id.clone(),
                 label: pod_label(pod),
+                detail: pod_detail(pod),
                 namespace: Some(pod.namespace.clone()),
-                isolation: analysis.isolation[i],
+                isolation: analysis.isolation.get(i).copied().unwrap_or_default(),
+                size: 1,
                 kind: NodeKind::Pod(i),
             });
         }
@@ -446,79 +439,81 @@ fn nodes(
         nodes.push(Node {
             id: class.label.clone(),
             label: class.label.clone(),
+            detail: "outside address".into(),
             namespace: None,
             isolation: Isolation::None,
+            size: 1,
             kind: NodeKind::Address(c),
         });
     }
-    (nodes, grouped)
+    (nodes, grouped, groups)
 }
 
 /// The engine side of a node (its first member's class for a group).
 fn side(analysis: &Analysis, node: &Node) -> Option<Side> {
+    let reach = analysis.reach();
     match &node.kind {
-        NodeKind::Pod(i) => analysis.reach.class_of(*i).map(Side::Class),
+        NodeKind::Pod(i) => reach.class_of(*i).map(Side::Class),
         NodeKind::Group(members) => members
             .first()
-            .and_then(|i| analysis.reach.class_of(*i))
+            .and_then(|i| reach.class_of(*i))
             .map(Side::Class),
         NodeKind::Address(c) => Some(Side::Address(*c)),
     }
 }
 
-/// Builds the graph for `probe`. `expanded` holds group ids the user opened; `with_denied`
-/// adds dashed edges for denied pairs.
+/// Builds the graph for `probe` with every allowed pair drawn (open ones included), and
+/// denied ones when `with_denied`: the graph compare mode unions. `expanded` holds group
+/// ids the user opened.
 pub fn build(
     analysis: &Analysis,
     probe: &Probe,
     with_denied: bool,
     expanded: &BTreeSet<String>,
 ) -> Graph {
-    let (nodes, grouped) = nodes(analysis, units(analysis, probe), expanded);
-    let set_ids = pair_sets(analysis, &nodes);
-    let cells = cells(analysis, probe, &nodes, &set_ids);
-    let k = nodes.len();
-    let mut edges = edges(&cells, k, with_denied);
+    let options = GraphOptions {
+        denied: with_denied,
+        unrestricted: true,
+        expanded: expanded.clone(),
+        namespaces: BTreeSet::new(),
+    };
+    build_with(analysis, probe, &options)
+}
+
+/// Builds the graph for `probe` as `options` ask: the relations policies decided, and
+/// open or denied pairs only when asked, limited to some namespaces when asked.
+pub fn build_with(analysis: &Analysis, probe: &Probe, options: &GraphOptions) -> Graph {
+    let (nodes, grouped, groups) = nodes(analysis, units(analysis, probe), &options.expanded);
+    let sides: Vec<Option<Side>> = nodes.iter().map(|n| side(analysis, n)).collect();
+    let cells = cells(analysis, probe, &nodes, &sides);
+    let counts = counts(&nodes, &cells);
+    let (mut edges, hidden_open) = edges(analysis.reach(), &cells, &sides, options);
     // Labels are free (one per distinct set) but only readable on small graphs; large
     // graphs show the ports in the explanation of the clicked edge instead.
     if *probe == Probe::Any && edges.len() <= LABEL_LIMIT {
-        label_edges(&analysis.reach, &mut edges, &set_ids, k);
+        label_edges(analysis.reach(), &mut edges, &sides);
     }
-    let mut graph = DiGraphMap::new();
-    for a in 0..k {
-        graph.add_node(a);
-    }
-    for e in edges.iter().filter(|e| e.allowed) {
-        graph.add_edge(e.from, e.to, ());
-    }
-    Graph {
+    let mut graph = Graph {
         nodes,
         cells,
         edges,
         grouped,
-        graph,
+        groups,
+        counts,
+        hidden_open,
+        ..Graph::default()
+    };
+    if !options.namespaces.is_empty() {
+        graph = restrict(graph, &options.namespaces);
     }
-}
-
-/// `[a * k + b]`: the index of the engine's port set from node `a` to node `b` (`None`
-/// between two addresses).
-fn pair_sets(analysis: &Analysis, nodes: &[Node]) -> Vec<Option<u32>> {
-    let sides: Vec<Option<Side>> = nodes.iter().map(|n| side(analysis, n)).collect();
-    let mut ids = Vec::with_capacity(nodes.len() * nodes.len());
-    for src in &sides {
-        for dst in &sides {
-            ids.push(
-                src.zip(*dst)
-                    .and_then(|(s, d)| analysis.reach.set_between(s, d)),
-            );
-        }
-    }
-    ids
+    graph.index_edges();
+    graph
 }
 
 /// Each pair's state for `probe`, read from its port set (a named probe resolves on the
 /// destination node's pod).
-fn cells(analysis: &Analysis, probe: &Probe, nodes: &[Node], set_ids: &[Option<u32>]) -> Vec<Cell> {
+fn cells(analysis: &Analysis, probe: &Probe, nodes: &[Node], sides: &[Option<Side>]) -> Vec<Cell> {
+    let reach = analysis.reach();
     let named: Vec<Option<Vec<u16>>> = nodes
         .iter()
         .map(|n| match &n.kind {
@@ -530,55 +525,154 @@ fn cells(analysis: &Analysis, probe: &Probe, nodes: &[Node], set_ids: &[Option<u
             NodeKind::Address(_) => None,
         })
         .collect();
-    let k = nodes.len();
-    set_ids
-        .iter()
-        .enumerate()
-        .map(
-            |(at, id)| match id.and_then(|id| analysis.reach.sets.get(id as usize)) {
-                Some(ports) => admits(ports, probe, named[at % k].as_deref()),
+    let mut cells = Vec::with_capacity(nodes.len() * nodes.len());
+    for src in sides {
+        for (dst, named) in sides.iter().zip(&named) {
+            let ports = src
+                .zip(*dst)
+                .and_then(|(s, d)| reach.set_between(s, d))
+                .and_then(|id| reach.set(id));
+            cells.push(match ports {
+                Some(ports) => admits(ports, probe, named.as_deref()),
                 None => Cell::NotApplicable,
-            },
-        )
-        .collect()
+            });
+        }
+    }
+    cells
+}
+
+/// Pod pairs by how they were decided. A group's own cell counts the pairs of distinct
+/// members; pairs with an address count once per address class.
+fn counts(nodes: &[Node], cells: &[Cell]) -> Counts {
+    let k = nodes.len();
+    let mut out = Counts::default();
+    for (a, from) in nodes.iter().enumerate() {
+        for (b, to) in nodes.iter().enumerate() {
+            let address = matches!(from.kind, NodeKind::Address(_))
+                || matches!(to.kind, NodeKind::Address(_));
+            let pairs = if a == b {
+                (from.size as u64) * (from.size as u64).saturating_sub(1)
+            } else {
+                from.size as u64 * to.size as u64
+            };
+            match (cells[a * k + b], address) {
+                (Cell::Allowed, true) => out.address_allowed += pairs,
+                (Cell::Allowed, false) if from.open_egress() && to.open_ingress() => {
+                    out.open += pairs
+                }
+                (Cell::Allowed, false) => out.allowed += pairs,
+                (Cell::Denied, false) => out.denied += pairs,
+                _ => {}
+            }
+        }
+    }
+    out
+}
+
+/// The drawn edges, most important first — allowed by policy, then open ones when asked,
+/// then denied ones when asked — and how many open ones were left out.
+fn edges(
+    reach: &Reach,
+    cells: &[Cell],
+    sides: &[Option<Side>],
+    options: &GraphOptions,
+) -> (Vec<Edge>, usize) {
+    let k = sides.len();
+    let (mut decided, mut open, mut denied) = (Vec::new(), Vec::new(), Vec::new());
+    let mut hidden_open = 0;
+    for a in 0..k {
+        for b in (0..k).filter(|b| *b != a) {
+            let is_open = match (sides[a], sides[b]) {
+                (Some(s), Some(d)) => reach.open(s, d),
+                _ => false,
+            };
+            let edge = |allowed| Edge {
+                from: a,
+                to: b,
+                allowed,
+                ports: None,
+                open: is_open,
+            };
+            match cells[a * k + b] {
+                Cell::Allowed if !is_open => decided.push(edge(true)),
+                Cell::Allowed if options.unrestricted => open.push(edge(true)),
+                Cell::Allowed => hidden_open += 1,
+                Cell::Denied if options.denied => denied.push(edge(false)),
+                _ => {}
+            }
+        }
+    }
+    decided.extend(open);
+    decided.extend(denied);
+    (decided, hidden_open)
 }
 
 /// "Any port" labels on allowed edges: the port set of the pair, worded once per set.
-fn label_edges(reach: &Reach, edges: &mut [Edge], set_ids: &[Option<u32>], k: usize) {
-    let mut labels: HashMap<u32, String> = HashMap::new();
+fn label_edges(reach: &Reach, edges: &mut [Edge], sides: &[Option<Side>]) {
+    let mut labels: BTreeMap<u32, String> = BTreeMap::new();
     for e in edges.iter_mut().filter(|e| e.allowed) {
-        if let Some(id) = set_ids[e.from * k + e.to] {
-            let label = labels.entry(id).or_insert_with(|| {
-                reach
-                    .sets
-                    .get(id as usize)
-                    .map(ports_label)
-                    .unwrap_or_default()
-            });
+        let id = match (sides[e.from], sides[e.to]) {
+            (Some(s), Some(d)) => reach.set_between(s, d),
+            _ => None,
+        };
+        if let Some(id) = id {
+            let label = labels
+                .entry(id)
+                .or_insert_with(|| reach.set(id).map(ports_label).unwrap_or_default());
             e.ports = Some(label.clone());
         }
     }
 }
 
-/// Allowed edges, and denied ones when asked, self-pairs excluded.
-fn edges(cells: &[Cell], k: usize, with_denied: bool) -> Vec<Edge> {
-    let mut edges = Vec::new();
-    for a in 0..k {
-        for b in (0..k).filter(|b| *b != a) {
-            let allowed = match cells[a * k + b] {
-                Cell::Allowed => true,
-                Cell::Denied if with_denied => false,
-                _ => continue,
-            };
-            edges.push(Edge {
-                from: a,
-                to: b,
-                allowed,
-                ports: None,
-            });
+/// The graph limited to the nodes of `namespaces` and the nodes their drawn edges reach.
+fn restrict(graph: Graph, namespaces: &BTreeSet<String>) -> Graph {
+    let inside = |n: &Node| {
+        n.namespace
+            .as_ref()
+            .is_some_and(|ns| namespaces.contains(ns))
+    };
+    let mut keep: Vec<bool> = graph.nodes.iter().map(inside).collect();
+    for e in &graph.edges {
+        if inside(&graph.nodes[e.from]) || inside(&graph.nodes[e.to]) {
+            keep[e.from] = true;
+            keep[e.to] = true;
         }
     }
-    edges
+    let old: Vec<usize> = (0..graph.nodes.len()).filter(|i| keep[*i]).collect();
+    let mut new_index = vec![usize::MAX; graph.nodes.len()];
+    for (n, o) in old.iter().enumerate() {
+        new_index[*o] = n;
+    }
+    let k = graph.nodes.len();
+    let cells = old
+        .iter()
+        .flat_map(|a| old.iter().map(move |b| (*a, *b)))
+        .map(|(a, b)| {
+            graph
+                .cells
+                .get(a * k + b)
+                .copied()
+                .unwrap_or(Cell::NotApplicable)
+        })
+        .collect();
+    let edges = graph
+        .edges
+        .iter()
+        .filter(|e| inside(&graph.nodes[e.from]) || inside(&graph.nodes[e.to]))
+        .map(|e| Edge {
+            from: new_index[e.from],
+            to: new_index[e.to],
+            ..e.clone()
+        })
+        .collect();
+    let nodes: Vec<Node> = old.iter().map(|i| graph.nodes[*i].clone()).collect();
+    Graph {
+        filtered_out: k - nodes.len(),
+        nodes,
+        cells,
+        edges,
+        ..graph
+    }
 }
 
 /// `name` for pods, `Kind/name` for workloads (the namespace is the box around it).
@@ -587,6 +681,16 @@ fn pod_label(pod: &netpol_core::Pod) -> String {
         Some(kind) => format!("{kind}/{}", pod.name),
         None => pod.name.clone(),
     }
+}
+
+/// A pod's telling label (`app=api`), or "no labels".
+fn pod_detail(pod: &netpol_core::Pod) -> String {
+    pod.labels
+        .iter()
+        .find(|(k, _)| !k.contains('/'))
+        .or(pod.labels.iter().next())
+        .map(|(k, v)| format!("{k}={v}"))
+        .unwrap_or_else(|| "no labels".into())
 }
 
 /// Display name of an endpoint: the pod id, or the address class / IP.
@@ -629,7 +733,7 @@ pub const GHOST_PREFIX: &str = "exposure:";
 
 /// A peer that does not exist yet, described by the selectors of the rules admitting it
 /// (`netpol_core::exposure`): drawn as a ghost node.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Ghost {
     /// `exposure:` + the description; stable across edits that keep the selectors.
     pub id: String,
@@ -644,7 +748,7 @@ pub struct Ghost {
 }
 
 /// What a ghost may do with a drawn endpoint, by the endpoint's own policies.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct GhostEdge {
     /// Index into [`Exposure::ghosts`].
     pub ghost: usize,
@@ -661,7 +765,7 @@ pub struct GhostEdge {
 /// isolates get edges — a side no policy isolates is open to every pod and address, which
 /// the node's style already says, and drawing that for each would bury the rest — and only
 /// pod descriptions (addresses are drawn as outside-address nodes already).
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Exposure {
     /// Ghost nodes, in order of first use.
     pub ghosts: Vec<Ghost>,
@@ -893,7 +997,7 @@ mod tests {
         if matches!((src, dst), (Endpoint::Address(_), Endpoint::Address(_))) {
             return Cell::NotApplicable;
         }
-        let ports = a.engine.allowed_ports(src, dst);
+        let ports = a.engine().allowed_ports(src, dst);
         let named = match dst {
             Endpoint::Pod(i) => Some(probe_numbers(a, probe, i)),
             Endpoint::Address(_) => None,
@@ -936,7 +1040,7 @@ mod tests {
                     representative(a, &g.nodes[e.from]).unwrap(),
                     representative(a, &g.nodes[e.to]).unwrap(),
                 );
-                assert_eq!(e.ports, Some(ports_label(&a.engine.allowed_ports(s, d))));
+                assert_eq!(e.ports, Some(ports_label(&a.engine().allowed_ports(s, d))));
             }
         }
     }
@@ -1037,6 +1141,177 @@ mod tests {
         let x = exposure(&a, &g);
         assert_eq!(x.ghosts.len(), 1);
         assert!(x.edges.iter().all(|e| e.incoming && e.ports == "all ports"));
+    }
+
+    fn options() -> GraphOptions {
+        GraphOptions::default()
+    }
+
+    /// The seed example's one egress policy: the default view draws what the policy
+    /// decides (internal may reach mysql and DNS, nothing else), not the mesh of pairs no
+    /// policy isolates; those are drawn only with "show unrestricted", and every pair
+    /// keeps its cell either way.
+    #[test]
+    fn relations_not_meshes() {
+        let ex = crate::examples::find("internal-egress").unwrap();
+        let a = Analysis::new(ex.policies, ex.cluster);
+        let probe = Probe::Port(netpol_core::Protocol::TCP, PortRef::Number(3306));
+        let all = build(&a, &probe, false, &BTreeSet::new());
+        let relations = build_with(&a, &probe, &options());
+        assert!(relations.edges.len() < all.edges.len());
+        assert!(relations.edges.iter().all(|e| !e.open && e.allowed));
+        assert_eq!(
+            relations.hidden_open,
+            all.edges.iter().filter(|e| e.open).count()
+        );
+        assert_eq!(relations.cells, all.cells);
+        let internal = relations.index_of("default/internal").unwrap();
+        assert!(
+            relations.edges.iter().all(|e| e.from == internal),
+            "only the isolated side's relations"
+        );
+        let shown = build_with(
+            &a,
+            &probe,
+            &GraphOptions {
+                unrestricted: true,
+                ..options()
+            },
+        );
+        assert_eq!(shown.edges.len(), all.edges.len());
+        // with denied: every decided pair is drawn, open ones still are not
+        let denied = build_with(
+            &a,
+            &probe,
+            &GraphOptions {
+                denied: true,
+                ..options()
+            },
+        );
+        assert!(denied.edges.iter().any(|e| !e.allowed));
+        assert!(denied.edges.iter().all(|e| !e.open));
+        // allowed edges come first
+        let first_denied = denied.edges.iter().position(|e| !e.allowed).unwrap();
+        assert!(denied.edges[first_denied..].iter().all(|e| !e.allowed));
+    }
+
+    /// 60 pods and no policy: nothing is decided, so nothing is drawn by default, and the
+    /// counts say every pair is open.
+    #[test]
+    fn no_policies_draw_no_edges() {
+        let cluster: String = (0..60)
+            .map(|i| format!("pod ns{}/p{i} app=a{i}\n", i % 4))
+            .collect();
+        let a = Analysis::new("", &cluster);
+        let g = build_with(&a, &Probe::Any, &options());
+        assert!(g.edges.is_empty());
+        assert_eq!(g.counts.open, 60 * 59);
+        assert_eq!(g.counts.allowed + g.counts.denied, 0);
+        assert!(g
+            .nodes
+            .iter()
+            .filter(|n| n.namespace.is_some())
+            .all(|n| n.open_ingress() && n.open_egress()));
+    }
+
+    #[test]
+    fn namespace_filter_keeps_peers_of_the_namespace() {
+        let ex = &crate::examples::EXAMPLES[0];
+        let a = Analysis::new(ex.policies, ex.cluster);
+        let all = build_with(
+            &a,
+            &Probe::Any,
+            &GraphOptions {
+                denied: true,
+                ..options()
+            },
+        );
+        let only: BTreeSet<String> = ["monitoring".to_string()].into();
+        let g = build_with(
+            &a,
+            &Probe::Any,
+            &GraphOptions {
+                denied: true,
+                namespaces: only,
+                ..options()
+            },
+        );
+        assert!(g.nodes.len() < all.nodes.len());
+        assert_eq!(g.filtered_out, all.nodes.len() - g.nodes.len());
+        for e in &g.edges {
+            let (f, t) = (&g.nodes[e.from], &g.nodes[e.to]);
+            assert!(
+                f.namespace.as_deref() == Some("monitoring")
+                    || t.namespace.as_deref() == Some("monitoring")
+            );
+            let (fa, ta) = (all.index_of(&f.id).unwrap(), all.index_of(&t.id).unwrap());
+            assert_eq!(g.cell(e.from, e.to), all.cell(fa, ta));
+        }
+    }
+
+    /// Groups are named by what their members share, an expanded group stays known, and
+    /// counts are pod pairs.
+    #[test]
+    fn groups_are_named_and_counted_in_pod_pairs() {
+        let mut cluster = String::new();
+        for i in 0..70 {
+            let app = if i < 50 { "web" } else { "db" };
+            cluster.push_str(&format!(
+                "pod shop/{app}-5f6d-{i:02} app={app} pod-template-hash=5f6d\n"
+            ));
+        }
+        let policy = "apiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\nmetadata: {name: db, namespace: shop}\nspec:\n  podSelector: {matchLabels: {app: db}}\n  ingress: []\n";
+        let a = Analysis::new(policy, &cluster);
+        let g = build_with(
+            &a,
+            &Probe::Any,
+            &GraphOptions {
+                denied: true,
+                ..options()
+            },
+        );
+        let web = &g.nodes[g.index_of("group:shop/web-5f6d-00").unwrap()];
+        assert_eq!(web.label, "app=web");
+        assert_eq!(web.detail, "50 pods of Deployment web");
+        assert_eq!(web.size, 50);
+        let e = g.edges.iter().find(|e| !e.allowed).unwrap();
+        assert_eq!(g.pairs_of(e), 50 * 20);
+        // db admits nobody: web->db and db->db pairs are denied, the rest open
+        assert_eq!(g.counts.denied, 50 * 20 + 20 * 19);
+        assert_eq!(g.counts.open, 50 * 49 + 20 * 50);
+        let open: BTreeSet<String> = ["group:shop/web-5f6d-00".to_string()].into();
+        let g = build_with(
+            &a,
+            &Probe::Any,
+            &GraphOptions {
+                expanded: open,
+                ..options()
+            },
+        );
+        let info = g.group("group:shop/web-5f6d-00").unwrap();
+        assert_eq!(info.members.len(), 50);
+        assert!(g.index_of("shop/web-5f6d-07").is_some());
+    }
+
+    #[test]
+    fn a_graph_crosses_to_the_page_intact() {
+        let ex = &crate::examples::EXAMPLES[0];
+        let a = Analysis::new(ex.policies, ex.cluster);
+        let g = build_with(
+            &a,
+            &Probe::Any,
+            &GraphOptions {
+                denied: true,
+                ..options()
+            },
+        );
+        let text = serde_json::to_string(&g).unwrap();
+        let mut back: Graph = serde_json::from_str(&text).unwrap();
+        back.index_edges();
+        assert_eq!(back.nodes, g.nodes);
+        assert_eq!(back.cells, g.cells);
+        assert_eq!(back.edges, g.edges);
+        assert_eq!(back.peers(0), g.peers(0));
     }
 
     #[test]

@@ -11,12 +11,17 @@ pub const CELL_H: f64 = 84.0;
 pub const NODE_W: f64 = 136.0;
 /// Node height as drawn.
 pub const NODE_H: f64 = 40.0;
-const PAD: f64 = 16.0;
-const HEADER: f64 = 30.0;
-const GAP: f64 = 48.0;
+/// Inner padding of a box.
+pub const PAD: f64 = 16.0;
+/// Height of a box's title band.
+pub const HEADER: f64 = 30.0;
+/// Space between boxes (the corridors edges run in).
+pub const GAP: f64 = 48.0;
+
+use serde::{Deserialize, Serialize};
 
 /// A namespace (or the outside-addresses) box.
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Boxed {
     /// Namespace name, or `None` for outside addresses.
     pub namespace: Option<String>,
@@ -28,13 +33,39 @@ pub struct Boxed {
     pub w: f64,
     /// Height.
     pub h: f64,
+    /// Columns of its node grid.
+    #[serde(default)]
+    pub cols: usize,
+    /// Rows of its node grid.
+    #[serde(default)]
+    pub rows: usize,
+    /// Index of its row of boxes (boxes of one row share their top).
+    #[serde(default)]
+    pub band: usize,
+}
+
+/// Where a node sits: its box and its cell in the box's grid.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Slot {
+    /// Index into [`Layout::boxes`].
+    pub boxed: usize,
+    /// Column in the box's grid.
+    pub col: usize,
+    /// Row in the box's grid.
+    pub row: usize,
 }
 
 /// Positions (node centres, by node index) and boxes.
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct Layout {
     /// Centre of each node, in input order.
     pub positions: Vec<(f64, f64)>,
+    /// Box and grid cell of each node, in input order.
+    #[serde(default)]
+    pub slots: Vec<Slot>,
+    /// Per row of boxes: its top and its height (the tallest box in it).
+    #[serde(default)]
+    pub bands: Vec<(f64, f64)>,
     /// Boxes, namespaces first (sorted), outside addresses last.
     pub boxes: Vec<Boxed>,
     /// Total width.
@@ -64,6 +95,7 @@ pub fn layout(keys: &[Option<&str>]) -> Layout {
 
     let mut out = Layout {
         positions: vec![(0.0, 0.0); keys.len()],
+        slots: vec![Slot::default(); keys.len()],
         ..Layout::default()
     };
     // The view is wider than tall: about twice as many boxes per row as rows.
@@ -71,6 +103,7 @@ pub fn layout(keys: &[Option<&str>]) -> Layout {
     let (mut x, mut y, mut row_h) = (0.0f64, 0.0f64, 0.0f64);
     for (n, (key, members)) in groups.iter().enumerate() {
         if n > 0 && n % per_row == 0 {
+            out.bands.push((y, row_h));
             x = 0.0;
             y += row_h + GAP;
             row_h = 0.0;
@@ -83,6 +116,11 @@ pub fn layout(keys: &[Option<&str>]) -> Layout {
             let cx = x + PAD + (k % cols) as f64 * CELL_W + CELL_W / 2.0;
             let cy = y + HEADER + PAD + (k / cols) as f64 * CELL_H + CELL_H / 2.0;
             out.positions[i] = (cx, cy);
+            out.slots[i] = Slot {
+                boxed: out.boxes.len(),
+                col: k % cols,
+                row: k / cols,
+            };
         }
         out.boxes.push(Boxed {
             namespace: key.map(str::to_string),
@@ -90,11 +128,17 @@ pub fn layout(keys: &[Option<&str>]) -> Layout {
             y,
             w,
             h,
+            cols,
+            rows,
+            band: out.bands.len(),
         });
         out.width = out.width.max(x + w);
         out.height = out.height.max(y + h);
         row_h = row_h.max(h);
         x += w + GAP;
+    }
+    if !groups.is_empty() {
+        out.bands.push((y, row_h));
     }
     out
 }

@@ -17,11 +17,16 @@ pub mod connectivity;
 pub mod examples;
 pub mod export;
 pub mod geometry;
+pub mod groups;
 pub mod layout;
 pub mod probe;
+pub mod reach;
+pub mod route;
+pub mod scene;
 pub mod share;
 pub mod text;
 pub mod whatif;
+pub mod wire;
 pub mod words;
 
 /// Mounts the playground into `<body>`.

@@ -1,7 +1,127 @@
-//! The what-if summary: which allowed connections appeared or disappeared since the last
-//! change, compared by endpoint ids so it survives re-layout.
+//! The what-if line: which allowed connections appeared or disappeared since the last
+//! change, compared by node ids so it survives re-layout. The worker compares every
+//! cell of the two graphs (open pairs too: isolating a pod closes them), so a change
+//! nobody draws is still listed.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeSet, HashMap};
+
+use serde::{Deserialize, Serialize};
+
+use crate::connectivity::{Cell, Graph};
+
+/// Longest list of changed pairs kept (the counts cover all).
+pub const MAX_LISTED: usize = 50;
+
+/// What changed between two graphs of the same view: listed pairs (node ids) and totals.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Changes {
+    /// Pairs allowed now but not before (at most [`MAX_LISTED`]).
+    pub opened: Vec<(String, String)>,
+    /// Pairs allowed before but not now (at most [`MAX_LISTED`]).
+    pub closed: Vec<(String, String)>,
+    /// All opened node pairs.
+    pub opened_total: usize,
+    /// All closed node pairs.
+    pub closed_total: usize,
+}
+
+impl Changes {
+    /// Whether nothing changed.
+    pub fn is_empty(&self) -> bool {
+        self.opened_total == 0 && self.closed_total == 0
+    }
+
+    /// The line above the graph.
+    pub fn summary(&self) -> String {
+        let count = |n: usize| {
+            if n == 1 {
+                "1 connection".to_string()
+            } else {
+                format!("{n} connections")
+            }
+        };
+        match (self.opened_total, self.closed_total) {
+            (0, 0) => "no connection changed since last change".to_string(),
+            (o, 0) => format!("{} opened since last change", count(o)),
+            (0, c) => format!("{} closed since last change", count(c)),
+            (o, c) => format!("{} opened, {c} closed since last change", count(o)),
+        }
+    }
+}
+
+/// The allowed pairs of a graph, to compare with the next one: node ids and the cells.
+#[derive(Clone, Debug, Default)]
+pub struct Snapshot {
+    ids: Vec<String>,
+    cells: Vec<Cell>,
+}
+
+impl Snapshot {
+    /// What of `graph` the next comparison needs.
+    pub fn of(graph: &Graph) -> Snapshot {
+        Snapshot {
+            ids: graph.nodes.iter().map(|n| n.id.clone()).collect(),
+            cells: graph.cells.clone(),
+        }
+    }
+
+    fn allowed(&self, a: usize, b: usize) -> bool {
+        self.cells.get(a * self.ids.len() + b) == Some(&Cell::Allowed)
+    }
+
+    /// What changed from `self` to `next`: pairs of nodes both have, and pairs with a node
+    /// only one has (a new pod opens its connections; a removed one closes them).
+    pub fn changes(&self, next: &Snapshot) -> Changes {
+        let mut out = Changes::default();
+        let index: HashMap<&str, usize> = self
+            .ids
+            .iter()
+            .enumerate()
+            .map(|(i, id)| (id.as_str(), i))
+            .collect();
+        let old: Vec<Option<usize>> = next
+            .ids
+            .iter()
+            .map(|id| index.get(id.as_str()).copied())
+            .collect();
+        let mut seen = vec![false; self.ids.len()];
+        for o in old.iter().flatten() {
+            seen[*o] = true;
+        }
+        let mut note = |list: bool, a: &str, b: &str, opened: bool| {
+            let (total, listed) = if opened {
+                (&mut out.opened_total, &mut out.opened)
+            } else {
+                (&mut out.closed_total, &mut out.closed)
+            };
+            *total += 1;
+            if list && listed.len() < MAX_LISTED {
+                listed.push((a.to_string(), b.to_string()));
+            }
+        };
+        for (a, oa) in old.iter().enumerate() {
+            for (b, ob) in old.iter().enumerate() {
+                if a == b {
+                    continue;
+                }
+                let now = next.allowed(a, b);
+                let before = matches!((oa, ob), (Some(x), Some(y)) if self.allowed(*x, *y));
+                if now != before {
+                    note(true, &next.ids[a], &next.ids[b], now);
+                }
+            }
+        }
+        // Pairs with a node the next graph no longer has were allowed before: closed.
+        for a in 0..self.ids.len() {
+            for b in 0..self.ids.len() {
+                if a != b && (!seen[a] || !seen[b]) && self.allowed(a, b) {
+                    note(true, &self.ids[a], &self.ids[b], false);
+                }
+            }
+        }
+        out
+    }
+}
 
 /// Opened and closed connections between two results for the same probe.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -50,6 +170,44 @@ mod tests {
             .iter()
             .map(|(a, b)| (a.to_string(), b.to_string()))
             .collect()
+    }
+
+    fn graph(ids: &[&str], allowed: &[(usize, usize)]) -> Snapshot {
+        let n = ids.len();
+        let mut cells = vec![Cell::Denied; n * n];
+        for (a, b) in allowed {
+            cells[a * n + b] = Cell::Allowed;
+        }
+        Snapshot {
+            ids: ids.iter().map(|s| s.to_string()).collect(),
+            cells,
+        }
+    }
+
+    #[test]
+    fn changes_between_snapshots() {
+        let before = graph(&["a", "b", "c"], &[(0, 1), (1, 2), (2, 0)]);
+        let after = graph(&["a", "b", "d"], &[(0, 1), (1, 0), (2, 0)]);
+        let ch = before.changes(&after);
+        assert_eq!(
+            ch.opened,
+            [
+                ("b".to_string(), "a".to_string()),
+                ("d".to_string(), "a".to_string())
+            ]
+        );
+        assert_eq!(
+            ch.closed,
+            [
+                ("b".to_string(), "c".to_string()),
+                ("c".to_string(), "a".to_string())
+            ]
+        );
+        assert_eq!(
+            ch.summary(),
+            "2 connections opened, 2 closed since last change"
+        );
+        assert!(before.changes(&before).is_empty());
     }
 
     #[test]

@@ -28,7 +28,9 @@ pub fn flow_for(
                 .pods
                 .get(i)
                 .map_or_else(Vec::new, |pod| named_ports(pod, name, protocol));
-            let allowed = || analysis.engine.allowed_ports(src, dst);
+            // The pair verdict's ports are exactly the engine's (a core property test), and
+            // cost one pair instead of an engine on the page.
+            let allowed = || netpol_core::evaluate_pair(&analysis.model, src, dst).ports();
             let pick = match numbers.as_slice() {
                 [] => None,
                 [one] => Some(*one),

@@ -4,11 +4,11 @@ use std::fmt;
 use std::net::IpAddr;
 use std::str::FromStr;
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 /// An address block, normalised so host bits are zero (`10.0.0.5/8` is kept as written in
 /// `text` for messages, but `addr` is `10.0.0.0`).
-#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 pub struct Cidr {
     /// Network address with host bits cleared.
     pub addr: IpAddr,

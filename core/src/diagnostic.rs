@@ -5,14 +5,18 @@
 //! when the diagnostic is made (the core has the text then), so front-ends never need the
 //! text again to say "line 12".
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 /// Opaque handle for one source text. The caller maps it back to a path or an editor.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[derive(
+    Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize,
+)]
 pub struct FileId(pub u32);
 
 /// Byte range `start..end` in the text of `file`, with the 1-based line and column of `start`.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[derive(
+    Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize,
+)]
 pub struct Span {
     /// The source text this span points into.
     pub file: FileId,
@@ -56,7 +60,7 @@ fn floor_char_boundary(text: &str, mut i: usize) -> usize {
 /// How bad a problem is. `Error` means the object (or part of it) was dropped or would be
 /// rejected by the API server; `Warning` means it was kept but probably does not do what
 /// the author meant.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Severity {
     /// Rejected by Kubernetes, or dropped by us.

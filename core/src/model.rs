@@ -8,7 +8,7 @@
 use std::collections::BTreeMap;
 use std::net::IpAddr;
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::cidr::Cidr;
 use crate::diagnostic::{Diagnostic, Span};
@@ -20,7 +20,9 @@ pub const NAMESPACE_NAME_LABEL: &str = "kubernetes.io/metadata.name";
 pub type Labels = BTreeMap<String, String>;
 
 /// Transport protocol of a port. Kubernetes defaults a missing protocol to `TCP`.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[derive(
+    Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize,
+)]
 pub enum Protocol {
     /// TCP, the default.
     #[default]
@@ -62,7 +64,7 @@ impl std::fmt::Display for Protocol {
 }
 
 /// Direction of traffic relative to the endpoint a policy selects.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 pub enum PolicyType {
     /// Traffic into the selected pods.
     Ingress,
@@ -71,7 +73,7 @@ pub enum PolicyType {
 }
 
 /// `matchExpressions[].operator`.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 pub enum Operator {
     /// Label present with one of the values.
     In,
@@ -84,7 +86,7 @@ pub enum Operator {
 }
 
 /// One `matchExpressions` entry.
-#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 pub struct LabelSelectorRequirement {
     /// Label key.
     pub key: String,
@@ -95,7 +97,7 @@ pub struct LabelSelectorRequirement {
 }
 
 /// A `LabelSelector`. The empty selector (`{}`) selects everything.
-#[derive(Clone, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 pub struct LabelSelector {
     /// `matchLabels`.
     pub match_labels: Labels,
@@ -127,7 +129,7 @@ impl LabelSelector {
 }
 
 /// `ipBlock`: a CIDR minus exceptions.
-#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 pub struct IpBlock {
     /// `cidr`.
     pub cidr: Cidr,
@@ -144,7 +146,7 @@ impl IpBlock {
 
 /// One `from`/`to` entry. Kubernetes requires exactly one of: `ipBlock`, or one or both
 /// selectors; the parser drops peers that break this (with a diagnostic).
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct NetworkPolicyPeer {
     /// `podSelector`; `None` when absent.
     pub pod_selector: Option<LabelSelector>,
@@ -157,7 +159,7 @@ pub struct NetworkPolicyPeer {
 }
 
 /// `port` of a `NetworkPolicyPort`: a number or a container port name.
-#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 pub enum PortRef {
     /// A port number.
     Number(u16),
@@ -175,7 +177,7 @@ impl std::fmt::Display for PortRef {
 }
 
 /// One `ports` entry, after defaulting the protocol.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct NetworkPolicyPort {
     /// Protocol (default TCP).
     pub protocol: Protocol,
@@ -191,7 +193,7 @@ pub struct NetworkPolicyPort {
 ///
 /// Spec: "If this field is empty or missing, this rule matches all sources" — so an empty
 /// `peers` matches every peer and an empty `ports` matches every port.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct NetworkPolicyRule {
     /// `from` (ingress) or `to` (egress). Empty: every peer, inside or outside the cluster.
     pub peers: Vec<NetworkPolicyPeer>,
@@ -202,7 +204,7 @@ pub struct NetworkPolicyRule {
 }
 
 /// A `networking.k8s.io/v1` `NetworkPolicy`, after defaulting.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct NetworkPolicy {
     /// `metadata.name`.
     pub name: String,
@@ -238,7 +240,7 @@ impl NetworkPolicy {
 }
 
 /// A namespace and its labels (always including [`NAMESPACE_NAME_LABEL`]).
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Namespace {
     /// Name.
     pub name: String,
@@ -249,7 +251,7 @@ pub struct Namespace {
 }
 
 /// A container port a pod exposes; named ports in policies resolve against these.
-#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 pub struct ContainerPort {
     /// `name`, if any.
     pub name: Option<String>,
@@ -263,7 +265,7 @@ pub struct ContainerPort {
 ///
 /// Identity rule (stable; documented in the README): a pod is `namespace/name`; a workload
 /// is `namespace/Kind/name` (e.g. `prod/Deployment/api`).
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Pod {
     /// `namespace/name` or `namespace/Kind/name`.
     pub id: String,
@@ -325,7 +327,7 @@ pub(crate) fn numbers_named(
 
 /// One entry of a `Service`'s `spec.ports`, after defaulting (`protocol` TCP, `targetPort`
 /// = `port`).
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ServicePort {
     /// `name`, if any (required by Kubernetes when a Service has several ports).
     pub name: Option<String>,
@@ -344,7 +346,7 @@ pub struct ServicePort {
 /// A `Service`: a stable address in front of the pods its selector matches. Policies never
 /// mention Services, but authors think in them; [`crate::services`] resolves a Service to
 /// the pods and ports the policies actually see.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Service {
     /// `namespace/name`.
     pub id: String,
@@ -362,7 +364,7 @@ pub struct Service {
 }
 
 /// A cluster snapshot: namespaces, endpoints and Services, sorted (by name, by id, by id).
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Cluster {
     /// Sorted by `name`, unique.
     pub namespaces: Vec<Namespace>,
@@ -405,7 +407,7 @@ impl Cluster {
 }
 
 /// What [`crate::parse`] understood of one source text.
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Parsed {
     /// Policies, in source order. A policy with a bad rule keeps its other rules.
     pub policies: Vec<NetworkPolicy>,
@@ -417,12 +419,14 @@ pub struct Parsed {
     pub services: Vec<Service>,
     /// Objects that do not affect policy, counted by kind (see [`Cluster::ignored`]).
     pub ignored: BTreeMap<String, usize>,
-    /// Problems found, sorted by position.
+    /// Problems found, sorted by position. Not read back by `Deserialize` (a diagnostic's
+    /// code is a `&'static str`): a front-end that ships models carries them apart.
+    #[serde(skip_deserializing)]
     pub diagnostics: Vec<Diagnostic>,
 }
 
 /// Everything the evaluator needs: the merged cluster and all policies.
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Model {
     /// Namespaces (declared and implicit) and endpoints.
     pub cluster: Cluster,
@@ -430,11 +434,14 @@ pub struct Model {
     /// "policy index" used in explanations.
     pub policies: Vec<NetworkPolicy>,
     /// Diagnostics of every source plus those found while merging (duplicates), sorted.
+    /// Not read back by `Deserialize` (a diagnostic's code is a `&'static str`): a
+    /// front-end that ships models between threads carries them apart.
+    #[serde(skip_deserializing)]
     pub diagnostics: Vec<Diagnostic>,
 }
 
 /// One end of a flow: an endpoint of the cluster, or an address outside it.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 pub enum Endpoint {
     /// Index into [`Cluster::pods`].
     Pod(usize),
@@ -444,7 +451,7 @@ pub enum Endpoint {
 }
 
 /// A connection attempt: `src` opens a connection to `dst` on `port`/`protocol`.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct Flow {
     /// Who opens the connection.
     pub src: Endpoint,

@@ -65,7 +65,7 @@ pub fn NodeInfo(
                     .collect::<Vec<_>>()
                     .join(", ")
             };
-            let selecting: Vec<_> = a.selecting.get(pi).cloned().unwrap_or_default();
+            let selecting: Vec<_> = a.selecting(pi);
             let policies = if selecting.is_empty() {
                 view! { <p class="muted">"no policy selects it"</p> }.into_any()
             } else {

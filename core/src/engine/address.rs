@@ -4,14 +4,14 @@
 
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use super::hash::HashMap;
 use crate::model::IpBlock;
 
 /// An outside address class: a region of the address space that every policy treats the
 /// same way (from the ipBlocks the policies mention), with one representative address.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct AddressClass {
     /// Human label, e.g. `10.0.0.0/8 except 10.1.0.0/16`, or `any other address`.
     pub label: String,

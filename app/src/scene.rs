@@ -1,0 +1,303 @@
+//! Everything the page draws for one state, built where the analysis lives (the worker):
+//! the graph for the requested view, its layout, each drawn edge's route and the order to
+//! draw them in, the exposure overlay, what changed since the last state, and which
+//! renderer fits the size.
+//!
+//! **Caps never drop what matters first.** Edges come most important first (allowed by
+//! policy, then open pairs when asked, then denied ones when asked); a cap cuts the tail
+//! and [`Cap`] says which kind lost how many.
+
+use serde::{Deserialize, Serialize};
+
+use crate::analysis::Analysis;
+use crate::connectivity::{self, Exposure, Graph, GraphOptions};
+use crate::layout::{self, Layout};
+use crate::probe::Probe;
+use crate::route::{self, Route};
+use crate::whatif::{Changes, Snapshot};
+use crate::wire::ViewRequest;
+
+/// Up to this many nodes and edges the graph is SVG: every node and edge an element with
+/// its own hit target. Beyond, a canvas keeps pan and zoom smooth.
+pub const SVG_NODES: usize = 400;
+/// See [`SVG_NODES`].
+pub const SVG_EDGES: usize = 1500;
+/// Most edges drawn as SVG before the rest are left to the matrix and exports.
+pub const SVG_CAP: usize = 3000;
+/// Most edges drawn on the canvas.
+pub const CANVAS_CAP: usize = 60_000;
+/// Above this many nodes the page receives no matrix cells (a thousand nodes make a
+/// million; no matrix of that size can be read).
+pub const CELLS_LIMIT: usize = 1200;
+
+/// How the graph is drawn.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Renderer {
+    /// SVG elements.
+    #[default]
+    Svg,
+    /// One canvas, with an accessible list of nodes and edges.
+    Canvas,
+}
+
+/// What a cap left out, by kind.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Cap {
+    /// Edges drawn.
+    pub drawn: usize,
+    /// Edges the view asked for.
+    pub total: usize,
+    /// Allowed-by-policy edges left out (zero unless there are more than the cap).
+    pub allowed: usize,
+    /// Open edges left out.
+    pub open: usize,
+    /// Denied edges left out.
+    pub denied: usize,
+}
+
+impl Cap {
+    /// "Drawing 3,000 of 5,321 edges: every allowed one; 2,321 denied ones are left out".
+    pub fn words(&self) -> String {
+        let mut parts = Vec::new();
+        for (n, what) in [
+            (self.allowed, "allowed"),
+            (self.open, "open (no policy decided)"),
+            (self.denied, "denied"),
+        ] {
+            if n > 0 {
+                parts.push(format!("{} {what}", thousands(n)));
+            }
+        }
+        let kept = if self.allowed == 0 {
+            "every allowed edge is drawn; "
+        } else {
+            ""
+        };
+        format!(
+            "Drawing {} of {} edges: {kept}{} left out (they are in the matrix and the exports).",
+            thousands(self.drawn),
+            thousands(self.total),
+            parts.join(", ")
+        )
+    }
+}
+
+/// `12,345`.
+pub fn thousands(n: usize) -> String {
+    let digits = n.to_string();
+    let mut out = String::new();
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i) % 3 == 0 {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
+}
+
+/// One drawable state.
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
+pub struct Scene {
+    /// The analysis it was drawn from (see `Shipped::id`).
+    pub analysis: u64,
+    /// The graph (its first [`Scene::drawn`] edges are drawn).
+    pub graph: Graph,
+    /// Where nodes (then ghosts) are.
+    pub layout: Layout,
+    /// Drawn edges' routes, in edge order.
+    pub routes: Vec<Route>,
+    /// Drawn edges, bottom to top.
+    pub order: Vec<usize>,
+    /// How many of the graph's edges are drawn.
+    pub drawn: usize,
+    /// What a cap left out, if one applied.
+    pub cap: Option<Cap>,
+    /// The exposure overlay, when asked.
+    pub exposure: Option<Exposure>,
+    /// Ghost edges' routes, in the overlay's edge order.
+    pub ghost_routes: Vec<Route>,
+    /// SVG or canvas.
+    pub renderer: Renderer,
+    /// What changed since the previous state of the same view.
+    pub changes: Option<Changes>,
+    /// Milliseconds the worker spent, by step (for the benchmark).
+    pub timings: Vec<(String, f64)>,
+}
+
+/// What the next scene compares with: the last graph of a view.
+#[derive(Clone, Debug, Default)]
+pub struct Previous {
+    view: (String, GraphOptions, u64),
+    snapshot: Snapshot,
+}
+
+/// Builds the scene of `request` over `analysis`; `previous` is updated for the next one.
+pub fn build(analysis: &Analysis, request: &ViewRequest, previous: &mut Option<Previous>) -> Scene {
+    let probe = Probe::parse(&request.probe).unwrap_or(Probe::Any);
+    let mut graph = connectivity::build_with(analysis, &probe, &request.options);
+    let exposure = request
+        .exposure
+        .then(|| connectivity::exposure(analysis, &graph));
+    let changes = compare(previous, request, &graph);
+    let renderer = if graph.nodes.len() > SVG_NODES || graph.edges.len() > SVG_EDGES {
+        Renderer::Canvas
+    } else {
+        Renderer::Svg
+    };
+    let limit = match renderer {
+        Renderer::Svg => SVG_CAP,
+        Renderer::Canvas => CANVAS_CAP,
+    };
+    let cap = cap(&graph, limit);
+    let drawn = graph.edges.len().min(limit);
+    let keys: Vec<Option<&str>> = graph
+        .nodes
+        .iter()
+        .map(|n| n.namespace.as_deref())
+        .chain(exposure.iter().flat_map(|x| x.layout_keys()))
+        .collect();
+    let layout = layout::layout(&keys);
+    let ends: Vec<(usize, usize)> = graph.edges[..drawn]
+        .iter()
+        .map(|e| (e.from, e.to))
+        .collect();
+    let routed = route::route(&layout, &ends);
+    let ghost_routes = exposure
+        .as_ref()
+        .map(|x| ghost_routes(&layout, &graph, x))
+        .unwrap_or_default();
+    if graph.nodes.len() > CELLS_LIMIT {
+        graph.cells = Vec::new();
+        graph.cells_omitted = true;
+    }
+    Scene {
+        analysis: 0,
+        graph,
+        layout,
+        routes: routed.routes,
+        order: routed.order,
+        drawn,
+        cap,
+        exposure,
+        ghost_routes,
+        renderer,
+        changes,
+        timings: Vec::new(),
+    }
+}
+
+/// Routes of the exposure overlay's edges (ghosts follow the graph's nodes in the layout).
+fn ghost_routes(layout: &Layout, graph: &Graph, x: &Exposure) -> Vec<Route> {
+    let first = graph.nodes.len();
+    let ends: Vec<(usize, usize)> = x
+        .edges
+        .iter()
+        .map(|e| {
+            if e.incoming {
+                (first + e.ghost, e.node)
+            } else {
+                (e.node, first + e.ghost)
+            }
+        })
+        .collect();
+    route::route(layout, &ends).routes
+}
+
+/// What changed since the previous graph of the same view (probe, options, epoch); the
+/// first graph of a view has nothing to compare with.
+fn compare(
+    previous: &mut Option<Previous>,
+    request: &ViewRequest,
+    graph: &Graph,
+) -> Option<Changes> {
+    let view = (
+        request.probe.clone(),
+        request.options.clone(),
+        request.epoch,
+    );
+    let snapshot = Snapshot::of(graph);
+    let changes = previous
+        .as_ref()
+        .filter(|p| p.view == view)
+        .map(|p| p.snapshot.changes(&snapshot));
+    *previous = Some(Previous { view, snapshot });
+    changes
+}
+
+/// The cap over `graph`'s edges, if `limit` cuts any.
+fn cap(graph: &Graph, limit: usize) -> Option<Cap> {
+    if graph.edges.len() <= limit {
+        return None;
+    }
+    let mut cap = Cap {
+        drawn: limit,
+        total: graph.edges.len(),
+        ..Cap::default()
+    };
+    for e in &graph.edges[limit..] {
+        match (e.allowed, e.open) {
+            (true, false) => cap.allowed += 1,
+            (true, true) => cap.open += 1,
+            (false, _) => cap.denied += 1,
+        }
+    }
+    Some(cap)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn request(denied: bool) -> ViewRequest {
+        ViewRequest {
+            probe: "any".into(),
+            options: GraphOptions {
+                denied,
+                ..GraphOptions::default()
+            },
+            exposure: false,
+            epoch: 0,
+        }
+    }
+
+    #[test]
+    fn the_seed_example_is_a_small_svg_scene() {
+        let ex = &crate::examples::EXAMPLES[0];
+        let a = Analysis::new(ex.policies, ex.cluster);
+        let mut previous = None;
+        let s = build(&a, &request(true), &mut previous);
+        assert_eq!(s.renderer, Renderer::Svg);
+        assert_eq!(s.drawn, s.graph.edges.len());
+        assert_eq!(s.routes.len(), s.drawn);
+        assert!(s.cap.is_none() && s.changes.is_none());
+        // the same view again: nothing changed
+        let again = build(&a, &request(true), &mut previous);
+        assert!(again.changes.unwrap().is_empty());
+        // a different view starts over
+        assert!(build(&a, &request(false), &mut previous).changes.is_none());
+    }
+
+    /// Caps keep every allowed edge before any denied one, and say what they left out.
+    #[test]
+    fn caps_keep_allowed_edges_first() {
+        let text = netpol_core::generate::generate(1000, 500, 1);
+        let a = Analysis::new(&text, "");
+        let mut previous = None;
+        let s = build(&a, &request(true), &mut previous);
+        let allowed = s.graph.edges.iter().filter(|e| e.allowed).count();
+        let limit = if s.renderer == Renderer::Svg {
+            SVG_CAP
+        } else {
+            CANVAS_CAP
+        };
+        assert!(s.graph.edges[..s.drawn.min(allowed)]
+            .iter()
+            .all(|e| e.allowed));
+        if let Some(cap) = &s.cap {
+            assert_eq!(cap.drawn, limit);
+            assert_eq!(cap.allowed, allowed.saturating_sub(limit));
+            assert!(cap.words().starts_with("Drawing"));
+        }
+        assert_eq!(thousands(1234567), "1,234,567");
+    }
+}

@@ -1,0 +1,224 @@
+//! What crosses between the page and the worker: requests, and answers with the scene and
+//! the model, as JSON text (`postMessage` of one string is a copy the page never parses
+//! with JavaScript; serde reads it straight into Rust values).
+//!
+//! A 10,000-pod model is shipped in parts ([`Response::Part`]) so that no single message
+//! costs the page a long task to read; the page applies a new analysis once its last part
+//! arrived, and the scene at once.
+
+use std::cell::RefCell;
+use std::collections::{BTreeMap, HashMap};
+
+use netpol_core::{
+    AddressClass, Diagnostic, Namespace, NetworkPolicy, Pod, Related, Service, Severity, Span,
+};
+use serde::{Deserialize, Serialize};
+
+use crate::analysis::Isolation;
+use crate::connectivity::GraphOptions;
+use crate::scene::Scene;
+
+/// Pods per part of a shipped model (about 60 KB of JSON per hundred pods).
+pub const PODS_PER_PART: usize = 1500;
+/// Policies per part of a shipped model.
+pub const POLICIES_PER_PART: usize = 600;
+
+/// What the page asks the worker.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct Request {
+    /// Increases with every request; answers to older ones are stale.
+    pub seq: u64,
+    /// New editor texts (policies, cluster), or `None`: the last ones.
+    pub texts: Option<(String, String)>,
+    /// What to draw.
+    pub view: ViewRequest,
+}
+
+/// What to draw, besides the texts.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct ViewRequest {
+    /// The probe's key (`any`, `TCP:80`).
+    pub probe: String,
+    /// Graph options.
+    pub options: GraphOptions,
+    /// Compute the exposure overlay.
+    pub exposure: bool,
+    /// Bumped when a whole new state is loaded: what changed starts over.
+    pub epoch: u64,
+}
+
+/// What the worker answers.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub enum Response {
+    /// A new scene; with the first part of the analysis when the texts changed.
+    Scene {
+        /// The request answered.
+        seq: u64,
+        /// What to draw.
+        scene: Box<Scene>,
+        /// The new analysis's first part, when there is a new analysis.
+        analysis: Option<Box<Shipped>>,
+    },
+    /// More of the analysis of `id`.
+    Part {
+        /// The request answered.
+        seq: u64,
+        /// Which analysis.
+        id: u64,
+        /// More pods and policies, in model order.
+        part: Part,
+    },
+    /// The input is over the size the playground evaluates in the browser.
+    TooLarge {
+        /// The request answered.
+        seq: u64,
+        /// What to tell the user.
+        message: String,
+    },
+}
+
+/// An analysis as it crosses: everything but the engine (the page never needs it).
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct Shipped {
+    /// Which analysis (the scene says which one it was drawn from).
+    pub id: u64,
+    /// Outside-address classes.
+    pub classes: Vec<AddressClass>,
+    /// Per pod: its isolation.
+    pub isolation: Vec<Isolation>,
+    /// An older result kept while the text is broken.
+    pub stale: bool,
+    /// The model's diagnostics.
+    pub diagnostics: Vec<WireDiagnostic>,
+    /// Lint findings.
+    pub lint: Vec<WireDiagnostic>,
+    /// Namespaces.
+    pub namespaces: Vec<Namespace>,
+    /// Services.
+    pub services: Vec<Service>,
+    /// Ignored kinds.
+    pub ignored: BTreeMap<String, usize>,
+    /// The first pods and policies; [`Shipped::parts`] more follow.
+    pub first: Part,
+    /// How many [`Response::Part`]s follow.
+    pub parts: usize,
+}
+
+/// A slice of the model's pods and policies.
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
+pub struct Part {
+    /// Pods, in model order.
+    pub pods: Vec<Pod>,
+    /// Policies, in model order.
+    pub policies: Vec<NetworkPolicy>,
+}
+
+/// A [`Diagnostic`] as data (its code is text here, a `&'static str` in the core).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct WireDiagnostic {
+    code: String,
+    severity: Severity,
+    message: String,
+    span: Option<Span>,
+    help: Option<String>,
+    related: Vec<(Span, Option<String>)>,
+}
+
+impl From<&Diagnostic> for WireDiagnostic {
+    fn from(d: &Diagnostic) -> WireDiagnostic {
+        WireDiagnostic {
+            code: d.code.to_string(),
+            severity: d.severity,
+            message: d.message.clone(),
+            span: d.span,
+            help: d.help.clone(),
+            related: d
+                .related
+                .iter()
+                .map(|r| (r.span, r.label.clone()))
+                .collect(),
+        }
+    }
+}
+
+impl WireDiagnostic {
+    /// The diagnostic again.
+    pub fn to_diagnostic(&self) -> Diagnostic {
+        Diagnostic {
+            code: intern(&self.code),
+            severity: self.severity,
+            message: self.message.clone(),
+            span: self.span,
+            help: self.help.clone(),
+            related: self
+                .related
+                .iter()
+                .map(|(span, label)| Related {
+                    span: *span,
+                    label: label.clone(),
+                })
+                .collect(),
+        }
+    }
+}
+
+thread_local! {
+    /// Codes seen so far, each kept once for the life of the page: there are a few dozen.
+    static CODES: RefCell<HashMap<String, &'static str>> = RefCell::new(HashMap::new());
+}
+
+/// The `&'static str` for a diagnostic code.
+fn intern(code: &str) -> &'static str {
+    if let Some((known, _, _)) = netpol_core::lint::CODES.iter().find(|(c, _, _)| *c == code) {
+        return known;
+    }
+    CODES.with(|codes| {
+        *codes
+            .borrow_mut()
+            .entry(code.to_string())
+            .or_insert_with(|| Box::leak(code.to_string().into_boxed_str()))
+    })
+}
+
+/// Diagnostics as data.
+pub fn wire(diagnostics: &[Diagnostic]) -> Vec<WireDiagnostic> {
+    diagnostics.iter().map(WireDiagnostic::from).collect()
+}
+
+/// Diagnostics again.
+pub fn unwire(diagnostics: &[WireDiagnostic]) -> Vec<Diagnostic> {
+    diagnostics
+        .iter()
+        .map(WireDiagnostic::to_diagnostic)
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::analysis::Analysis;
+
+    /// A model crosses intact in parts: every example and a generated cluster.
+    #[test]
+    fn models_cross_intact() {
+        let generated = netpol_core::generate::generate(400, 150, 2);
+        let inputs: Vec<(&str, &str)> = crate::examples::EXAMPLES
+            .iter()
+            .map(|e| (e.policies, e.cluster))
+            .chain([(generated.as_str(), "")])
+            .collect();
+        for (policies, cluster) in inputs {
+            let a = Analysis::new(policies, cluster);
+            let text = serde_json::to_string(&Part {
+                pods: a.model.cluster.pods.clone(),
+                policies: a.model.policies.clone(),
+            })
+            .unwrap();
+            let back: Part = serde_json::from_str(&text).unwrap();
+            assert_eq!(back.pods, a.model.cluster.pods);
+            assert_eq!(back.policies, a.model.policies);
+            let diagnostics = unwire(&wire(&a.model.diagnostics));
+            assert_eq!(diagnostics, a.model.diagnostics);
+        }
+    }
+}
