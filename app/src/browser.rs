@@ -26,6 +26,13 @@ pub fn fragment() -> String {
         .unwrap_or_default()
 }
 
+/// The query string (with `?`), or empty.
+pub fn query() -> String {
+    web_sys::window()
+        .and_then(|w| w.location().search().ok())
+        .unwrap_or_default()
+}
+
 /// The page URL without its fragment.
 pub fn base_url() -> String {
     let href = web_sys::window()

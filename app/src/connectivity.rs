@@ -139,6 +139,33 @@ pub struct Counts {
     pub address_allowed: u64,
 }
 
+/// Edges a view asks for, by kind.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Totals {
+    /// Allowed by policy.
+    pub allowed: usize,
+    /// Allowed, open on both sides (only counted when asked for).
+    pub open: usize,
+    /// Denied (only counted when asked for).
+    pub denied: usize,
+}
+
+impl Totals {
+    /// Every edge the view asks for.
+    pub fn all(&self) -> usize {
+        self.allowed + self.open + self.denied
+    }
+}
+
+/// At most this many edges, the ones touching `focus` first.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Limit {
+    /// Most edges kept (`usize::MAX`: all).
+    pub edges: usize,
+    /// A node id whose edges come before the others.
+    pub focus: Option<String>,
+}
+
 /// An expanded group: still a thing the user can select and collapse.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct GroupInfo {
@@ -177,6 +204,10 @@ pub struct Graph {
     /// Open (undecided) allowed edges not drawn because "show unrestricted" is off.
     #[serde(default)]
     pub hidden_open: usize,
+    /// Edges of the view by kind before any limit ([`build_limited`]): `edges` may hold
+    /// fewer.
+    #[serde(default)]
+    pub totals: Totals,
     /// Nodes left out by the namespace filter.
     #[serde(default)]
     pub filtered_out: usize,
@@ -483,11 +514,45 @@ pub fn build(
 /// Builds the graph for `probe` as `options` ask: the relations policies decided, and
 /// open or denied pairs only when asked, limited to some namespaces when asked.
 pub fn build_with(analysis: &Analysis, probe: &Probe, options: &GraphOptions) -> Graph {
+    let all = Limit {
+        edges: usize::MAX,
+        focus: None,
+    };
+    build_limited(analysis, probe, options, &all)
+}
+
+/// [`build_with`] keeping at most `limit.edges` edges, in order of importance (the focused
+/// node's, then allowed by policy, open, denied); [`Graph::totals`] counts them all.
+pub fn build_limited(
+    analysis: &Analysis,
+    probe: &Probe,
+    options: &GraphOptions,
+    limit: &Limit,
+) -> Graph {
     let (nodes, grouped, groups) = nodes(analysis, units(analysis, probe), &options.expanded);
     let sides: Vec<Option<Side>> = nodes.iter().map(|n| side(analysis, n)).collect();
     let cells = cells(analysis, probe, &nodes, &sides);
     let counts = counts(&nodes, &cells);
-    let (mut edges, hidden_open) = edges(analysis.reach(), &cells, &sides, options);
+    let inside: Vec<bool> = nodes
+        .iter()
+        .map(|n| {
+            options.namespaces.is_empty()
+                || n.namespace
+                    .as_ref()
+                    .is_some_and(|ns| options.namespaces.contains(ns))
+        })
+        .collect();
+    let focus = limit
+        .focus
+        .as_deref()
+        .and_then(|id| nodes.iter().position(|n| n.id == id));
+    let wanted = Wanted {
+        options,
+        inside: &inside,
+        focus,
+        limit: limit.edges,
+    };
+    let (mut edges, totals, hidden_open) = edges(analysis.reach(), &cells, &sides, &wanted);
     // Labels are free (one per distinct set) but only readable on small graphs; large
     // graphs show the ports in the explanation of the clicked edge instead.
     if *probe == Probe::Any && edges.len() <= LABEL_LIMIT {
@@ -501,10 +566,11 @@ pub fn build_with(analysis: &Analysis, probe: &Probe, options: &GraphOptions) ->
         groups,
         counts,
         hidden_open,
+        totals,
         ..Graph::default()
     };
     if !options.namespaces.is_empty() {
-        graph = restrict(graph, &options.namespaces);
+        graph = restrict(graph, &inside);
     }
     graph.index_edges();
     graph
@@ -569,19 +635,38 @@ fn counts(nodes: &[Node], cells: &[Cell]) -> Counts {
     out
 }
 
-/// The drawn edges, most important first — allowed by policy, then open ones when asked,
-/// then denied ones when asked — and how many open ones were left out.
+/// Which edges to keep.
+struct Wanted<'a> {
+    options: &'a GraphOptions,
+    /// Per node: in the namespaces asked for (edges need one such end).
+    inside: &'a [bool],
+    focus: Option<usize>,
+    limit: usize,
+}
+
+/// The drawn edges, most important first — the focused node's, allowed by policy, then
+/// open ones when asked, then denied ones when asked — at most `limit`, with the totals
+/// by kind and how many open ones were left out.
 fn edges(
     reach: &Reach,
     cells: &[Cell],
     sides: &[Option<Side>],
-    options: &GraphOptions,
-) -> (Vec<Edge>, usize) {
+    wanted: &Wanted,
+) -> (Vec<Edge>, Totals, usize) {
     let k = sides.len();
-    let (mut decided, mut open, mut denied) = (Vec::new(), Vec::new(), Vec::new());
+    // [focus, decided, open, denied]; none needs more than `limit`.
+    let mut kinds: [Vec<Edge>; 4] = Default::default();
+    let mut totals = Totals::default();
     let mut hidden_open = 0;
+    let keep = |slot: usize, edge: Edge, kinds: &mut [Vec<Edge>; 4]| {
+        let focused = wanted.focus.is_some_and(|f| edge.from == f || edge.to == f);
+        let slot = if focused { 0 } else { slot };
+        if kinds[slot].len() < wanted.limit {
+            kinds[slot].push(edge);
+        }
+    };
     for a in 0..k {
-        for b in (0..k).filter(|b| *b != a) {
+        for b in (0..k).filter(|b| *b != a && (wanted.inside[a] || wanted.inside[*b])) {
             let is_open = match (sides[a], sides[b]) {
                 (Some(s), Some(d)) => reach.open(s, d),
                 _ => false,
@@ -594,17 +679,33 @@ fn edges(
                 open: is_open,
             };
             match cells[a * k + b] {
-                Cell::Allowed if !is_open => decided.push(edge(true)),
-                Cell::Allowed if options.unrestricted => open.push(edge(true)),
+                Cell::Allowed if !is_open => {
+                    totals.allowed += 1;
+                    keep(1, edge(true), &mut kinds);
+                }
+                Cell::Allowed if wanted.options.unrestricted => {
+                    totals.open += 1;
+                    keep(2, edge(true), &mut kinds);
+                }
                 Cell::Allowed => hidden_open += 1,
-                Cell::Denied if options.denied => denied.push(edge(false)),
+                Cell::Denied if wanted.options.denied => {
+                    totals.denied += 1;
+                    keep(3, edge(false), &mut kinds);
+                }
                 _ => {}
             }
         }
     }
-    decided.extend(open);
-    decided.extend(denied);
-    (decided, hidden_open)
+    let [focus, decided, open, denied] = kinds;
+    // The focused node's edges, allowed ones first there too.
+    let (mut out, focus_denied): (Vec<Edge>, Vec<Edge>) =
+        focus.into_iter().partition(|e| e.allowed);
+    out.extend(focus_denied);
+    out.extend(decided);
+    out.extend(open);
+    out.extend(denied);
+    out.truncate(wanted.limit);
+    (out, totals, hidden_open)
 }
 
 /// "Any port" labels on allowed edges: the port set of the pair, worded once per set.
@@ -624,19 +725,13 @@ fn label_edges(reach: &Reach, edges: &mut [Edge], sides: &[Option<Side>]) {
     }
 }
 
-/// The graph limited to the nodes of `namespaces` and the nodes their drawn edges reach.
-fn restrict(graph: Graph, namespaces: &BTreeSet<String>) -> Graph {
-    let inside = |n: &Node| {
-        n.namespace
-            .as_ref()
-            .is_some_and(|ns| namespaces.contains(ns))
-    };
-    let mut keep: Vec<bool> = graph.nodes.iter().map(inside).collect();
+/// The graph limited to the nodes `inside` the namespaces asked for and the nodes their
+/// edges reach (every edge kept has an end inside).
+fn restrict(graph: Graph, inside: &[bool]) -> Graph {
+    let mut keep: Vec<bool> = inside.to_vec();
     for e in &graph.edges {
-        if inside(&graph.nodes[e.from]) || inside(&graph.nodes[e.to]) {
-            keep[e.from] = true;
-            keep[e.to] = true;
-        }
+        keep[e.from] = true;
+        keep[e.to] = true;
     }
     let old: Vec<usize> = (0..graph.nodes.len()).filter(|i| keep[*i]).collect();
     let mut new_index = vec![usize::MAX; graph.nodes.len()];
@@ -658,7 +753,6 @@ fn restrict(graph: Graph, namespaces: &BTreeSet<String>) -> Graph {
     let edges = graph
         .edges
         .iter()
-        .filter(|e| inside(&graph.nodes[e.from]) || inside(&graph.nodes[e.to]))
         .map(|e| Edge {
             from: new_index[e.from],
             to: new_index[e.to],

@@ -23,11 +23,15 @@ pub mod probe;
 pub mod reach;
 pub mod route;
 pub mod scene;
+pub mod search;
+pub mod session;
 pub mod share;
 pub mod text;
 pub mod whatif;
 pub mod wire;
 pub mod words;
+pub mod worker;
+pub mod worker_client;
 
 /// Mounts the playground into `<body>`.
 pub fn mount() {

@@ -356,6 +356,7 @@ struct Search {
     generation: u32,
     index: HashMap<(i64, i64), u32>,
     weight: f32,
+    crowd: f32,
 }
 
 /// A state: vertex * 4 + direction of arrival.
@@ -380,6 +381,7 @@ impl Search {
             generation: 0,
             index,
             weight: if quick { 2.5 } else { 1.0 },
+            crowd: if quick { 0.0 } else { CROWD },
         }
     }
 
@@ -426,7 +428,9 @@ impl Search {
                 let step = (lattice.x[n as usize] - lattice.x[v]).abs()
                     + (lattice.y[n as usize] - lattice.y[v]).abs();
                 let turn = if d == d_in { 0.0 } else { BEND };
-                let crowd = CROWD * f32::from(self.used[v * 4 + d]);
+                // Spreading edges over less used lines is for graphs small enough to
+                // read one by one; on big ones it only makes the search wander.
+                let crowd = self.crowd * f32::from(self.used[v * 4 + d].min(8));
                 let ns = n * 4 + d as u32;
                 let ng = g + step + turn + crowd;
                 if self.stamp[ns as usize] != self.generation || ng < self.cost[ns as usize] {
@@ -950,7 +954,8 @@ mod tests {
         let (l, edges) = mesh(&[Some("a"); 6]);
         let routed = route(&l, &edges);
         // Collinear segments of different edges that overlap must be apart.
-        let segs: Vec<(usize, (f32, f32), (f32, f32))> = routed
+        type Seg = (usize, (f32, f32), (f32, f32));
+        let segs: Vec<Seg> = routed
             .routes
             .iter()
             .enumerate()

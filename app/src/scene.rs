@@ -10,7 +10,7 @@
 use serde::{Deserialize, Serialize};
 
 use crate::analysis::Analysis;
-use crate::connectivity::{self, Exposure, Graph, GraphOptions};
+use crate::connectivity::{self, Exposure, Graph, GraphOptions, Limit};
 use crate::layout::{self, Layout};
 use crate::probe::Probe;
 use crate::route::{self, Route};
@@ -22,10 +22,13 @@ use crate::wire::ViewRequest;
 pub const SVG_NODES: usize = 400;
 /// See [`SVG_NODES`].
 pub const SVG_EDGES: usize = 1500;
-/// Most edges drawn as SVG before the rest are left to the matrix and exports.
-pub const SVG_CAP: usize = 3000;
-/// Most edges drawn on the canvas.
-pub const CANVAS_CAP: usize = 60_000;
+/// Most edges drawn as SVG (every one routed, hit-tested and focusable).
+pub const SVG_CAP: usize = SVG_EDGES;
+/// Most edges drawn on the canvas. Ten thousand pods can have a million relations a
+/// policy decided; no drawing of them all can be read (or routed in time), so beyond this
+/// the graph draws the most important first, says what it left out, and the selected
+/// node's edges come first.
+pub const CANVAS_CAP: usize = 4000;
 /// Above this many nodes the page receives no matrix cells (a thousand nodes make a
 /// million; no matrix of that size can be read).
 pub const CELLS_LIMIT: usize = 1200;
@@ -129,17 +132,33 @@ pub struct Scene {
 pub struct Previous {
     view: (String, GraphOptions, u64),
     snapshot: Snapshot,
+    /// What changed up to that graph (a scene redrawn for a new focus says it again).
+    changes: Option<Changes>,
+    /// The analysis that graph came from.
+    analysis: u64,
 }
 
-/// Builds the scene of `request` over `analysis`; `previous` is updated for the next one.
-pub fn build(analysis: &Analysis, request: &ViewRequest, previous: &mut Option<Previous>) -> Scene {
+/// Builds the scene of `request` over `analysis` (whose id is `id`); `previous` is
+/// updated for the next one.
+pub fn build(
+    analysis: &Analysis,
+    id: u64,
+    request: &ViewRequest,
+    previous: &mut Option<Previous>,
+) -> Scene {
     let probe = Probe::parse(&request.probe).unwrap_or(Probe::Any);
-    let mut graph = connectivity::build_with(analysis, &probe, &request.options);
+    // At most the canvas's cap of edges, the focused node's first (an SVG-sized graph is
+    // always under it).
+    let limit = Limit {
+        edges: CANVAS_CAP,
+        focus: request.focus.clone(),
+    };
+    let mut graph = connectivity::build_limited(analysis, &probe, &request.options, &limit);
     let exposure = request
         .exposure
         .then(|| connectivity::exposure(analysis, &graph));
-    let changes = compare(previous, request, &graph);
-    let renderer = if graph.nodes.len() > SVG_NODES || graph.edges.len() > SVG_EDGES {
+    let changes = compare(previous, request, &graph, id);
+    let renderer = if graph.nodes.len() > SVG_NODES || graph.totals.all() > SVG_EDGES {
         Renderer::Canvas
     } else {
         Renderer::Svg
@@ -171,7 +190,7 @@ pub fn build(analysis: &Analysis, request: &ViewRequest, previous: &mut Option<P
         graph.cells_omitted = true;
     }
     Scene {
-        analysis: 0,
+        analysis: id,
         graph,
         layout,
         routes: routed.routes,
@@ -204,44 +223,60 @@ fn ghost_routes(layout: &Layout, graph: &Graph, x: &Exposure) -> Vec<Route> {
 }
 
 /// What changed since the previous graph of the same view (probe, options, epoch); the
-/// first graph of a view has nothing to compare with.
+/// first graph of a view, or of another input, has nothing to compare with. The same
+/// analysis and view again (a new focus) repeats what the last change was.
 fn compare(
     previous: &mut Option<Previous>,
     request: &ViewRequest,
     graph: &Graph,
+    analysis: u64,
 ) -> Option<Changes> {
     let view = (
         request.probe.clone(),
         request.options.clone(),
         request.epoch,
     );
+    if let Some(p) = previous
+        .as_ref()
+        .filter(|p| p.view == view && p.analysis == analysis)
+    {
+        return p.changes.clone();
+    }
     let snapshot = Snapshot::of(graph);
     let changes = previous
         .as_ref()
-        .filter(|p| p.view == view)
+        .filter(|p| p.view == view && p.snapshot.related(&snapshot))
         .map(|p| p.snapshot.changes(&snapshot));
-    *previous = Some(Previous { view, snapshot });
+    *previous = Some(Previous {
+        view,
+        snapshot,
+        changes: changes.clone(),
+        analysis,
+    });
     changes
 }
 
-/// The cap over `graph`'s edges, if `limit` cuts any.
+/// The cap over `graph`'s edges (in order of importance), if `limit` cuts any of the edges
+/// the view asks for.
 fn cap(graph: &Graph, limit: usize) -> Option<Cap> {
-    if graph.edges.len() <= limit {
+    let total = graph.totals.all();
+    if total <= limit {
         return None;
     }
-    let mut cap = Cap {
-        drawn: limit,
-        total: graph.edges.len(),
-        ..Cap::default()
+    let shown = &graph.edges[..graph.edges.len().min(limit)];
+    let drawn = |allowed: bool, open: bool| {
+        shown
+            .iter()
+            .filter(|e| e.allowed == allowed && (!allowed || e.open == open))
+            .count()
     };
-    for e in &graph.edges[limit..] {
-        match (e.allowed, e.open) {
-            (true, false) => cap.allowed += 1,
-            (true, true) => cap.open += 1,
-            (false, _) => cap.denied += 1,
-        }
-    }
-    Some(cap)
+    Some(Cap {
+        drawn: shown.len(),
+        total,
+        allowed: graph.totals.allowed - drawn(true, false),
+        open: graph.totals.open - drawn(true, true),
+        denied: graph.totals.denied - drawn(false, false),
+    })
 }
 
 #[cfg(test)]
@@ -257,6 +292,8 @@ mod tests {
             },
             exposure: false,
             epoch: 0,
+            bench: false,
+            focus: None,
         }
     }
 
@@ -265,16 +302,22 @@ mod tests {
         let ex = &crate::examples::EXAMPLES[0];
         let a = Analysis::new(ex.policies, ex.cluster);
         let mut previous = None;
-        let s = build(&a, &request(true), &mut previous);
+        let s = build(&a, 1, &request(true), &mut previous);
         assert_eq!(s.renderer, Renderer::Svg);
         assert_eq!(s.drawn, s.graph.edges.len());
         assert_eq!(s.routes.len(), s.drawn);
         assert!(s.cap.is_none() && s.changes.is_none());
-        // the same view again: nothing changed
-        let again = build(&a, &request(true), &mut previous);
+        // the same view of the same analysis again (a new focus): the same changes
+        let again = build(&a, 1, &request(true), &mut previous);
+        assert!(again.changes.is_none());
+        // the same view of a new analysis of the same texts: nothing changed
+        let b = Analysis::new(ex.policies, ex.cluster);
+        let again = build(&b, 2, &request(true), &mut previous);
         assert!(again.changes.unwrap().is_empty());
         // a different view starts over
-        assert!(build(&a, &request(false), &mut previous).changes.is_none());
+        assert!(build(&a, 2, &request(false), &mut previous)
+            .changes
+            .is_none());
     }
 
     /// Caps keep every allowed edge before any denied one, and say what they left out.
@@ -283,21 +326,43 @@ mod tests {
         let text = netpol_core::generate::generate(1000, 500, 1);
         let a = Analysis::new(&text, "");
         let mut previous = None;
-        let s = build(&a, &request(true), &mut previous);
-        let allowed = s.graph.edges.iter().filter(|e| e.allowed).count();
+        let s = build(&a, 1, &request(true), &mut previous);
+        let allowed = s.graph.totals.allowed;
         let limit = if s.renderer == Renderer::Svg {
             SVG_CAP
         } else {
             CANVAS_CAP
         };
-        assert!(s.graph.edges[..s.drawn.min(allowed)]
+        let drawn_allowed = s.graph.edges[..s.drawn]
             .iter()
-            .all(|e| e.allowed));
-        if let Some(cap) = &s.cap {
-            assert_eq!(cap.drawn, limit);
-            assert_eq!(cap.allowed, allowed.saturating_sub(limit));
-            assert!(cap.words().starts_with("Drawing"));
-        }
+            .filter(|e| e.allowed)
+            .count();
+        assert_eq!(
+            drawn_allowed,
+            allowed.min(limit),
+            "allowed edges come first"
+        );
+        let cap = s
+            .cap
+            .as_ref()
+            .expect("1,000 pods with denied pairs exceed the cap");
+        assert_eq!(cap.drawn, limit);
+        assert_eq!(cap.allowed, allowed.saturating_sub(limit));
+        assert_eq!(cap.drawn + cap.allowed + cap.open + cap.denied, cap.total);
+        assert!(cap.words().starts_with("Drawing"));
+        // A focused node's edges come first.
+        let node = s.graph.nodes[s.graph.edges.last().unwrap().to].id.clone();
+        let request = ViewRequest {
+            focus: Some(node.clone()),
+            ..request(true)
+        };
+        let focused = build(&a, 2, &request, &mut previous);
+        let first = &focused.graph.edges[0];
+        let ends = [
+            &focused.graph.nodes[first.from].id,
+            &focused.graph.nodes[first.to].id,
+        ];
+        assert!(ends.contains(&&node));
         assert_eq!(thousands(1234567), "1,234,567");
     }
 }

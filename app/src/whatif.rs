@@ -69,6 +69,18 @@ impl Snapshot {
         self.cells.get(a * self.ids.len() + b) == Some(&Cell::Allowed)
     }
 
+    /// Whether `next` is an edit of `self` rather than another input (most nodes kept):
+    /// pasting a new cluster is not "what changed".
+    pub fn related(&self, next: &Snapshot) -> bool {
+        let before: std::collections::HashSet<&str> = self.ids.iter().map(String::as_str).collect();
+        let kept = next
+            .ids
+            .iter()
+            .filter(|id| before.contains(id.as_str()))
+            .count();
+        kept * 2 >= self.ids.len().max(next.ids.len())
+    }
+
     /// What changed from `self` to `next`: pairs of nodes both have, and pairs with a node
     /// only one has (a new pod opens its connections; a removed one closes them).
     pub fn changes(&self, next: &Snapshot) -> Changes {
@@ -208,6 +220,8 @@ mod tests {
             "2 connections opened, 2 closed since last change"
         );
         assert!(before.changes(&before).is_empty());
+        assert!(before.related(&after));
+        assert!(!before.related(&graph(&["x", "y", "z"], &[])));
     }
 
     #[test]

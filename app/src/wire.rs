@@ -45,11 +45,20 @@ pub struct ViewRequest {
     pub exposure: bool,
     /// Bumped when a whole new state is loaded: what changed starts over.
     pub epoch: u64,
+    /// Also time the engine alone on each new model (`?bench` in the page's URL), for the
+    /// benchmark's wasm-versus-native figure.
+    #[serde(default)]
+    pub bench: bool,
+    /// The selected node, when the graph is capped: its edges are drawn first.
+    #[serde(default)]
+    pub focus: Option<String>,
 }
 
 /// What the worker answers.
 #[derive(Clone, Debug, Serialize, Deserialize)]
 pub enum Response {
+    /// The worker is listening (messages sent before this would be lost).
+    Ready,
     /// A new scene; with the first part of the analysis when the texts changed.
     Scene {
         /// The request answered.
@@ -59,6 +68,13 @@ pub enum Response {
         /// The new analysis's first part, when there is a new analysis.
         analysis: Option<Box<Shipped>>,
     },
+    /// A new analysis (a big one follows its scene; more parts follow it).
+    Analysis {
+        /// The request answered.
+        seq: u64,
+        /// Its first part.
+        analysis: Box<Shipped>,
+    },
     /// More of the analysis of `id`.
     Part {
         /// The request answered.
@@ -67,6 +83,14 @@ pub enum Response {
         id: u64,
         /// More pods and policies, in model order.
         part: Part,
+    },
+    /// Lint findings of analysis `id` (computed once the worker is idle: they can take a
+    /// while, and the next edit matters more).
+    Lint {
+        /// Which analysis.
+        id: u64,
+        /// The findings (or one note that lint was skipped).
+        findings: Vec<WireDiagnostic>,
     },
     /// The input is over the size the playground evaluates in the browser.
     TooLarge {
@@ -90,8 +114,6 @@ pub struct Shipped {
     pub stale: bool,
     /// The model's diagnostics.
     pub diagnostics: Vec<WireDiagnostic>,
-    /// Lint findings.
-    pub lint: Vec<WireDiagnostic>,
     /// Namespaces.
     pub namespaces: Vec<Namespace>,
     /// Services.

@@ -56,6 +56,7 @@ pub fn App() -> impl IntoView {
     }
     ctx.banner.set(banner);
     provide_context(ctx);
+    crate::worker_client::start(ctx);
 
     // Storage and URL are the outside world: this Effect is the only place that writes them.
     // Once the state differs from what an opened link held, the fragment is removed so a
@@ -93,16 +94,17 @@ pub fn App() -> impl IntoView {
         }
     });
 
-    let generation = Memo::new(move |prev: Option<&u64>| {
-        ctx.graph.track();
-        prev.map_or(1, |p| p + 1)
-    });
+    // Present once the first result is drawn, bumped with every result after it.
+    let generation = Memo::new(move |_| ctx.graph_state.generation.get());
 
     view! {
         <div
             class="app"
             data-testid="app"
-            data-generation=move || generation.get().to_string()
+            data-generation=move || {
+                let g = generation.get();
+                (g > 0).then(|| g.to_string())
+            }
             data-eval-ms=move || {
                 generation.track();
                 format!("{:.1}", ctx.eval_ms.get_value())

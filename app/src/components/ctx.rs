@@ -11,13 +11,12 @@ use netpol_core::Diagnostic;
 use netpol_core::Span;
 
 use crate::analysis::Analysis;
-use crate::browser;
 use crate::compare::{self, Merged};
+use crate::components::graph_state::GraphState;
 use crate::connectivity::{self, Exposure, Graph};
-use crate::layout::{self, Layout};
+use crate::layout::Layout;
 use crate::probe::Probe;
 use crate::share::{AfterState, SharedState, View};
-use crate::whatif;
 
 /// What the explanation panel shows.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -129,6 +128,8 @@ pub struct Ctx {
     pub eval_ms: StoredValue<f64>,
     /// Milliseconds of that spent in the core (parse, build, engine) and per-pod facts.
     pub analysis_ms: StoredValue<f64>,
+    /// The graph's own state: what the worker sent, and the graph's controls.
+    pub graph_state: GraphState,
 }
 
 fn arc_changed<T>(a: Option<&Arc<T>>, b: Option<&Arc<T>>) -> bool {
@@ -147,29 +148,28 @@ impl Ctx {
         let expanded = RwSignal::new(BTreeSet::new());
         let epoch = RwSignal::new(0u64);
         let eval_ms = StoredValue::new(0.0);
-        let started = StoredValue::new(0.0);
         let analysis_ms = StoredValue::new(0.0);
 
-        let analysis = Memo::new_with_compare(
-            move |prev: Option<&Arc<Analysis>>| {
-                let (p, c) = committed.get();
-                started.set_value(browser_now());
-                let next = Analysis::new(&p, &c);
-                analysis_ms.set_value(browser_now() - started.get_value());
-                match prev {
-                    Some(prev) if prev.keeps_over(&next) => Arc::new(prev.stale_with(&next)),
-                    _ => Arc::new(next),
-                }
-            },
-            arc_changed,
-        );
+        // The worker parses, evaluates and draws (`worker_client`); these memos read what
+        // it sent, so every view keeps reading `analysis`, `graph` and `layout`.
+        let graph_state = GraphState::new();
+        let analysis = Memo::new_with_compare(move |_| graph_state.analysis.get(), arc_changed);
         let graph = Memo::new_with_compare(
             move |_| {
-                let a = analysis.get();
-                let g =
-                    expanded.with(|e| connectivity::build(&a, &probe.get(), show_denied.get(), e));
-                eval_ms.set_value(browser_now() - started.get_value());
-                Arc::new(g)
+                let g = graph_state.graph.get();
+                let timings = graph_state
+                    .scene
+                    .with(|s| s.as_ref().map(|s| s.timings.clone()).unwrap_or_default());
+                let step = |name: &str| {
+                    timings
+                        .iter()
+                        .filter(|(n, _)| n == name)
+                        .map(|(_, t)| t)
+                        .sum::<f64>()
+                };
+                analysis_ms.set_value(step("parse") + step("analysis"));
+                eval_ms.set_value(graph_state.latency_ms.get_untracked());
+                g
             },
             arc_changed,
         );
@@ -177,23 +177,11 @@ impl Ctx {
         let exposure = Memo::new(move |_| {
             show_exposure
                 .get()
-                .then(|| Arc::new(connectivity::exposure(&analysis.get(), &graph.get())))
+                .then(|| graph_state.exposure.get())
+                .flatten()
         });
-        let layout = Memo::new_with_compare(
-            move |_| {
-                let g = graph.get();
-                let ghosts = exposure.get();
-                let keys: Vec<Option<&str>> = g
-                    .nodes
-                    .iter()
-                    .map(|n| n.namespace.as_deref())
-                    .chain(ghosts.iter().flat_map(|x| x.layout_keys()))
-                    .collect();
-                Arc::new(layout::layout(&keys))
-            },
-            arc_changed,
-        );
-        let lint = Memo::new(move |_| Arc::new(lint_findings(&analysis.get())));
+        let layout = Memo::new_with_compare(move |_| graph_state.layout.get(), arc_changed);
+        let lint = Memo::new(move |_| graph_state.lint.get());
         let (compare_on, after_texts) = match &initial.after {
             Some(a) => (true, (a.policies.clone(), a.cluster.clone())),
             None => (false, (initial.policies.clone(), initial.cluster.clone())),
@@ -228,20 +216,14 @@ impl Ctx {
                 &after.model,
             )))
         });
-        let whatif = Memo::new(move |prev: Option<&WhatIf>| {
-            let g = graph.get();
-            let key = (probe.get(), expanded.get(), epoch.get());
-            let pairs = g.allowed_pairs();
-            let summary = match prev {
-                Some(p) if p.key == key && p.pairs == pairs => p.summary.clone(),
-                Some(p) if p.key == key => Some(whatif::summary(&whatif::diff(&p.pairs, &pairs))),
-                _ => None,
-            };
-            WhatIf {
-                key,
-                pairs,
-                summary,
-            }
+        let whatif = Memo::new(move |_| WhatIf {
+            key: (probe.get(), expanded.get(), epoch.get()),
+            pairs: BTreeSet::new(),
+            summary: graph_state.scene.with(|s| {
+                s.as_ref()
+                    .and_then(|s| s.changes.as_ref())
+                    .map(|c| c.summary())
+            }),
         });
 
         Ctx {
@@ -277,6 +259,7 @@ impl Ctx {
             diff,
             eval_ms,
             analysis_ms,
+            graph_state,
         }
     }
 
@@ -364,14 +347,6 @@ pub fn lint_findings(analysis: &Analysis) -> Vec<Diagnostic> {
         .into_iter()
         .filter(|f| lint::CODES.iter().any(|(code, _, _)| *code == f.code))
         .collect()
-}
-
-fn browser_now() -> f64 {
-    if cfg!(target_arch = "wasm32") {
-        browser::now_ms()
-    } else {
-        0.0
-    }
 }
 
 #[cfg(test)]

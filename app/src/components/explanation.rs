@@ -9,6 +9,7 @@ use netpol_core::{DirectionVerdict, Endpoint, Flow, PairDirection, PolicyRef, Ru
 use crate::analysis::Analysis;
 use crate::components::ctx::{Ctx, Selection};
 use crate::components::exposure_info::{ExposureInfo, GhostInfo};
+use crate::components::graph_view::node_name;
 use crate::components::node_info::NodeInfo;
 use crate::connectivity::{self, NodeKind};
 use crate::probe::Probe;
@@ -19,6 +20,10 @@ use crate::words;
 pub fn Explanation() -> impl IntoView {
     let ctx = expect_context::<Ctx>();
     let body = move || {
+        // Panels read pods by index: wait while a new model is still arriving.
+        if ctx.selection.with(|s| s.is_some()) && !ctx.graph_state.consistent() {
+            return view! { <p class="muted" data-testid="explanation-loading">"Loading details…"</p> }.into_any();
+        }
         match ctx.selection.get() {
         None => view! {
             <div class="hint">
@@ -148,8 +153,14 @@ fn pair(ctx: Ctx, from: &str, to: &str) -> AnyView {
         src_name: connectivity::endpoint_name(&a, src),
         dst_name: connectivity::endpoint_name(&a, dst),
     };
+    // The pair as the graph names it (a group by its name and size); the endpoints the
+    // core is asked about follow when they differ (a group's first member, an address).
+    let (from_name, to_name) = (node_name(&g.nodes[fi]), node_name(&g.nodes[ti]));
+    let asked = (from_name != ends.src_name || to_name != ends.dst_name)
+        .then(|| format!("asked as {} → {}", ends.src_name, ends.dst_name));
     let title = view! {
-        <h3 class="pair__title" data-testid="pair-title">{format!("{} → {}", ends.src_name, ends.dst_name)}</h3>
+        <h3 class="pair__title" data-testid="pair-title" data-from=from.to_string() data-to=to.to_string()>{format!("{from_name} → {to_name}")}</h3>
+        {asked.map(|t| view! { <p class="muted small" data-testid="pair-asked">{t}</p> })}
     };
     let grouped = [&g.nodes[fi], &g.nodes[ti]]
         .iter()

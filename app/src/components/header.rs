@@ -167,6 +167,15 @@ pub fn Header() -> impl IntoView {
                     />
                     <span>"Show denied"</span>
                 </label>
+                <label class="toggle" title="Also draw, one edge each, the pairs no policy decides: neither side is isolated, so every port is allowed">
+                    <input
+                        type="checkbox"
+                        data-testid="show-unrestricted"
+                        prop:checked=move || ctx.graph_state.show_unrestricted.get()
+                        on:change=move |ev| ctx.graph_state.show_unrestricted.set(event_target_checked(&ev))
+                    />
+                    <span>"Show unrestricted"</span>
+                </label>
                 <label class="toggle" title="Draw the pods that do not exist yet which the policies' rules admit (ghost nodes), for the sides a policy isolates">
                     <input
                         type="checkbox"

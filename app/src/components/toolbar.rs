@@ -3,6 +3,7 @@
 use leptos::prelude::*;
 
 use crate::components::ctx::Ctx;
+use crate::components::whatif_line::WhatIfLine;
 use crate::probe::Probe;
 
 /// Summary line.
@@ -12,28 +13,22 @@ pub fn Toolbar() -> impl IntoView {
     let counts = move || {
         let a = ctx.analysis.get();
         let g = ctx.graph.get();
-        let allowed = g.edges.iter().filter(|e| e.allowed).count();
         let probe = ctx.probe.get();
         let on = match probe {
             Probe::Any => "on any port".to_string(),
             p => format!("on {}", p.label()),
         };
+        let plural =
+            |n: usize, one: &str, many: &str| format!("{n} {}", if n == 1 { one } else { many });
+        // Counts are ordered pairs of endpoints (a group edge counts all its pod pairs).
+        let c = g.counts;
         format!(
-            "{} endpoint{} · {} polic{} · {} connection{} allowed {on}",
-            a.model.cluster.pods.len(),
-            if a.model.cluster.pods.len() == 1 {
-                ""
-            } else {
-                "s"
-            },
-            a.model.policies.len(),
-            if a.model.policies.len() == 1 {
-                "y"
-            } else {
-                "ies"
-            },
-            allowed,
-            if allowed == 1 { "" } else { "s" },
+            "{} · {} · {} allowed {on}: {} by policy, {} open",
+            plural(a.model.cluster.pods.len(), "endpoint", "endpoints"),
+            plural(a.model.policies.len(), "policy", "policies"),
+            plural((c.allowed + c.open) as usize, "pod pair", "pod pairs"),
+            c.allowed,
+            c.open,
         )
     };
     view! {
@@ -55,17 +50,7 @@ pub fn Toolbar() -> impl IntoView {
                     })
             }}
             <span class="spacer"></span>
-            {move || {
-                ctx.whatif
-                    .with(|w| w.summary.clone())
-                    .map(|s| {
-                        view! {
-                            <span class="whatif" data-testid="whatif" aria-live="polite">
-                                {s}
-                            </span>
-                        }
-                    })
-            }}
+            <WhatIfLine />
         </div>
     }
 }
