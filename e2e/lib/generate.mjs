@@ -48,3 +48,57 @@ export function generate(pods, policies, seed = 1) {
   }
   return { cluster: cluster.join('\n') + '\n', policies: docs.join('\n---\n') + '\n' };
 }
+
+// The same shape as `generate`, written as one document per object (as `kubectl get -o
+// yaml` of separate objects, or a directory of manifests concatenated): an edit touches one
+// document, which is what the playground's incremental parsing is for.
+export function generateDocs(pods, policies, seed = 1) {
+  const { cluster, policies: pol } = generate(pods, policies, seed);
+  const items = cluster
+    .split('\n')
+    .filter((l) => l.startsWith('- {'))
+    .map((l) => l.slice(2));
+  return { cluster: items.join('\n---\n') + '\n', policies: pol };
+}
+
+// A dense little example: `n` Deployments in two namespaces, every one admitting traffic
+// from some of the others on its own port, a default deny in one namespace, DNS egress.
+export function deployments(n = 7) {
+  const names = ['web', 'api', 'auth', 'cart', 'db', 'cache', 'queue', 'search', 'mail', 'audit'].slice(0, n);
+  const cluster = [];
+  names.forEach((name, i) => {
+    const ns = i % 3 === 2 ? 'data' : 'shop';
+    cluster.push(
+      [
+        'apiVersion: apps/v1',
+        'kind: Deployment',
+        `metadata: {name: ${name}, namespace: ${ns}}`,
+        'spec:',
+        `  selector: {matchLabels: {app: ${name}}}`,
+        '  template:',
+        `    metadata: {labels: {app: ${name}, tier: t${i % 3}}}`,
+        `    spec: {containers: [{name: c, image: x, ports: [{name: http, containerPort: ${8080 + i}}]}]}`,
+      ].join('\n'),
+    );
+  });
+  const policies = [
+    'apiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\nmetadata: {name: default-deny, namespace: data}\nspec:\n  podSelector: {}\n  policyTypes: [Ingress]',
+  ];
+  names.forEach((name, i) => {
+    const ns = i % 3 === 2 ? 'data' : 'shop';
+    const from = names.filter((_, j) => j !== i && (j + i) % 2 === 1);
+    policies.push(
+      [
+        'apiVersion: networking.k8s.io/v1',
+        'kind: NetworkPolicy',
+        `metadata: {name: ${name}-in, namespace: ${ns}}`,
+        'spec:',
+        `  podSelector: {matchLabels: {app: ${name}}}`,
+        '  ingress:',
+        `  - from: [${from.map((f) => `{namespaceSelector: {}, podSelector: {matchLabels: {app: ${f}}}}`).join(', ')}]`,
+        `    ports: [{port: ${8080 + i}}]`,
+      ].join('\n'),
+    );
+  });
+  return { cluster: cluster.join('\n---\n') + '\n', policies: policies.join('\n---\n') + '\n' };
+}

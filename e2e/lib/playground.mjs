@@ -125,6 +125,38 @@ export class Playground {
     return { name: download.suggestedFilename(), size: fs.statSync(file).size, text: fs.readFileSync(file, 'utf8') };
   }
 
+  /**
+   * Every drawn SVG edge with the screen point halfway along its stroke (what a person
+   * aims at to click "the middle of the line"), computed by the browser from the path.
+   */
+  async edgeMidpoints() {
+    return this.page.$$eval('[data-testid="edge"]', (els) =>
+      els.map((e) => {
+        const path = e.querySelector('.edge__line');
+        const len = path.getTotalLength();
+        const p = path.getPointAtLength(len / 2);
+        const m = path.getScreenCTM();
+        return {
+          from: e.dataset.from,
+          to: e.dataset.to,
+          verdict: e.dataset.verdict,
+          x: p.x * m.a + p.y * m.c + m.e,
+          y: p.x * m.b + p.y * m.d + m.f,
+        };
+      }),
+    );
+  }
+
+  /** The ids the explanation panel's pair title names. */
+  async pairTitle() {
+    const t = this.tid('pair-title');
+    return { from: await t.getAttribute('data-from'), to: await t.getAttribute('data-to'), text: await t.innerText() };
+  }
+
+  async selectExample(key) {
+    await this.changing(() => this.tid('example-select').selectOption(key));
+  }
+
   async screenshot(name) {
     fs.mkdirSync(ARTIFACTS, { recursive: true });
     await this.page.screenshot({ path: path.join(ARTIFACTS, `${name}.png`) });

@@ -49,6 +49,13 @@ test('default example renders the expected graph', async () => {
   for (const id of ['default/backend', 'default/db', 'default/frontend', 'monitoring/prober']) {
     assert.ok(nodes.includes(id), `node ${id} in ${nodes}`);
   }
+  // By default only what a policy decided is drawn: the pairs into the isolated pods.
+  assert.deepEqual(
+    podEdges(await pg.edges()),
+    DEFAULT_ALLOWED_POD_EDGES.filter((e) => e.startsWith('default/frontend -> default/')),
+  );
+  // "Show unrestricted" draws every allowed pair, those no policy decided too.
+  await pg.changing(() => pg.tid('show-unrestricted').check());
   assert.deepEqual(podEdges(await pg.edges()), DEFAULT_ALLOWED_POD_EDGES);
   // With "show denied", the denied pairs appear as their own edges.
   await pg.changing(() => pg.tid('show-denied').check());
