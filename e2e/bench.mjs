@@ -1,6 +1,12 @@
-// Timing of the release build in headless Chromium: bundle size, first load to interactive,
-// and keystroke-to-rendered latency for 200/100 and 1000/500 (endpoints/policies).
-// Run: `cd e2e && node bench.mjs` after `trunk build --release`.
+// Timing of the release build in headless Chromium (figures for BENCHMARKS.md):
+// - bundle size and first load;
+// - keystroke -> updated graph for 200/100, 1,000/500 and 10,000/5,000 (endpoints/policies):
+//   from the end of the editor's debounce to the next painted frame after the new graph;
+// - pasting 10,000 pods and 5,000 policies -> first graph, with the longest main-thread
+//   task seen meanwhile (a PerformanceObserver for long tasks);
+// - pan and zoom on the 10,000-pod graph: frames per second while the view moves;
+// - the engine alone (Engine::new + connectivity) in the worker's wasm, for the L input.
+// Run: `cd e2e && node bench.mjs` after `scripts/build-app.sh`. `BENCH_RUNS` keystrokes each.
 import fs from 'node:fs';
 import path from 'node:path';
 import zlib from 'node:zlib';
@@ -8,9 +14,10 @@ import zlib from 'node:zlib';
 import { serve, DIST } from './lib/server.mjs';
 import { launch } from './lib/browser.mjs';
 import { Playground } from './lib/playground.mjs';
-import { generate } from './lib/generate.mjs';
+import { generateDocs } from './lib/generate.mjs';
 
 const DEBOUNCE_MS = 150;
+const RUNS = Number(process.env.BENCH_RUNS ?? 7);
 const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 
 function bundleSize() {
@@ -38,52 +45,141 @@ async function firstLoad(browser, url, runs = 5) {
   return median(times);
 }
 
-async function keystroke(browser, url, pods, policies, runs = 5) {
+/** Starts recording long tasks (and returns nothing); read them with `longTasks`. */
+async function watchLongTasks(page) {
+  await page.evaluate(() => {
+    window.__long = [];
+    new PerformanceObserver((list) => {
+      for (const e of list.getEntries()) window.__long.push(e.duration);
+    }).observe({ type: 'longtask', buffered: false });
+  });
+}
+
+const longTasks = (page) => page.evaluate(() => window.__long ?? []);
+
+/** Pastes both texts at once (one debounce) and waits for the graph; milliseconds. */
+async function paste(pg, texts) {
+  return pg.page.evaluate(async ({ policies, cluster, debounce }) => {
+    const app = document.querySelector('[data-testid="app"]');
+    const gen0 = Number(app.dataset.generation);
+    const set = (id, text) => {
+      const ta = document.querySelector(`[data-testid="${id}"]`);
+      ta.value = text;
+      ta.dispatchEvent(new Event('input', { bubbles: true }));
+    };
+    const t0 = performance.now();
+    set('policies-editor', policies);
+    set('cluster-editor', cluster);
+    await new Promise((res) => {
+      const check = () => (Number(app.dataset.generation) > gen0 ? res() : setTimeout(check, 5));
+      check();
+    });
+    await new Promise((r) => requestAnimationFrame(() => setTimeout(r, 0)));
+    return performance.now() - t0 - debounce;
+  }, { ...texts, debounce: DEBOUNCE_MS });
+}
+
+/** One keystroke's worth of change (a label value of the first pod); milliseconds. */
+async function keystroke(pg, i) {
+  return pg.page.evaluate(async ({ i, debounce }) => {
+    const app = document.querySelector('[data-testid="app"]');
+    const ta = document.querySelector('[data-testid="cluster-editor"]');
+    const gen0 = Number(app.dataset.generation);
+    const t0 = performance.now();
+    ta.value = ta.value.replace(/tier: \w+/, i % 2 ? 'tier: web' : 'tier: db');
+    ta.dispatchEvent(new Event('input', { bubbles: true }));
+    await new Promise((res) => {
+      const check = () => (Number(app.dataset.generation) > gen0 ? res() : requestAnimationFrame(check));
+      check();
+    });
+    await new Promise((r) => requestAnimationFrame(() => setTimeout(r, 0)));
+    return performance.now() - t0 - debounce;
+  }, { i, debounce: DEBOUNCE_MS });
+}
+
+async function timings(pg) {
+  const raw = (await pg.tid('graph-area').getAttribute('data-timings')) ?? '';
+  return Object.fromEntries(raw.split(';').filter(Boolean).map((kv) => kv.split('=')).map(([k, v]) => [k, Number(v)]));
+}
+
+/** Moves the view every frame for `ms` (drag-pan, then wheel-zoom); frames per second. */
+async function panZoom(pg, ms = 2000) {
+  return pg.page.evaluate(async (ms) => {
+    const target = document.querySelector('[data-testid="graph-canvas"]') ?? document.querySelector('svg[data-testid="graph"]');
+    const r = target.getBoundingClientRect();
+    const cx = r.left + r.width / 2;
+    const cy = r.top + r.height / 2;
+    const fire = (type, x, y, extra = {}) =>
+      target.dispatchEvent(new MouseEvent(type, { clientX: x, clientY: y, bubbles: true, buttons: 1, ...extra }));
+    const run = (step) =>
+      new Promise((done) => {
+        const frames = [];
+        const start = performance.now();
+        const tick = (now) => {
+          frames.push(now);
+          step(frames.length);
+          if (now - start < ms) requestAnimationFrame(tick);
+          else done(frames);
+        };
+        requestAnimationFrame(tick);
+      });
+    fire('mousedown', cx, cy);
+    const pan = await run((k) => fire('mousemove', cx + 120 * Math.sin(k / 15), cy + 80 * Math.cos(k / 20)));
+    fire('mouseup', cx, cy);
+    const zoom = await run((k) =>
+      target.dispatchEvent(new WheelEvent('wheel', { clientX: cx, clientY: cy, deltaY: k % 40 < 20 ? -40 : 40, bubbles: true, cancelable: true })),
+    );
+    const stats = (f) => {
+      const gaps = f.slice(1).map((t, i) => t - f[i]);
+      return { fps: (f.length - 1) / ((f[f.length - 1] - f[0]) / 1000), worstFrameMs: Math.max(...gaps) };
+    };
+    return { pan: stats(pan), zoom: stats(zoom) };
+  }, ms);
+}
+
+async function size(browser, url, pods, policies) {
   const context = await browser.newContext({ viewport: { width: 1440, height: 900 } });
   const pg = await Playground.open(context, url);
   pg.page.setDefaultTimeout(240000);
-  const { cluster, policies: pol } = generate(pods, policies, 7);
-  await pg.setPolicies(pol);
-  await pg.setCluster(cluster);
-  const endpoints = await pg.page.$$eval('[data-testid="node"]', (els) => els.length);
+  const texts = generateDocs(pods, policies, 7);
+  await watchLongTasks(pg.page);
+  const first = await paste(pg, texts);
+  const pasteLong = await longTasks(pg.page);
+  const drawn = await pg.page.locator('[data-testid="node"]').count();
+  const canvas = (await pg.page.locator('[data-testid="graph-canvas"]').count()) > 0;
+  const engine = (await timings(pg)).engine;
+  await watchLongTasks(pg.page);
   const lat = [];
-  const evalMs = [];
-  const coreMs = [];
-  for (let i = 0; i < runs; i++) {
-    const ms = await pg.page.evaluate(async ({ i, debounce }) => {
-      const app = document.querySelector('[data-testid="app"]');
-      const ta = document.querySelector('[data-testid="cluster-editor"]');
-      const gen0 = Number(app.dataset.generation);
-      const t0 = performance.now();
-      // One keystroke's worth of change: a label value of the first pod.
-      ta.value = ta.value.replace(/tier: \w+/, i % 2 ? 'tier: web' : 'tier: db');
-      ta.dispatchEvent(new Event('input', { bubbles: true }));
-      await new Promise((res) => {
-        const check = () => (Number(app.dataset.generation) > gen0 ? res() : requestAnimationFrame(check));
-        check();
-      });
-      await new Promise((r) => requestAnimationFrame(() => setTimeout(r, 0)));
-      return performance.now() - t0 - debounce;
-    }, { i, debounce: DEBOUNCE_MS });
-    lat.push(ms);
-    evalMs.push(Number(await pg.tid('app').getAttribute('data-eval-ms')));
-    coreMs.push(Number(await pg.tid('app').getAttribute('data-analysis-ms')));
+  const steps = [];
+  for (let i = 0; i < RUNS; i++) {
+    lat.push(await keystroke(pg, i));
+    steps.push(await timings(pg));
   }
+  const keyLong = await longTasks(pg.page);
+  const step = (k) => median(steps.map((s) => s[k] ?? 0));
+  const motion = pods >= 5000 ? await panZoom(pg) : null;
+  await pg.screenshot(`bench-${pods}`);
   await context.close();
-  return { pods, policies, drawnNodes: endpoints, latencyMs: median(lat), evalMs: median(evalMs), coreMs: median(coreMs) };
+  return { pods, policies, first, pasteLong, drawn, canvas, engine, lat, keyLong, parse: step('parse'), analysis: step('analysis'), scene: step('scene'), motion };
 }
 
-const server = await serve();
+const sizes = (process.env.BENCH_SIZES ?? '200x100,1000x500,10000x5000').split(',').map((s) => s.split('x').map(Number));
+const server = await serve({ prefix: '/tools/netpol/' });
 const browser = await launch();
 try {
-  const size = bundleSize();
-  console.log(`bundle: wasm+js ${(size.raw / 1024).toFixed(0)} KiB raw, ${(size.gz / 1024).toFixed(0)} KiB gzip`);
+  const b = bundleSize();
+  console.log(`bundle: wasm+js ${(b.raw / 1024).toFixed(0)} KiB raw, ${(b.gz / 1024).toFixed(0)} KiB gzip`);
   console.log(`first load to interactive (median of 5): ${(await firstLoad(browser, server.url)).toFixed(0)} ms`);
-  for (const [p, q] of [[200, 100], [1000, 500]]) {
-    const r = await keystroke(browser, server.url, p, q);
+  for (const [pods, policies] of sizes) {
+    const r = await size(browser, server.url + '?bench', pods, policies);
+    const max = (xs) => (xs.length ? Math.max(...xs).toFixed(0) : '0');
     console.log(
-      `keystroke -> re-rendered, ${r.pods} endpoints / ${r.policies} policies (${r.drawnNodes} drawn nodes): ` +
-        `${r.latencyMs.toFixed(0)} ms after the ${DEBOUNCE_MS} ms debounce (analysis ${r.coreMs.toFixed(0)} ms, analysis+graph ${r.evalMs.toFixed(0)} ms)`,
+      `${pods}/${policies} (${r.drawn} drawn nodes${r.canvas ? ', canvas' : ''}): paste -> first graph ${r.first.toFixed(0)} ms ` +
+        `(longest main-thread task ${max(r.pasteLong)} ms, ${r.pasteLong.length} over 50 ms); ` +
+        `keystroke -> graph median ${median(r.lat).toFixed(0)} ms [${r.lat.map((x) => x.toFixed(0)).join(' ')}] ` +
+        `(worker: parse ${r.parse.toFixed(0)}, analysis ${r.analysis.toFixed(0)}, scene ${r.scene.toFixed(0)} ms; longest task ${max(r.keyLong)} ms)` +
+        (r.engine ? `; engine alone in wasm ${r.engine.toFixed(0)} ms` : '') +
+        (r.motion ? `; pan ${r.motion.pan.fps.toFixed(0)} fps (worst frame ${r.motion.pan.worstFrameMs.toFixed(0)} ms), zoom ${r.motion.zoom.fps.toFixed(0)} fps (worst ${r.motion.zoom.worstFrameMs.toFixed(0)} ms)` : ''),
     );
   }
 } finally {
