@@ -213,8 +213,8 @@ test('a 1,000-pod cluster: grouped, readable; a big one switches to the canvas w
   const { context, pg } = await open();
   pg.page.setDefaultTimeout(120000);
   const m = generateDocs(1000, 500, 5);
-  await pg.setPolicies(m.policies);
-  await pg.setCluster(m.cluster);
+  await pg.paste('policies', m.policies);
+  await pg.paste('cluster', m.cluster);
   assert.ok((await count(pg, '[data-testid="node"]')) < 600);
   await pg.screenshot('graph-1000');
   // Everything the worker sends arrives whole: the summary counts every endpoint.
