@@ -98,7 +98,9 @@ async function keystroke(pg, i) {
 }
 
 async function timings(pg) {
-  const raw = (await pg.tid('graph-area').getAttribute('data-timings')) ?? '';
+  // (Builds without the worker have no step timings: none, rather than a wait.)
+  const area = pg.tid('graph-area');
+  const raw = ((await area.count()) ? await area.getAttribute('data-timings') : null) ?? '';
   return Object.fromEntries(raw.split(';').filter(Boolean).map((kv) => kv.split('=')).map(([k, v]) => [k, Number(v)]));
 }
 
