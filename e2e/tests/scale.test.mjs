@@ -100,3 +100,27 @@ test('pasting 10,000 pods and 5,000 policies: the page keeps running while the w
   await pg.screenshot('graph-10000');
   await context.close();
 });
+
+test('a newer edit wins: an evaluation the text has moved past never replaces the graph', async () => {
+  const { context, pg } = await open();
+  const big = generateDocs(3000, 1500, 3);
+  // Two edits in one debounce window each: a big cluster, then (while the worker is busy
+  // with it) a two-pod one. The graph must end on the two pods and stay there.
+  await pg.page.evaluate(async ({ policies, cluster }) => {
+    const set = (id, text) => {
+      const ta = document.querySelector(`[data-testid="${id}"]`);
+      ta.value = text;
+      ta.dispatchEvent(new Event('input', { bubbles: true }));
+    };
+    set('policies-editor', policies);
+    set('cluster-editor', cluster);
+    await new Promise((r) => setTimeout(r, 400));
+    set('cluster-editor', 'pod shop/one app=one\npod shop/two app=two\n');
+  }, big);
+  await pg.page.waitForFunction(() => document.querySelector('[data-testid="summary"]')?.innerText.startsWith('2 endpoints'));
+  await pg.page.waitForTimeout(3000);
+  assert.match(await pg.tid('summary').innerText(), /^2 endpoints/);
+  // Pods only (outside-address nodes are CIDRs such as 10.0.0.0/16).
+  assert.deepEqual((await pg.nodeIds()).filter((id) => /^[a-z][\w-]*\/[\w-]+$/.test(id)), ['shop/one', 'shop/two']);
+  await context.close();
+});
