@@ -70,6 +70,7 @@ pub(super) fn metadata<'n>(
         );
         return None;
     }
+    check_name(cx, meta.get("name"), &name, kind);
     let namespace = match meta.get("namespace") {
         Some(n) => cx
             .string(n, "metadata.namespace", "")
@@ -91,6 +92,31 @@ pub(super) fn metadata<'n>(
         namespace,
         labels: meta.get("labels"),
     })
+}
+
+/// The API server's rule for `metadata.name`: a DNS label for namespaces, a DNS subdomain
+/// for pods and workloads. A bad name is reported and the object kept (like a bad
+/// `metadata.namespace`), so one typo does not hide a pod from the graph.
+fn check_name(cx: &mut Cx, at: Option<&Node>, name: &str, kind: &str) {
+    let (check, help): (fn(&str) -> Result<(), String>, &str) = match kind {
+        "NetworkPolicy" => return,
+        "Namespace" => (
+            names::dns_label,
+            "namespace names are DNS labels such as `prod` or `team-a`",
+        ),
+        _ => (
+            names::dns_subdomain_name,
+            "pod names are DNS subdomains such as `api-0` or `web.v2`",
+        ),
+    };
+    if let (Err(e), Some(at)) = (check(name), at) {
+        let what = match kind {
+            "Namespace" => "namespace",
+            "Pod" => "pod",
+            workload => workload,
+        };
+        cx.error("invalid-name", at, format!("{what} name `{name}` {e}"), help);
+    }
 }
 
 /// Object labels (`metadata.labels` or a template's). Bad keys or values are reported
