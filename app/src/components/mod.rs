@@ -9,6 +9,7 @@ pub mod editor;
 pub mod explanation;
 pub mod graph_view;
 pub mod header;
+pub mod help;
 pub mod legend;
 pub mod matrix_view;
 pub mod node_info;

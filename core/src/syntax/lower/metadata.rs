@@ -94,11 +94,14 @@ pub(super) fn metadata<'n>(
     })
 }
 
+/// A name syntax check from `names`, returning the reason a name is refused.
+type NameRule = fn(&str) -> Result<(), String>;
+
 /// The API server's rule for `metadata.name`: a DNS label for namespaces, a DNS subdomain
 /// for pods and workloads. A bad name is reported and the object kept (like a bad
 /// `metadata.namespace`), so one typo does not hide a pod from the graph.
 fn check_name(cx: &mut Cx, at: Option<&Node>, name: &str, kind: &str) {
-    let (check, help): (fn(&str) -> Result<(), String>, &str) = match kind {
+    let (check, help): (NameRule, &str) = match kind {
         "NetworkPolicy" => return,
         "Namespace" => (
             names::dns_label,
@@ -115,7 +118,12 @@ fn check_name(cx: &mut Cx, at: Option<&Node>, name: &str, kind: &str) {
             "Pod" => "pod",
             workload => workload,
         };
-        cx.error("invalid-name", at, format!("{what} name `{name}` {e}"), help);
+        cx.error(
+            "invalid-name",
+            at,
+            format!("{what} name `{name}` {e}"),
+            help,
+        );
     }
 }
 
