@@ -45,7 +45,8 @@ start() {
   local name="$1"
   shift
   log "$name (in the background, log: $LOGS/$name.log)"
-  "$@" >"$LOGS/$name.log" 2>&1 &
+  # The log ends with the step's wall-clock and CPU time (bash's `time`).
+  { time "$@"; } >"$LOGS/$name.log" 2>&1 &
   jobs[$name]=$!
 }
 finish() {
