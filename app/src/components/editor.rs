@@ -85,6 +85,18 @@ pub fn Editor(
         el.set_scroll_top(top as i32);
     });
 
+    // A whole new text (example, link, Undo) starts at its top, not where the old one was.
+    Effect::new(move |first: Option<()>| {
+        ctx.epoch.track();
+        if first.is_some() {
+            if let Some(el) = area.get_untracked() {
+                el.set_scroll_top(0);
+                el.set_scroll_left(0);
+            }
+            scroll.set((0.0, 0.0));
+        }
+    });
+
     let lines = Memo::new(move |_| text.with(|t| text::line_count(t)));
     let gutter = move || {
         let n = lines.get();
