@@ -353,6 +353,7 @@ test('keyboard: the graph is one tab stop walked with arrows; Escape clears; ? o
 
   await pg.page.keyboard.press('?');
   await pg.tid('help').waitFor();
+  await pg.page.waitForFunction(() => document.activeElement?.dataset.testid === 'help-close');
   assert.match(await pg.tid('help-shortcuts').innerText(), /Esc/);
   assert.match(await pg.tid('help').innerText(), /pod prod\/api app=api/);
   assert.equal(await pg.tid('help-docs').getAttribute('href'), 'compact-format.md');

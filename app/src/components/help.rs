@@ -3,6 +3,7 @@
 
 use leptos::prelude::*;
 
+use crate::browser;
 use crate::components::ctx::Ctx;
 
 /// The compact form's reference, the same file the repository documents it in.
@@ -36,6 +37,12 @@ const SHORTCUTS: &[(&str, &str)] = &[
 #[component]
 pub fn Help() -> impl IntoView {
     let ctx = expect_context::<Ctx>();
+    // Focus moves into the dialog when it opens (so Tab and Escape act on it).
+    Effect::new(move |_| {
+        if ctx.help.get() {
+            request_animation_frame(|| browser::focus("[data-testid=\"help-close\"]"));
+        }
+    });
     move || {
         ctx.help.get().then(|| {
             view! {
