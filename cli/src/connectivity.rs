@@ -73,7 +73,7 @@ pub fn run(inputs: &Inputs, json: bool, out: &mut dyn Write) -> Result<(), Failu
         .map(|p| p.id.as_str())
         .collect();
     if json {
-        write_json(inputs, &engine, &connectivity, &ids, out)?;
+        write_json(&engine, &connectivity, &ids, out)?;
         return Ok(());
     }
 
@@ -227,7 +227,6 @@ fn fragment(r: &AllowedPorts) -> String {
 /// every outside-address class, named by its label in brackets. Each distinct result is
 /// rendered once; the per-pair work is a lookup and a few writes.
 fn write_json(
-    inputs: &Inputs,
     engine: &Engine,
     connectivity: &Connectivity,
     ids: &[&str],
@@ -241,7 +240,7 @@ fn write_json(
     write!(out, " \"connections\": [")?;
     let mut first = true;
     write_pod_pairs(engine, connectivity, ids, &mut first, out)?;
-    let classes = address_ranges(&inputs.model, engine);
+    let classes = address_ranges(engine);
     let labels: Vec<String> = classes.iter().map(|c| format!("[{}]", c.label)).collect();
     write_address_connections(
         engine,
