@@ -58,15 +58,9 @@ pub struct Stores {
     pub policies: Store<NetworkPolicy>,
 }
 
-fn to_json<K: k8s_openapi::serde::Serialize>(object: &K) -> Option<Value> {
-    let mut value = serde_json::to_value(object).ok()?;
-    // managedFields and annotations (kubectl's last-applied-configuration is a second copy
-    // of the object) can be most of an object's bytes, and no policy decision reads them.
-    if let Some(meta) = value.get_mut("metadata").and_then(Value::as_object_mut) {
-        meta.remove("managedFields");
-        meta.remove("annotations");
-    }
-    Some(value)
+/// The object as the core reads it: the boundary shared with the CLI's `--cluster`.
+fn to_json<K: k8s_openapi::Resource + k8s_openapi::serde::Serialize>(object: &K) -> Option<Value> {
+    netpol_kube::for_core(K::API_VERSION, K::KIND, object).ok()
 }
 
 impl Stores {
@@ -100,12 +94,7 @@ impl Stores {
             }
         }
         items.sort_by(|a, b| a.0.cmp(&b.0));
-        let list = serde_json::json!({
-            "apiVersion": "v1",
-            "kind": "List",
-            "items": items.into_iter().map(|(_, v)| v).collect::<Vec<_>>(),
-        });
-        list.to_string()
+        netpol_kube::list_document(items.into_iter().map(|(_, v)| v).collect()).to_string()
     }
 
     /// The current cluster state as a model.
@@ -127,6 +116,9 @@ where
                 Ok(watcher::Event::InitApply(_) | watcher::Event::Init) => {}
                 Ok(_) => changed.notify_one(),
                 Err(error) => {
+                    if let Some(verb) = crate::forbidden::verb(&error) {
+                        tracing::error!("{}", crate::forbidden::message(verb, name));
+                    }
                     // The watcher re-lists on 410 Gone and backs off while the API server is
                     // away; the store keeps its last content in the meantime.
                     tracing::warn!(resource = name, error = %error, "watch error; retrying");

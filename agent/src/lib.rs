@@ -19,6 +19,7 @@
 //! Only this crate knows kube and nftables; `netpol-core` stays pure.
 
 pub mod enforce;
+pub mod forbidden;
 pub mod kube_source;
 pub mod manifests;
 pub mod metrics;

@@ -193,7 +193,17 @@ impl SimCluster {
     /// Builds nodes `node-a` (10.99.1.0/24) and `node-b` (10.99.2.0/24) and the `pods`
     /// (`(id, node, ip)`), starts a listener in every pod.
     pub fn build(pods: &[(&str, &str, Ipv4Addr)], probe_bin: &Path) -> SimCluster {
-        let tag = format!("{PREFIX}{}", std::process::id());
+        SimCluster::build_named("", pods, probe_bin)
+    }
+
+    /// [`SimCluster::build`] with `name` in every namespace's name and the directory, so
+    /// tests running at once in one process each have their own cluster.
+    pub fn build_named(
+        name: &str,
+        pods: &[(&str, &str, Ipv4Addr)],
+        probe_bin: &Path,
+    ) -> SimCluster {
+        let tag = format!("{PREFIX}{}{name}", std::process::id());
         let dir = std::env::temp_dir().join(&tag);
         let _ = std::fs::remove_dir_all(&dir);
         std::fs::create_dir_all(dir.join("manifests")).expect("temp dir");

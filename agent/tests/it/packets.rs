@@ -49,7 +49,7 @@ fn install_policies(cluster: &SimCluster, text: &str) {
 }
 
 /// Waits until both agents report the ruleset compiled from the current manifests.
-fn wait_applied(cluster: &SimCluster, model: &Model, timeout: Duration) -> Duration {
+pub(crate) fn wait_applied(cluster: &SimCluster, model: &Model, timeout: Duration) -> Duration {
     let start = Instant::now();
     for (node, _) in &cluster.nodes {
         let want = format!("{:016x}", ruleset_hash(&ruleset_for(model, node).text));
@@ -182,16 +182,21 @@ fn model_indices(cluster: &SimCluster, model: &Model) -> Vec<usize> {
         .collect()
 }
 
-struct Row {
-    name: String,
-    probes: usize,
-    allowed: usize,
-    mismatches: Vec<String>,
-    active_after: Duration,
+pub(crate) struct Row {
+    pub(crate) name: String,
+    pub(crate) probes: usize,
+    pub(crate) allowed: usize,
+    pub(crate) mismatches: Vec<String>,
+    pub(crate) active_after: Duration,
 }
 
 /// Probes everything and compares with the engine's matrices for `model`.
-fn check(cluster: &SimCluster, model: &Model, name: &str, active_after: Duration) -> Row {
+pub(crate) fn check(
+    cluster: &SimCluster,
+    model: &Model,
+    name: &str,
+    active_after: Duration,
+) -> Row {
     let index = model_indices(cluster, model);
     let engine = Engine::new(model);
     let mut matrices = BTreeMap::new();
@@ -237,7 +242,7 @@ fn check(cluster: &SimCluster, model: &Model, name: &str, active_after: Duration
 
 /// Forgets connection tracking state on both nodes, so a UDP flow admitted in one scenario
 /// cannot look "established" in the next.
-fn flush_conntrack(cluster: &SimCluster) {
+pub(crate) fn flush_conntrack(cluster: &SimCluster) {
     for (_, node) in &cluster.nodes {
         let _ = Command::new("ip")
             .args(["netns", "exec", &node.name, "conntrack", "-F"])
@@ -245,7 +250,7 @@ fn flush_conntrack(cluster: &SimCluster) {
     }
 }
 
-fn print_table(rows: &[Row]) {
+pub(crate) fn print_table(rows: &[Row]) {
     println!(
         "\n{:<34} {:>6} {:>8} {:>7} {:>10} {:>9}",
         "scenario", "probes", "allowed", "denied", "mismatches", "active"

@@ -1,0 +1,541 @@
+//! The agent in Kubernetes mode against a REAL control plane (etcd and kube-apiserver
+//! built from k8s.io/kubernetes by `testenv/`), with real packets.
+//!
+//! Namespaces, pods and NetworkPolicies are created through the API (a pod's IPs through
+//! the status subresource, as a kubelet reports them; `spec.nodeName` places it on a
+//! simulated node); the policy-tier CRDs are installed. One agent per node runs with a
+//! ServiceAccount token under exactly `deploy/rbac.yaml`. Every scenario of `tests/netns/`
+//! is then enforced and probed as in `packets.rs`, and each agent's ruleset must be the
+//! one the core compiles from the *manifest files* of the same objects: the API round
+//! trip changes nothing. Then the live part: a pod label, a namespace label and a policy
+//! deletion reach the kernel within [`FOLLOW_WITHIN`]; a network cut with etcd compacted
+//! in between makes the watchers get `410 Gone` and re-list without any new ruleset (no
+//! flap); the API server stopped keeps the rules, and updates resume once it is back.
+//!
+//! Where the agents run: in the test's own network namespace, where the API server's
+//! loopback address is, with `--nft` a two-line wrapper that runs `nft` inside their node's
+//! namespace. So each agent programs exactly its node's kernel, as a DaemonSet pod with
+//! `hostNetwork` does, without giving the API server any address outside loopback.
+
+use std::net::Ipv4Addr;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use k8s_openapi::api::core::v1::{Namespace, Pod};
+use k8s_openapi::api::networking::v1::NetworkPolicy;
+use kube::api::{DeleteParams, Patch, PatchParams};
+use kube::Api;
+use netpol_agent::enforce::ruleset_for;
+use netpol_core::{FileId, Model};
+use netpol_testenv::{free_port, ControlPlane, Credentials, Relay};
+
+use crate::netns::{self, Proc, SimCluster};
+use crate::packets::{check, flush_conntrack, print_table, wait_applied, Row};
+
+const AGENT: &str = env!("CARGO_BIN_EXE_netpol-agent");
+const PROBE: &str = env!("CARGO_BIN_EXE_netpol-probe");
+
+/// The issue's bound: a change written to the API server is in both nodes' kernels within
+/// this time.
+pub(crate) const FOLLOW_WITHIN: Duration = Duration::from_secs(2);
+
+/// How long the agents may take to catch up after the API server came back: their
+/// watchers back off exponentially (up to 30 s, with jitter) while it is away.
+const RESUME_WITHIN: Duration = Duration::from_secs(90);
+
+/// The simulated pods: the same as `packets.rs`, whose `cluster.yaml` the API gets.
+const PODS: [(&str, &str, [u8; 4]); 6] = [
+    ("prod/web", "node-a", [10, 99, 1, 2]),
+    ("prod/api", "node-a", [10, 99, 1, 3]),
+    ("dev/api", "node-a", [10, 99, 1, 4]),
+    ("prod/db", "node-b", [10, 99, 2, 2]),
+    ("dev/client", "node-b", [10, 99, 2, 3]),
+    ("prod/cache", "node-b", [10, 99, 2, 4]),
+];
+
+pub(crate) fn data(name: &str) -> String {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/netns")
+        .join(name);
+    std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+}
+
+/// `deploy/rbac.yaml`, byte for byte.
+pub(crate) fn rbac_yaml() -> String {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../deploy/rbac.yaml");
+    std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+}
+
+/// The model the core builds from manifest texts: what the agents must enforce.
+fn expected(texts: &[&str]) -> Model {
+    let sources: Vec<(FileId, &str)> = texts
+        .iter()
+        .enumerate()
+        .map(|(i, t)| (FileId(i as u32), *t))
+        .collect();
+    let model = netpol_core::load(&sources);
+    let errors: Vec<&str> = model
+        .diagnostics
+        .iter()
+        .filter(|d| d.severity == netpol_core::Severity::Error)
+        .map(|d| d.message.as_str())
+        .collect();
+    assert!(errors.is_empty(), "the manifests have errors: {errors:?}");
+    model
+}
+
+/// Writes `dir/nft-NODE`: `nft` inside the node's network namespace.
+pub(crate) fn nft_wrapper(dir: &Path, node: &str, netns: &str) -> PathBuf {
+    let path = dir.join(format!("nft-{node}"));
+    let script = format!(
+        "#!/bin/sh\n# The agent runs beside the API server's loopback; its node is {netns}.\n\
+         exec ip netns exec {netns} nft \"$@\"\n"
+    );
+    std::fs::write(&path, script).expect("nft wrapper");
+    sh_chmod(&path);
+    path
+}
+
+fn sh_chmod(path: &Path) {
+    netns::sh("chmod", &["+x", path.to_str().expect("utf-8 path")]);
+}
+
+/// Starts `netpol-agent` in Kubernetes mode for `node`, its log in `dir/NAME.log` and
+/// the hash of each applied ruleset in `dir/NAME.status`.
+pub(crate) fn start_agent(
+    dir: &Path,
+    name: &str,
+    node: &str,
+    kubeconfig: &Path,
+    nft: &Path,
+    metrics: &str,
+) -> Proc {
+    let log = std::fs::File::create(dir.join(format!("{name}.log"))).expect("agent log");
+    let status = dir.join(format!("{name}.status"));
+    let path = |p: &Path| p.to_str().expect("utf-8 path").to_string();
+    let child = Command::new(AGENT)
+        .args(["--kubeconfig", &path(kubeconfig), "--node-name", node])
+        .args(["--status-file", &path(&status), "--nft", &path(nft)])
+        .args(["--metrics-addr", metrics])
+        .env("RUST_LOG", "info")
+        .stdout(Stdio::null())
+        .stderr(log)
+        .spawn()
+        .expect("start agent");
+    Proc { child }
+}
+
+/// One counter of an agent's `/metrics`.
+fn syncs(port: u16, result: &str) -> u64 {
+    let out = Command::new(PROBE)
+        .args(["get", &format!("127.0.0.1:{port}"), "/metrics"])
+        .output()
+        .expect("netpol-probe get");
+    let text = String::from_utf8_lossy(&out.stdout);
+    let prefix = format!("netpol_agent_syncs_total{{result=\"{result}\"}} ");
+    text.lines()
+        .find_map(|l| l.strip_prefix(&prefix))
+        .and_then(|v| v.trim().parse().ok())
+        .unwrap_or(0)
+}
+
+/// The whole setup: control plane, relay, simulated nodes and pods, one agent per node.
+struct Live {
+    sim: SimCluster,
+    agents: Vec<Proc>,
+    /// Metrics port of each node's agent, in `sim.nodes` order.
+    metrics: Vec<u16>,
+    relay: Relay,
+    cp: ControlPlane,
+    /// `cluster.yaml` as the API has it now (labels change during the test).
+    cluster: String,
+    /// The rulesets the agents were last asked to reach.
+    active: Option<Vec<String>>,
+    rows: Vec<Row>,
+}
+
+impl Live {
+    fn start() -> Live {
+        netns::require_netns();
+        netns::cleanup_leftovers();
+        let cp = ControlPlane::start();
+        let crds = cp.install_tier_crds();
+        assert_eq!(crds.len(), 3, "tier CRDs: {crds:?}");
+        cp.apply(&rbac_yaml()).expect("apply deploy/rbac.yaml");
+        let cluster = data("cluster.yaml");
+        cp.apply(&cluster).expect("apply cluster.yaml");
+        let relay = Relay::start(cp.runtime(), cp.port());
+        let token = cp.token("kube-system", "netpol-agent");
+        let server = format!("https://127.0.0.1:{}", relay.port());
+        let kubeconfig = cp.kubeconfig("agent", &server, &Credentials::Token(token));
+        let pods: Vec<(&str, &str, Ipv4Addr)> = PODS
+            .iter()
+            .map(|(id, node, ip)| (*id, *node, Ipv4Addr::from(*ip)))
+            .collect();
+        let sim = SimCluster::build_named("k8s", &pods, Path::new(PROBE));
+        let mut agents = Vec::new();
+        let mut metrics = Vec::new();
+        for (node, ns) in &sim.nodes {
+            let nft = nft_wrapper(&sim.dir, node, &ns.name);
+            let port = free_port();
+            let addr = format!("127.0.0.1:{port}");
+            agents.push(start_agent(&sim.dir, node, node, &kubeconfig, &nft, &addr));
+            metrics.push(port);
+        }
+        Live {
+            sim,
+            agents,
+            metrics,
+            relay,
+            cp,
+            cluster,
+            active: None,
+            rows: Vec::new(),
+        }
+    }
+
+    fn policies(&self) -> Api<NetworkPolicy> {
+        Api::all(self.cp.client())
+    }
+
+    /// Replaces every NetworkPolicy in the cluster with those of `text`.
+    fn set_policies(&self, text: &str) {
+        let all = self
+            .cp
+            .block_on(self.policies().list(&Default::default()))
+            .expect("list policies");
+        for policy in all {
+            let ns = policy.metadata.namespace.clone().unwrap_or_default();
+            let name = policy.metadata.name.clone().unwrap_or_default();
+            let api = Api::<NetworkPolicy>::namespaced(self.cp.client(), &ns);
+            self.cp
+                .block_on(api.delete(&name, &DeleteParams::default()))
+                .expect("delete policy");
+        }
+        self.cp.apply(text).expect("apply policies");
+    }
+
+    /// Waits for the model's rulesets on both nodes, then probes everything. A step whose
+    /// model gives the rulesets already active would prove nothing: it fails.
+    fn enforce_and_probe(&mut self, name: &str, model: &Model, within: Duration, from: Instant) {
+        let rulesets = self.rulesets(model);
+        assert_ne!(
+            Some(&rulesets),
+            self.active.as_ref(),
+            "{name}: the change leaves every ruleset as it is, so the step tests nothing"
+        );
+        self.active = Some(rulesets);
+        wait_applied(&self.sim, model, within.saturating_sub(from.elapsed()));
+        let active_after = from.elapsed();
+        flush_conntrack(&self.sim);
+        self.rows.push(check(&self.sim, model, name, active_after));
+    }
+
+    /// Each node's ruleset for `model`.
+    fn rulesets(&self, model: &Model) -> Vec<String> {
+        let nodes = &self.sim.nodes;
+        nodes
+            .iter()
+            .map(|(node, _)| ruleset_for(model, node).text)
+            .collect()
+    }
+
+    /// Every scenario of `tests/netns/`, through the API.
+    fn scenarios(&mut self) {
+        let mut files: Vec<PathBuf> = std::fs::read_dir(data_dir())
+            .expect("tests/netns")
+            .filter_map(|e| e.ok().map(|e| e.path()))
+            .filter(|p| p.file_name().is_some_and(|n| n != "cluster.yaml"))
+            .collect();
+        files.sort();
+        assert!(files.len() >= 8, "scenarios missing in tests/netns");
+        for path in files {
+            let name = path.file_stem().and_then(|s| s.to_str()).unwrap_or("?");
+            let text = std::fs::read_to_string(&path).expect("scenario");
+            let start = Instant::now();
+            self.set_policies(&text);
+            let model = expected(&[&self.cluster, &text]);
+            self.enforce_and_probe(
+                &format!("api: {name}"),
+                &model,
+                Duration::from_secs(30),
+                start,
+            );
+        }
+    }
+
+    /// Replaces `old` (exactly once) in the cluster manifests the expectations come from.
+    fn edit_cluster(&mut self, old: &str, new: &str) {
+        assert_eq!(
+            self.cluster.matches(old).count(),
+            1,
+            "{old:?} in cluster.yaml"
+        );
+        self.cluster = self.cluster.replacen(old, new, 1);
+    }
+}
+
+fn data_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/netns")
+}
+
+fn merge_labels(labels: serde_json::Value) -> Patch<serde_json::Value> {
+    Patch::Merge(serde_json::json!({ "metadata": { "labels": labels } }))
+}
+
+/// A pod label, a namespace label and a policy deletion, each in the kernels within
+/// [`FOLLOW_WITHIN`] of the API write.
+fn live_updates(live: &mut Live) {
+    let policy = data("02-namespace-and-pod-selector.yaml");
+    let start = Instant::now();
+    live.set_policies(&policy);
+    let model = expected(&[&live.cluster, &policy]);
+    live.enforce_and_probe(
+        "live: dev api reaches db",
+        &model,
+        Duration::from_secs(30),
+        start,
+    );
+
+    let pods = Api::<Pod>::namespaced(live.cp.client(), "dev");
+    let patch = merge_labels(serde_json::json!({"app": "api-v2"}));
+    let start = Instant::now();
+    live.cp
+        .block_on(pods.patch("api", &PatchParams::default(), &patch))
+        .expect("relabel dev/api");
+    live.edit_cluster(
+        "  namespace: dev\n  labels:\n    app: api\n",
+        "  namespace: dev\n  labels:\n    app: api-v2\n",
+    );
+    let model = expected(&[&live.cluster, &policy]);
+    live.enforce_and_probe("live: pod dev/api app=api-v2", &model, FOLLOW_WITHIN, start);
+
+    // prod's pods labelled app=api now count as "app=api pods of env=dev namespaces".
+    let namespaces = Api::<Namespace>::all(live.cp.client());
+    let patch = merge_labels(serde_json::json!({"env": "dev"}));
+    let start = Instant::now();
+    live.cp
+        .block_on(namespaces.patch("prod", &PatchParams::default(), &patch))
+        .expect("relabel namespace prod");
+    live.edit_cluster(
+        "  name: prod\n  labels:\n    env: prod\n",
+        "  name: prod\n  labels:\n    env: dev\n",
+    );
+    let model = expected(&[&live.cluster, &policy]);
+    live.enforce_and_probe("live: namespace prod env=dev", &model, FOLLOW_WITHIN, start);
+
+    let prod = Api::<NetworkPolicy>::namespaced(live.cp.client(), "prod");
+    let start = Instant::now();
+    live.cp
+        .block_on(prod.delete("db-from-dev-api", &DeleteParams::default()))
+        .expect("delete policy");
+    let model = expected(&[&live.cluster]);
+    live.enforce_and_probe("live: policy deleted", &model, FOLLOW_WITHIN, start);
+}
+
+/// Applied and unchanged syncs of every agent.
+fn counters(live: &Live) -> Vec<(u64, u64)> {
+    live.metrics
+        .iter()
+        .map(|port| (syncs(*port, "applied"), syncs(*port, "unchanged")))
+        .collect()
+}
+
+fn logs(live: &Live) -> String {
+    live.sim
+        .nodes
+        .iter()
+        .map(|(node, _)| {
+            std::fs::read_to_string(live.sim.dir.join(format!("{node}.log"))).unwrap_or_default()
+        })
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+/// etcd compacted while the watches are away: they come back to `410 Gone` and re-list,
+/// and the re-list, finding the same objects, installs nothing (no flap).
+///
+/// The API server's watch cache answers resumed watches from its own window, so the agents
+/// are moved (through the relay) to a second API server of the same cluster that serves
+/// watches straight from etcd (`--watch-cache=false`), where compaction is what `410`
+/// follows from.
+fn compaction_relist(live: &mut Live) {
+    let (etcd_watches, port) = live
+        .cp
+        .extra_apiserver("apiserver-no-cache", &["--watch-cache=false"]);
+    live.relay.point_to(port);
+    live.relay.cut();
+    let policy = data("07-policy-union.yaml");
+    let start = Instant::now();
+    live.set_policies(&policy);
+    let model = expected(&[&live.cluster, &policy]);
+    live.enforce_and_probe(
+        "no cache: watches resumed",
+        &model,
+        Duration::from_secs(30),
+        start,
+    );
+    let gone_before = logs(live).matches("too old").count();
+
+    let before = counters(live);
+    // Two writes the agents do not watch move etcd's revision past theirs, then history up
+    // to now is compacted away.
+    live.cp
+        .apply("apiVersion: v1\nkind: ConfigMap\nmetadata: {name: bump-1, namespace: default}\n---\napiVersion: v1\nkind: ConfigMap\nmetadata: {name: bump-2, namespace: default}\n")
+        .expect("configmaps");
+    let revision = live.cp.compact();
+    live.relay.cut();
+    let relisted = wait_for(Duration::from_secs(60), || {
+        counters(live)
+            .iter()
+            .zip(&before)
+            .all(|(now, then)| now.1 > then.1)
+    });
+    let after = counters(live);
+    let log = logs(live);
+    assert!(
+        relisted,
+        "the agents did not re-list after compaction at revision {revision} (syncs applied/unchanged before {before:?}, now {after:?}); logs:\n{log}"
+    );
+    assert!(
+        log.matches("too old").count() > gone_before,
+        "no 410 Gone (\"too old resource version\") in the agents' logs after compaction at revision {revision}:\n{log}"
+    );
+    let flapped: Vec<String> = after
+        .iter()
+        .zip(&before)
+        .zip(&live.sim.nodes)
+        .filter(|((now, then), _)| now.0 != then.0)
+        .map(|((now, then), (node, _))| format!("{node}: {} -> {} applied", then.0, now.0))
+        .collect();
+    assert!(
+        flapped.is_empty(),
+        "the re-list installed new rulesets: {flapped:?}"
+    );
+    flush_conntrack(&live.sim);
+    let row = check(
+        &live.sim,
+        &model,
+        "no cache: after 410 and re-list",
+        Duration::ZERO,
+    );
+    live.rows.push(row);
+
+    // Updates resume after the re-list.
+    let start = Instant::now();
+    let prod = Api::<NetworkPolicy>::namespaced(live.cp.client(), "prod");
+    live.cp
+        .block_on(prod.delete("api-from-web", &DeleteParams::default()))
+        .expect("delete policy");
+    let policy = policy_without(&policy, "api-from-web");
+    let model = expected(&[&live.cluster, &policy]);
+    live.enforce_and_probe(
+        "no cache: update after re-list",
+        &model,
+        FOLLOW_WITHIN,
+        start,
+    );
+
+    live.relay.point_to(live.cp.port());
+    live.relay.cut();
+    drop(etcd_watches);
+}
+
+/// The policy text without the document of the named policy.
+fn policy_without(text: &str, name: &str) -> String {
+    let kept: Vec<&str> = text
+        .split("\n---\n")
+        .filter(|doc| !doc.contains(&format!("  name: {name}\n")))
+        .collect();
+    assert_eq!(
+        kept.len() + 1,
+        text.split("\n---\n").count(),
+        "policy {name} in the scenario"
+    );
+    kept.join("\n---\n")
+}
+
+fn wait_for(timeout: Duration, mut done: impl FnMut() -> bool) -> bool {
+    let start = Instant::now();
+    while start.elapsed() < timeout {
+        if done() {
+            return true;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    done()
+}
+
+/// The API server goes away: the rules stay; it comes back: updates resume.
+fn apiserver_restart(live: &mut Live) {
+    let policy = data("01-default-deny-ingress.yaml");
+    let start = Instant::now();
+    live.set_policies(&policy);
+    let model = expected(&[&live.cluster, &policy]);
+    live.enforce_and_probe("restart: before", &model, Duration::from_secs(30), start);
+    let before = counters(live);
+
+    live.cp.stop_apiserver();
+    // Long enough for every watcher to notice and back off a few times.
+    std::thread::sleep(Duration::from_secs(5));
+    flush_conntrack(&live.sim);
+    let row = check(
+        &live.sim,
+        &model,
+        "restart: API server down",
+        Duration::ZERO,
+    );
+    live.rows.push(row);
+    let during = counters(live);
+    let applied: Vec<u64> = during.iter().map(|c| c.0).collect();
+    let expected_applied: Vec<u64> = before.iter().map(|c| c.0).collect();
+    assert_eq!(
+        applied, expected_applied,
+        "a ruleset was applied while the API server was down"
+    );
+
+    live.cp.start_apiserver();
+    let start = Instant::now();
+    live.set_policies("");
+    let model = expected(&[&live.cluster]);
+    live.enforce_and_probe(
+        "restart: update after restart",
+        &model,
+        RESUME_WITHIN,
+        start,
+    );
+}
+
+#[test]
+fn agents_follow_a_real_api_server() {
+    let started = Instant::now();
+    let mut live = Live::start();
+    live.scenarios();
+    live_updates(&mut live);
+    compaction_relist(&mut live);
+    apiserver_restart(&mut live);
+
+    print_table(&live.rows);
+    println!(
+        "kube-apiserver {}; total time {:?}",
+        netpol_testenv::kubernetes_version(),
+        started.elapsed()
+    );
+    let mismatches: Vec<String> = live
+        .rows
+        .iter()
+        .flat_map(|r| r.mismatches.iter().map(move |m| format!("{}: {m}", r.name)))
+        .collect();
+    assert!(
+        mismatches.is_empty(),
+        "{} probes disagree with the engine:\n{}",
+        mismatches.len(),
+        mismatches.join("\n")
+    );
+    assert!(
+        live.rows.iter().any(|r| r.allowed < r.probes),
+        "no scenario denied anything"
+    );
+    drop(live.agents);
+}
