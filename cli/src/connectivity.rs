@@ -60,8 +60,14 @@ struct Unit {
     class: Option<usize>,
 }
 
-/// Computes the connectivity and writes it as text or JSON.
-pub fn run(inputs: &Inputs, json: bool, out: &mut dyn Write) -> Result<(), Failure> {
+/// Computes the connectivity and writes it as text or JSON, limited to the endpoints of
+/// `namespace` when given (evaluated with every endpoint all the same).
+pub fn run(
+    inputs: &Inputs,
+    json: bool,
+    namespace: Option<&str>,
+    out: &mut dyn Write,
+) -> Result<(), Failure> {
     let engine = Engine::new(&inputs.model);
     let connectivity = engine.connectivity();
     let ids: Vec<&str> = inputs
@@ -71,8 +77,9 @@ pub fn run(inputs: &Inputs, json: bool, out: &mut dyn Write) -> Result<(), Failu
         .iter()
         .map(|p| p.id.as_str())
         .collect();
+    let shown = inputs.shown_pods(namespace);
     if json {
-        write_json(&engine, &connectivity, &ids, out)?;
+        write_json(&engine, &connectivity, &ids, &shown, out)?;
         return Ok(());
     }
 
@@ -81,7 +88,7 @@ pub fn run(inputs: &Inputs, json: bool, out: &mut dyn Write) -> Result<(), Failu
     // memory (10,000 pods would otherwise need a 100-million-cell table).
     let mut by_class: Vec<Vec<usize>> = vec![Vec::new(); connectivity.classes()];
     let mut pods: Vec<Unit> = Vec::new();
-    for i in 0..ids.len() {
+    for &i in &shown {
         match connectivity.pod_class(i) {
             Some(c) if c < by_class.len() => by_class[c].push(i),
             // Not expected from the engine; such a pod still gets an answer of its own.
@@ -108,7 +115,7 @@ pub fn run(inputs: &Inputs, json: bool, out: &mut dyn Write) -> Result<(), Failu
     let mut interner = Interner::default();
     let table = compute(&engine, &connectivity, &pods, &pods, &mut interner);
     let mut legend = Legend::default();
-    let n = ids.len();
+    let n = shown.len();
     writeln!(
         out,
         "{n} endpoint{}, traffic to itself included",
@@ -212,6 +219,7 @@ fn write_json(
     engine: &Engine,
     connectivity: &Connectivity,
     ids: &[&str],
+    shown: &[usize],
     out: &mut dyn Write,
 ) -> std::io::Result<()> {
     let fragment = |r: &AllowedPorts| {
@@ -223,21 +231,21 @@ fn write_json(
         )
     };
     let fragments: Vec<String> = connectivity.results().iter().map(fragment).collect();
-    let to: Vec<String> = ids
+    let to: Vec<(usize, String)> = shown
         .iter()
-        .map(|id| format!(", \"to\": {}", json::string(id)))
+        .map(|&i| (i, format!(", \"to\": {}", json::string(ids[i]))))
         .collect();
     writeln!(
         out,
         "{{\"endpoints\": {},",
-        json::string_array(ids.iter().copied())
+        json::string_array(shown.iter().map(|&i| ids[i]))
     )?;
     write!(out, " \"connections\": [")?;
     let mut first = true;
     let classes: Vec<Option<usize>> = (0..ids.len()).map(|i| connectivity.pod_class(i)).collect();
-    for (src, id) in ids.iter().enumerate() {
-        let from = format!("{{\"from\": {}", json::string(id));
-        for (dst, to_dst) in to.iter().enumerate() {
+    for &src in shown {
+        let from = format!("{{\"from\": {}", json::string(ids[src]));
+        for (dst, to_dst) in to.iter().map(|(i, t)| (*i, t)) {
             if src == dst {
                 continue;
             }

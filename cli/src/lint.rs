@@ -6,7 +6,7 @@
 
 use std::io::Write;
 
-use netpol_core::{Diagnostic, Related, Severity, Span};
+use netpol_core::{Diagnostic, Model, Related, Severity, Span};
 use serde_json::{json, Value};
 
 use crate::input::Inputs;
@@ -20,16 +20,21 @@ pub struct Deny {
     pub warnings: bool,
 }
 
-/// Lints the inputs and prints the findings. Returns whether the run failed: an error
-/// finding (or an unreadable file), or a warning under `--deny warnings`.
+/// Lints the inputs and prints the findings, only those about objects of `namespace` when
+/// given (the lint itself sees everything). Returns whether the run failed: an error
+/// finding (or an unreadable file), or a warning under `--deny warnings`, among those shown.
 pub fn run(
     inputs: &Inputs,
     json_output: bool,
     deny: Deny,
+    namespace: Option<&str>,
     out: &mut dyn Write,
 ) -> Result<bool, Failure> {
     let mut findings: Vec<Diagnostic> = inputs.unreadable.iter().map(|u| u.diagnostic()).collect();
     findings.extend(netpol_core::lint::lint(&inputs.model));
+    if let Some(namespace) = namespace {
+        findings.retain(|f| shown_in(&inputs.model, f, namespace));
+    }
     let count = |s: Severity| findings.iter().filter(|f| f.severity == s).count();
     let (errors, warnings, infos) = (
         count(Severity::Error),
@@ -68,6 +73,33 @@ pub fn run(
         )?;
     }
     Ok(errors > 0 || (deny.warnings && warnings > 0))
+}
+
+/// Whether a finding shows under `--namespace`: it points into an object of that namespace,
+/// or into no object the model knows (a file-level problem is everyone's).
+fn shown_in(model: &Model, finding: &Diagnostic, namespace: &str) -> bool {
+    let Some(span) = &finding.span else {
+        return true;
+    };
+    let inside = |s: &Span| s.file == span.file && s.start <= span.start && span.end <= s.end;
+    let owner = model
+        .policies
+        .iter()
+        .find(|p| inside(&p.span))
+        .map(|p| p.namespace.as_str())
+        .or_else(|| {
+            let pods = &model.cluster.pods;
+            let pod = pods.iter().find(|p| p.span.as_ref().is_some_and(inside));
+            pod.map(|p| p.namespace.as_str())
+        })
+        .or_else(|| {
+            let namespaces = &model.cluster.namespaces;
+            let ns = namespaces
+                .iter()
+                .find(|n| n.span.as_ref().is_some_and(inside));
+            ns.map(|n| n.name.as_str())
+        });
+    owner.is_none_or(|owner| owner == namespace)
 }
 
 fn plural(n: usize, word: &str) -> String {

@@ -14,6 +14,7 @@
 //! - `2`: usage error — bad flags or values (clap's own code), a path that cannot be read, or
 //!   an `explain` endpoint that names nothing in the input.
 
+mod cluster;
 mod connectivity;
 mod diff;
 mod explain;
@@ -30,6 +31,7 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand, ValueEnum};
 use netpol_core::PortSpec;
 
+use crate::cluster::ClusterArgs;
 use crate::input::Inputs;
 
 /// Exit code for invalid input (error diagnostics).
@@ -76,13 +78,18 @@ CSV: header `src,dst,port,protocol,allowed`, one row per ordered pair and probe.
 A named port is resolved against each destination; a destination without it is denied.")]
     Matrix {
         /// Manifest files, directories, or `-` for stdin
-        #[arg(required = true, value_name = "PATH")]
+        #[arg(required_unless_present = "cluster", value_name = "PATH")]
         paths: Vec<String>,
+        #[command(flatten)]
+        cluster: ClusterArgs,
         /// Port to probe: `80`, `80/TCP`, `53/UDP`, `132/SCTP` or a port name such as
         /// `serve-80-tcp/TCP`; the protocol defaults to TCP. Repeat for several probes
         /// [default: 80/TCP]
         #[arg(long = "port", value_name = "SPEC")]
         ports: Vec<PortSpec>,
+        /// Show only the endpoints of this namespace (everything is still evaluated)
+        #[arg(short = 'n', long, value_name = "NAMESPACE")]
+        namespace: Option<String>,
         /// Output format
         #[arg(short, long, value_enum, default_value_t = MatrixFormat::Text)]
         output: MatrixFormat,
@@ -101,8 +108,13 @@ JSON: {\"endpoints\": [ids], \"connections\": [{\"from\": id, \"to\": id, \"tcp\
 port ranges sorted and merged, named ports resolved.")]
     Connectivity {
         /// Manifest files, directories, or `-` for stdin
-        #[arg(required = true, value_name = "PATH")]
+        #[arg(required_unless_present = "cluster", value_name = "PATH")]
         paths: Vec<String>,
+        #[command(flatten)]
+        cluster: ClusterArgs,
+        /// Show only the endpoints of this namespace (everything is still evaluated)
+        #[arg(short = 'n', long, value_name = "NAMESPACE")]
+        namespace: Option<String>,
         /// Output format
         #[arg(short, long, value_enum, default_value_t = TextOrJson::Text)]
         output: TextOrJson,
@@ -128,8 +140,10 @@ without --port, flow.port/port_name/protocol are null, \"ports\": {\"tcp\": [[fi
 \"udp\", \"sctp\"} is added, and egress/ingress list each rule with its \"ports\".")]
     Explain {
         /// Manifest files, directories, or `-` for stdin
-        #[arg(required = true, value_name = "PATH")]
+        #[arg(required_unless_present = "cluster", value_name = "PATH")]
         paths: Vec<String>,
+        #[command(flatten)]
+        cluster: ClusterArgs,
         /// Source: endpoint id or IP address
         #[arg(long, value_name = "ID|IP")]
         from: String,
@@ -161,8 +175,13 @@ JSON: {\"findings\": [{\"code\", \"severity\", \"message\", \"span\": {\"file\",
 \"warnings\", \"infos\"}}.")]
     Lint {
         /// Manifest files, directories, or `-` for stdin
-        #[arg(required = true, value_name = "PATH")]
+        #[arg(required_unless_present = "cluster", value_name = "PATH")]
         paths: Vec<String>,
+        #[command(flatten)]
+        cluster: ClusterArgs,
+        /// Show only the findings about objects of this namespace (everything is still evaluated)
+        #[arg(short = 'n', long, value_name = "NAMESPACE")]
+        namespace: Option<String>,
         /// Output format
         #[arg(short, long, value_enum, default_value_t = TextOrJson::Text)]
         output: TextOrJson,
@@ -186,9 +205,11 @@ CSV: change,from,to,before,after,added,removed, one row per changed pair.
 Exit codes: 0 (also when connections changed), 1 error diagnostics in the inputs, 2 usage
 error.")]
     Diff {
-        /// Manifests before the change
-        #[arg(long, required = true, num_args = 1.., value_name = "PATH")]
+        /// Manifests before the change (or, with --cluster, the live cluster)
+        #[arg(long, required_unless_present = "cluster", conflicts_with = "cluster", num_args = 1.., value_name = "PATH")]
         before: Vec<String>,
+        #[command(flatten)]
+        cluster: ClusterArgs,
         /// Manifests after the change
         #[arg(long, required = true, num_args = 1.., value_name = "PATH")]
         after: Vec<String>,
@@ -224,8 +245,10 @@ explanation. Exit codes: 0 all passed, 1 a failure (or error diagnostics in the 
         #[arg(value_name = "SPEC")]
         spec: String,
         /// Manifest files, directories, or `-` for stdin
-        #[arg(required = true, value_name = "PATH")]
+        #[arg(required_unless_present = "cluster", value_name = "PATH")]
         paths: Vec<String>,
+        #[command(flatten)]
+        cluster: ClusterArgs,
         /// Output format
         #[arg(short, long, value_enum, default_value_t = TextOrJson::Text)]
         output: TextOrJson,
@@ -292,21 +315,30 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Command::Matrix {
             paths,
+            cluster,
             ports,
+            namespace,
             output,
-        } => with_inputs(&paths, |inputs, out| {
-            matrix::run(inputs, &ports, output, out)
+        } => with_inputs(&paths, &cluster, |inputs, out| {
+            matrix::run(inputs, &ports, output, namespace.as_deref(), out)
         }),
-        Command::Connectivity { paths, output } => with_inputs(&paths, |inputs, out| {
-            connectivity::run(inputs, output == TextOrJson::Json, out)
+        Command::Connectivity {
+            paths,
+            cluster,
+            namespace,
+            output,
+        } => with_inputs(&paths, &cluster, |inputs, out| {
+            let json = output == TextOrJson::Json;
+            connectivity::run(inputs, json, namespace.as_deref(), out)
         }),
         Command::Explain {
             paths,
+            cluster,
             from,
             to,
             port,
             output,
-        } => with_inputs(&paths, |inputs, out| {
+        } => with_inputs(&paths, &cluster, |inputs, out| {
             let query = explain::Query {
                 from: &from,
                 to: &to,
@@ -316,20 +348,29 @@ fn main() -> ExitCode {
         }),
         Command::Lint {
             paths,
+            cluster,
+            namespace,
             output,
             deny,
-        } => run_review(&paths, |inputs, out| {
+        } => run_review(&paths, &cluster, |inputs, out| {
             let deny = lint::Deny {
                 warnings: deny == Some(DenyLevel::Warnings),
             };
-            lint::run(inputs, output == TextOrJson::Json, deny, out)
+            lint::run(
+                inputs,
+                output == TextOrJson::Json,
+                deny,
+                namespace.as_deref(),
+                out,
+            )
         }),
         Command::Diff {
             before,
+            cluster,
             after,
             output,
-        } => Inputs::load(&before)
-            .and_then(|b| Inputs::load(&after).map(|a| (b, a)))
+        } => Inputs::load(&before, &cluster)
+            .and_then(|b| Inputs::load(&after, &ClusterArgs::default()).map(|a| (b, a)))
             .map_err(Failure::Usage)
             .and_then(|(b, a)| {
                 let errors = report::print_diagnostics(&b) | report::print_diagnostics(&a);
@@ -342,10 +383,11 @@ fn main() -> ExitCode {
         Command::Test {
             spec,
             paths,
+            cluster,
             output,
         } => match test_cmd::load_spec(&spec) {
             Err(report) => Err(Failure::Usage(report)),
-            Ok(parsed) => run_review(&paths, |inputs, out| {
+            Ok(parsed) => run_review(&paths, &cluster, |inputs, out| {
                 let input_errors = report::print_diagnostics(inputs);
                 let failed =
                     test_cmd::run(inputs, &spec, &parsed, output == TextOrJson::Json, out)?;
@@ -385,9 +427,10 @@ fn main() -> ExitCode {
 /// has printed its result for what was understood.
 fn with_inputs(
     paths: &[String],
+    cluster: &ClusterArgs,
     command: impl FnOnce(&Inputs, &mut dyn Write) -> Result<(), Failure>,
 ) -> Result<bool, Failure> {
-    let inputs = Inputs::load(paths).map_err(Failure::Usage)?;
+    let inputs = Inputs::load(paths, cluster).map_err(Failure::Usage)?;
     let had_errors = report::print_diagnostics(&inputs);
     let stdout = std::io::stdout().lock();
     let mut out = std::io::BufWriter::with_capacity(1 << 16, stdout);
@@ -400,9 +443,10 @@ fn with_inputs(
 /// findings: diagnostics are not printed separately, and the command decides the exit code.
 fn run_review(
     paths: &[String],
+    cluster: &ClusterArgs,
     command: impl FnOnce(&Inputs, &mut dyn Write) -> Result<bool, Failure>,
 ) -> Result<bool, Failure> {
-    let inputs = Inputs::load(paths).map_err(Failure::Usage)?;
+    let inputs = Inputs::load(paths, cluster).map_err(Failure::Usage)?;
     let stdout = std::io::stdout().lock();
     let mut out = std::io::BufWriter::with_capacity(1 << 16, stdout);
     let failed = command(&inputs, &mut out)?;
