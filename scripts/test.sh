@@ -1,10 +1,13 @@
 #!/usr/bin/env bash
 # Runs every netpol test, installing what it needs first (scripts/setup.sh):
+#   0. the tests' control plane: etcd and kube-apiserver built from k8s.io/kubernetes
+#      (testenv/build.sh; about 10 minutes the first time, then cached by version)
 #   1. formatting and clippy (warnings fail)
 #   2. netpol-core built for wasm32-unknown-unknown (the playground's target)
 #   3. all Rust tests: core unit + conformance + property tests, CLI tests on the real binary,
-#      app logic, agent unit tests, the agent's packet-level proof in network namespaces (root)
-#      and its watch-path test against a fake API server
+#      app logic, agent unit tests, the agent's packet-level proof in network namespaces (root),
+#      its watch-path test against a fake API server, the agent in Kubernetes mode and the
+#      CLI's --cluster against the real control plane (each test starts its own)
 #   4. the release playground (trunk build --release) and its browser tests in real Chromium
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -15,6 +18,9 @@ stage() { printf '\n\033[1;34m==> %s\033[0m (%s)\n' "$*" "$(date +%T)"; }
 
 stage "setup"
 scripts/setup.sh
+
+stage "test control plane (etcd, kube-apiserver)"
+testenv/build.sh >/dev/null
 
 stage "rustfmt and clippy"
 cargo fmt --all -- --check
