@@ -384,6 +384,88 @@ fn tiers_and_progress(cp: &ControlPlane, kubeconfig: &Path) {
     );
 }
 
+/// Expectations about the files' objects: two hold, one does not (dev/client is open to
+/// everyone).
+const SPEC: &str = "expectations:
+- name: only dev api pods reach prod db on 5432
+  to: prod/db
+  only_from: {namespace: {env: dev}, pod: {app: api}}
+  port: 5432/TCP
+- name: internal reaches mysql
+  from: default/internal
+  to: default/mysql
+  port: 3306/TCP
+  expect: allowed
+- name: nothing reaches dev client
+  to: dev/client
+  expect: denied
+";
+
+/// A change to review: default deny for ingress in dev (dev/client is open today).
+const PROPOSED: &str = "apiVersion: networking.k8s.io/v1
+kind: NetworkPolicy
+metadata:
+  name: dev-default-deny
+  namespace: dev
+spec:
+  podSelector: {}
+  policyTypes: [Ingress]
+";
+
+/// `netpol test` and `netpol diff` give the same verdicts from the cluster as from files.
+fn test_and_diff(cp: &ControlPlane, files: &[String], kubeconfig: &Path) {
+    let spec = cp.dir.join("spec.yaml");
+    std::fs::write(&spec, SPEC).expect("spec");
+    let spec = spec.to_str().expect("utf-8 path");
+    let (f, c) = both(files, kubeconfig, &["test", spec, "-o", "json"]);
+    assert_eq!(f.code, 1, "one expectation fails: {}", f.stdout);
+    let passed = |run: &Run| {
+        let doc = json(run);
+        let results = doc["results"].as_array().cloned().unwrap_or_default();
+        let verdicts: Vec<(Value, Value)> = results
+            .iter()
+            .map(|r| (r["name"].clone(), r["passed"].clone()))
+            .collect();
+        (run.code, verdicts)
+    };
+    assert_eq!(
+        passed(&f),
+        passed(&c),
+        "test verdicts\n{}\n{}",
+        f.stdout,
+        c.stdout
+    );
+    assert!(!passed(&c).1.is_empty(), "test results: {}", c.stdout);
+
+    let proposed = cp.dir.join("proposed.yaml");
+    std::fs::write(&proposed, PROPOSED).expect("proposed policy");
+    let proposed = proposed.display().to_string();
+    let mut after: Vec<&str> = files.iter().map(String::as_str).collect();
+    after.push(&proposed);
+    let mut on_files = vec!["diff", "-o", "csv", "--before"];
+    on_files.extend(files.iter().map(String::as_str));
+    on_files.push("--after");
+    on_files.extend(&after);
+    let k = kubeconfig.to_str().expect("utf-8 path");
+    let mut on_cluster = vec![
+        "diff",
+        "-o",
+        "csv",
+        "--cluster",
+        "--kubeconfig",
+        k,
+        "--after",
+    ];
+    on_cluster.extend(&after);
+    let (f, c) = (netpol(&on_files), netpol(&on_cluster));
+    assert!(
+        f.stdout.lines().count() > 1,
+        "the proposal changes something: {}",
+        f.stdout
+    );
+    assert_same("diff --cluster --after", &f, &c);
+}
+
 #[test]
 fn cluster_input_gives_the_answers_of_the_same_objects_in_files() {
     let cp = ControlPlane::start();
@@ -399,6 +481,7 @@ fn cluster_input_gives_the_answers_of_the_same_objects_in_files() {
     same_answers(&files, &kubeconfig);
     cp.install_tier_crds();
     same_answers(&files, &kubeconfig);
+    test_and_diff(&cp, &files, &kubeconfig);
     namespace_limits_what_is_shown(&kubeconfig);
     contexts(&cp);
     refusals(&cp);

@@ -10,14 +10,16 @@
 
 fn main() {
     let crds = std::env::args().skip(1).any(|a| a == "--crds");
+    let start = std::time::Instant::now();
     let cp = netpol_testenv::ControlPlane::start();
+    let ready = start.elapsed();
     if crds {
         for name in cp.install_tier_crds() {
             eprintln!("installed CRD {name}");
         }
     }
     println!(
-        "kube-apiserver {} at {}\nexport KUBECONFIG={}\n(Ctrl-C stops it)",
+        "kube-apiserver {} at {} (ready after {ready:.1?})\nexport KUBECONFIG={}\n(Ctrl-C stops it)",
         netpol_testenv::kubernetes_version(),
         cp.server(),
         cp.admin_kubeconfig().display()

@@ -342,15 +342,46 @@ fn counters(live: &Live) -> Vec<(u64, u64)> {
         .collect()
 }
 
-fn logs(live: &Live) -> String {
-    live.sim
-        .nodes
+/// The resources every agent watches.
+const WATCHED: [&str; 3] = ["namespaces", "pods", "networkpolicies"];
+
+/// Each agent's log, without terminal colours.
+fn logs(live: &Live) -> Vec<String> {
+    let strip = |text: String| {
+        let mut out = String::new();
+        let mut rest = text.as_str();
+        while let Some(at) = rest.find('\x1b') {
+            out.push_str(&rest[..at]);
+            rest = &rest[at..];
+            rest = rest.find('m').map_or("", |m| &rest[m + 1..]);
+        }
+        out.push_str(rest);
+        out
+    };
+    let nodes = &live.sim.nodes;
+    nodes
         .iter()
-        .map(|(node, _)| {
-            std::fs::read_to_string(live.sim.dir.join(format!("{node}.log"))).unwrap_or_default()
-        })
-        .collect::<Vec<_>>()
-        .join("\n")
+        .map(|(node, _)| std::fs::read_to_string(live.sim.dir.join(format!("{node}.log"))))
+        .map(|text| strip(text.unwrap_or_default()))
+        .collect()
+}
+
+/// (node, resource) pairs whose watch has not logged a `410 Gone` since `offsets`.
+fn still_watching(live: &Live, offsets: &[usize]) -> Vec<String> {
+    let mut missing = Vec::new();
+    for ((node, _), (log, from)) in live.sim.nodes.iter().zip(logs(live).iter().zip(offsets)) {
+        let since = log.get(*from..).unwrap_or("");
+        for resource in WATCHED {
+            let field = format!("resource=\"{resource}\"");
+            let gone = since
+                .lines()
+                .any(|l| l.contains(&field) && l.contains("too old"));
+            if !gone {
+                missing.push(format!("{node} {resource}"));
+            }
+        }
+    }
+    missing
 }
 
 /// etcd compacted while the watches are away: they come back to `410 Gone` and re-list,
@@ -376,7 +407,7 @@ fn compaction_relist(live: &mut Live) {
         Duration::from_secs(30),
         start,
     );
-    let gone_before = logs(live).matches("too old").count();
+    let offsets: Vec<usize> = logs(live).iter().map(String::len).collect();
 
     let before = counters(live);
     // Two writes the agents do not watch move etcd's revision past theirs, then history up
@@ -386,21 +417,32 @@ fn compaction_relist(live: &mut Live) {
         .expect("configmaps");
     let revision = live.cp.compact();
     live.relay.cut();
-    let relisted = wait_for(Duration::from_secs(60), || {
-        counters(live)
-            .iter()
-            .zip(&before)
-            .all(|(now, then)| now.1 > then.1)
+    let gone = wait_for(Duration::from_secs(60), || {
+        still_watching(live, &offsets).is_empty()
     });
+    assert!(
+        gone,
+        "no 410 Gone (\"too old\") after compaction at revision {revision} for {:?}; logs:\n{}",
+        still_watching(live, &offsets),
+        logs(live).join("\n")
+    );
+    // The re-lists that follow end in syncs; once those stop, every re-list is done.
+    let mut last = counters(live);
+    let mut quiet_since = Instant::now();
+    while quiet_since.elapsed() < Duration::from_secs(3) && !last.is_empty() {
+        std::thread::sleep(Duration::from_millis(200));
+        let now = counters(live);
+        if now != last {
+            last = now;
+            quiet_since = Instant::now();
+        }
+    }
     let after = counters(live);
-    let log = logs(live);
+    let relisted = after.iter().zip(&before).all(|(now, then)| now.1 > then.1);
     assert!(
         relisted,
-        "the agents did not re-list after compaction at revision {revision} (syncs applied/unchanged before {before:?}, now {after:?}); logs:\n{log}"
-    );
-    assert!(
-        log.matches("too old").count() > gone_before,
-        "no 410 Gone (\"too old resource version\") in the agents' logs after compaction at revision {revision}:\n{log}"
+        "the agents did not re-list after compaction at revision {revision} (syncs applied/unchanged before {before:?}, now {after:?}); logs:\n{}",
+        logs(live).join("\n")
     );
     let flapped: Vec<String> = after
         .iter()
