@@ -369,3 +369,17 @@ fn cleanup_leftovers() {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn the_kubernetes_version_comes_from_go_mod() {
+        let version = super::kubernetes_version();
+        assert!(version.starts_with("v1."), "{version}");
+        let script = include_str!("../build.sh");
+        assert!(
+            script.contains("k8s.io/kubernetes"),
+            "build.sh reads the same line"
+        );
+    }
+}
