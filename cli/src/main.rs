@@ -49,10 +49,11 @@ const EXIT_USAGE: u8 = 2;
   netpol connectivity manifests/ -o json > connectivity.json
   netpol explain manifests/ --from prod/api --to prod/db --port 5432
   kubectl get pods,ns,netpol -A -o yaml | netpol matrix -
+  netpol matrix --cluster --context prod -n shop --port 5432
   netpol generate --pods 1000 --policies 500 --seed 1 > cluster.yaml
 
 Inputs: files, directories (searched recursively for *.yaml, *.yml, *.json, *.txt, *.np) and
-`-` for stdin. Exit codes: 0 success, 1 invalid input (error diagnostics; results for what
+`-` for stdin; with --cluster, the live cluster of a kubeconfig context (read once). Exit codes: 0 success, 1 invalid input (error diagnostics; results for what
 was understood are still printed), 2 usage error."
 )]
 struct Cli {

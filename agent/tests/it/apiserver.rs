@@ -114,7 +114,10 @@ pub(crate) fn start_agent(
     let log = std::fs::File::create(dir.join(format!("{name}.log"))).expect("agent log");
     let status = dir.join(format!("{name}.status"));
     let path = |p: &Path| p.to_str().expect("utf-8 path").to_string();
-    let child = Command::new(AGENT)
+    // Outside any network namespace a killed test run cannot clean up after, so the agent
+    // dies with the thread that started it (setpriv execs it, keeping the pid).
+    let child = Command::new("setpriv")
+        .args(["--pdeathsig", "KILL", "--", AGENT])
         .args(["--kubeconfig", &path(kubeconfig), "--node-name", node])
         .args(["--status-file", &path(&status), "--nft", &path(nft)])
         .args(["--metrics-addr", metrics])
