@@ -6,8 +6,11 @@
 #                          toolchain of rust-toolchain.toml with wasm32, trunk 0.21.14,
 #                          wasm-bindgen-cli matching Cargo.lock, binaryen's wasm-opt (npm)
 #   scripts/setup.sh       everything (scripts/test.sh): also the Debian packages the tests
-#                          use (chromium, nftables, iproute2, netcat-openbsd, conntrack) and
-#                          the e2e npm packages
+#                          use (chromium, nftables, iproute2, netcat-openbsd, conntrack), Go
+#                          for the tests' control plane (testenv/build.sh builds etcd and
+#                          kube-apiserver from the Go module proxy; a Debian Go older than
+#                          testenv/go/go.mod's fetches the right toolchain through the proxy
+#                          by itself) and the e2e npm packages
 #
 # On a fresh 2-core machine the time goes into compiling trunk and wasm-bindgen-cli, so:
 #   - trunk is built unoptimised (and without debug info): it only orchestrates (cargo,
@@ -89,6 +92,7 @@ if [ "$what" = all ]; then
   command -v ip >/dev/null 2>&1 || need_pkgs+=(iproute2)
   command -v nc >/dev/null 2>&1 || need_pkgs+=(netcat-openbsd)
   command -v conntrack >/dev/null 2>&1 || need_pkgs+=(conntrack)
+  command -v go >/dev/null 2>&1 || need_pkgs+=(golang-go)
   if [ ${#need_pkgs[@]} -gt 0 ]; then
     start apt apt_packages "${need_pkgs[@]}"
   fi

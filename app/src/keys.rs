@@ -35,6 +35,8 @@ pub fn step(
             let pair = graph.index_of(from).zip(graph.index_of(to));
             (graph.index_of(from), pair)
         }
+        // From a ghost edge, the keys walk on from its drawn node.
+        Some(Selection::Exposure { node, .. }) => (graph.index_of(node), None),
         None => (None, None),
     };
     match key {
@@ -88,6 +90,18 @@ pub fn describe(graph: &Graph, selection: &Selection) -> String {
                 None => "not in the graph",
             };
             format!("{from} to {to}: {verdict}")
+        }
+        Selection::Exposure {
+            ghost,
+            node,
+            incoming,
+        } => {
+            let (from, to) = if *incoming {
+                (ghost, node)
+            } else {
+                (node, ghost)
+            };
+            format!("{from} to {to}: what a pod that does not exist yet may do")
         }
     }
 }

@@ -41,8 +41,17 @@ pub enum Selection {
         /// Destination node id.
         to: String,
     },
-    /// A node id.
+    /// A node id (an endpoint, a group, an address class or a ghost).
     Node(String),
+    /// A ghost edge: what a pod that does not exist yet may do with a drawn node.
+    Exposure {
+        /// The ghost's id.
+        ghost: String,
+        /// The node's id.
+        node: String,
+        /// `true`: the ghost may connect to the node; `false`: the node to the ghost.
+        incoming: bool,
+    },
 }
 
 /// Everything a link restores: the texts, and the view the sender was looking at.
@@ -60,6 +69,10 @@ pub struct SharedState {
     /// Whether denied pairs are drawn.
     #[serde(default)]
     pub show_denied: bool,
+    /// Whether exposure (ghost nodes) is drawn; left out of links when off, so links made
+    /// before it existed and links without it encode the same.
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub show_exposure: bool,
     /// Compare mode's "after" texts; absent in links made without compare mode (and in
     /// every link made before compare mode existed, which is why it is optional: old `v1.`
     /// links keep opening unchanged).
@@ -100,6 +113,7 @@ impl SharedState {
             port: "any".to_string(),
             view: View::Graph,
             show_denied: false,
+            show_exposure: false,
             after: None,
             selection: None,
             zoom: 1.0,
@@ -145,6 +159,10 @@ impl SharedState {
             .map_or(0, |a| a.policies.len() + a.cluster.len());
         self.policies.len() + self.cluster.len() + after
     }
+}
+
+fn is_false(b: &bool) -> bool {
+    !*b
 }
 
 /// The "after" side of compare mode.
@@ -275,10 +293,15 @@ mod tests {
         );
         let opened = decode(&link).expect("old link opens");
         assert_eq!(opened.after, None);
+        assert!(!opened.show_exposure, "old links open without exposure");
         assert_eq!(opened.policies, "p");
-        // Without compare mode the field is not written at all.
+        // Without compare mode (or exposure) the field is not written at all.
         let plain = serde_json::to_string(&sample()).unwrap_or_default();
         assert!(!plain.contains("after"));
+        assert!(!plain.contains("show_exposure"));
+        let mut exposed = sample();
+        exposed.show_exposure = true;
+        assert_eq!(decode(&encode(&exposed)), Ok(exposed));
     }
 
     #[test]

@@ -9,6 +9,7 @@ use netpol_core::{DirectionVerdict, Endpoint, Flow, PairDirection, PolicyRef, Ru
 use crate::analysis::Analysis;
 use crate::compare;
 use crate::components::ctx::{Ctx, Selection};
+use crate::components::exposure_info::{ExposureInfo, GhostInfo};
 use crate::components::node_info::NodeInfo;
 use crate::connectivity::{self, NodeKind};
 use crate::probe::Probe;
@@ -28,8 +29,10 @@ pub fn Explanation() -> impl IntoView {
             </div>
         }
         .into_any(),
+        Some(Selection::Node(id)) if id.starts_with(connectivity::GHOST_PREFIX) => view! { <GhostInfo id=id /> }.into_any(),
         Some(Selection::Node(id)) => view! { <NodeInfo id=id /> }.into_any(),
         Some(Selection::Pair { from, to }) => pair(ctx, &from, &to),
+        Some(Selection::Exposure { ghost, node, incoming }) => view! { <ExposureInfo ghost=ghost node=node incoming=incoming /> }.into_any(),
     }
     };
     view! {
@@ -61,7 +64,9 @@ fn policy_link_in(ctx: Ctx, p: &PolicyRef, after: bool) -> impl IntoView {
     }
 }
 
-fn rule_link(ctx: Ctx, r: &RuleRef, after: bool) -> impl IntoView {
+/// A link to a rule (selects its text in the editor of the state it belongs to), with its
+/// line.
+pub fn rule_link(ctx: Ctx, r: &RuleRef, after: bool) -> impl IntoView {
     let span = r.span;
     view! {
         <button class="ref" data-testid="rule-link" data-policy=r.policy.name.clone() on:click=move |_| ctx.jump_into(span, after)>
@@ -283,7 +288,8 @@ fn verdict_row(allowed: bool, chip: String, chip_title: &'static str) -> impl In
     }
 }
 
-fn plain_text(text: String) -> impl IntoView {
+/// The CLI's text of an explanation, folded.
+pub fn plain_text(text: String) -> impl IntoView {
     (!text.trim().is_empty()).then(|| {
         view! {
             <details class="plain">

@@ -23,6 +23,7 @@ pub fn Header() -> impl IntoView {
         let state = SharedState {
             view: current.view,
             show_denied: current.show_denied,
+            show_exposure: current.show_exposure,
             ..SharedState::of_texts(ex.policies, ex.cluster)
         };
         let viewing = Viewing {
@@ -173,6 +174,15 @@ pub fn Header() -> impl IntoView {
                         on:change=move |ev| ctx.show_denied.set(event_target_checked(&ev))
                     />
                     <span>"Show denied"</span>
+                </label>
+                <label class="toggle" title="Draw the pods that do not exist yet which the policies' rules admit (ghost nodes), for the sides a policy isolates">
+                    <input
+                        type="checkbox"
+                        data-testid="show-exposure"
+                        prop:checked=move || ctx.show_exposure.get()
+                        on:change=move |ev| ctx.show_exposure.set(event_target_checked(&ev))
+                    />
+                    <span>"Exposure"</span>
                 </label>
                 <label class="toggle" title="Edit a second, \"after\" state and see what the change does">
                     <input
