@@ -21,7 +21,9 @@
 // is private, so a front-end cannot reach past the chosen API into the machinery.
 mod addresses;
 pub mod assert;
+mod chain;
 mod cidr;
+mod cluster_policy;
 mod diagnostic;
 pub mod diff;
 mod engine;
@@ -35,18 +37,27 @@ mod ports;
 mod portspec;
 pub mod render;
 mod syntax;
+mod tiers;
 mod verdict;
 
 pub use crate::{
     addresses::AddressBook,
+    chain::{
+        ClusterPolicyRef, ClusterRuleMiss, ClusterRuleRef, DecidingTier, PairChain, PairStep,
+        TierChain, TierStep,
+    },
     cidr::Cidr,
+    cluster_policy::{
+        ClusterNetworkPolicy, ClusterPeerKind, ClusterPolicyKind, ClusterPolicyPeer,
+        ClusterPolicyPort, ClusterPolicyRule, ClusterPort, ClusterSubject, RuleAction, Tier,
+    },
     diagnostic::{Diagnostic, FileId, Related, Severity, Span},
     engine::{AddressClass, Connectivity, Engine, Matrix},
     eval::{in_scope, probe_port},
     model::{
         Cluster, ContainerPort, Endpoint, Flow, IpBlock, LabelSelector, LabelSelectorRequirement,
         Labels, Model, Namespace, NetworkPolicy, NetworkPolicyPeer, NetworkPolicyPort,
-        NetworkPolicyRule, Operator, Parsed, Pod, PolicyType, PortRef, Protocol,
+        NetworkPolicyRule, Node, Operator, Parsed, Pod, PolicyType, PortRef, Protocol,
         NAMESPACE_NAME_LABEL,
     },
     pair::{
@@ -55,6 +66,7 @@ pub use crate::{
     ports::{AllowedPorts, PortSet},
     portspec::{PortSpec, PortSpecError},
     syntax::{is_compact, namespaces_named},
+    tiers::in_subject,
     verdict::{DirectionVerdict, MissReason, PeerMiss, PolicyRef, RuleMiss, RuleRef, Verdict},
 };
 

@@ -560,9 +560,13 @@ mod tests {
         let mut pods = pods;
         pods.sort_by(|a, b| a.id.cmp(&b.id));
         Model {
-            cluster: Cluster { namespaces, pods },
+            cluster: Cluster {
+                namespaces,
+                pods,
+                nodes: Vec::new(),
+            },
             policies,
-            diagnostics: Vec::new(),
+            ..Model::default()
         }
     }
 

@@ -445,7 +445,7 @@ mod tests {
         let mut model = Model {
             cluster: cluster(),
             policies,
-            diagnostics: Vec::new(),
+            ..Model::default()
         };
         // Give rules a line so the rendering shows it.
         for (i, p) in model.policies.iter_mut().enumerate() {
@@ -569,7 +569,7 @@ mod tests {
         let mut model = Model {
             cluster: cluster(),
             policies,
-            diagnostics: Vec::new(),
+            ..Model::default()
         };
         for (i, p) in model.policies.iter_mut().enumerate() {
             p.name = format!("np{i}");

@@ -45,6 +45,7 @@ mod peers;
 mod pods;
 mod ports;
 mod rules;
+mod tiers;
 
 use crate::model::{ContainerPort, Endpoint, Model};
 use crate::ports::AllowedPorts;
@@ -58,6 +59,7 @@ use peers::{Columns, PeerSets, PeerTypes};
 use pods::{PodClasses, Scopes};
 use ports::PortSpace;
 use rules::Interned;
+use tiers::Tiers;
 
 /// Index of ingress in the engine's `[ingress, egress]` pairs.
 const INGRESS: usize = 0;
@@ -115,6 +117,13 @@ impl Engine {
         let types = PeerTypes::for_directions(&classes, &columns, &peers, interned.names.len());
         let rules = CompiledRules::new(&interned, &peers, &ports, words);
         let isolation = Isolation::new(&interned, &columns, &classes);
+        let tiers = Tiers::new(
+            &interned,
+            &peers,
+            &ports,
+            words,
+            (&scopes, &columns, &classes),
+        );
         let cells = Cells::compute(&Inputs {
             rules: &rules,
             isolation: &isolation,
@@ -122,6 +131,7 @@ impl Engine {
             classes: &classes,
             ports: &ports,
             words,
+            tiers: &tiers,
         });
         let [ingress, egress] = types;
         Engine {
@@ -283,7 +293,7 @@ mod tests {
         Model {
             cluster: cluster(),
             policies,
-            diagnostics: Vec::new(),
+            ..Model::default()
         }
     }
 

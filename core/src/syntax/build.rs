@@ -7,8 +7,9 @@
 
 use std::collections::{BTreeMap, HashMap};
 
+use crate::cluster_policy::{ClusterNetworkPolicy, ClusterPolicyKind};
 use crate::diagnostic::{sort_diagnostics, Diagnostic, Span};
-use crate::model::{Cluster, Model, Namespace, Parsed, NAMESPACE_NAME_LABEL};
+use crate::model::{Cluster, Model, Namespace, Node, Parsed, NAMESPACE_NAME_LABEL};
 
 fn at(span: Option<Span>) -> String {
     match span {
@@ -25,9 +26,15 @@ pub fn build(sources: Vec<Parsed>) -> Model {
     let mut pod_ids: HashMap<String, Option<Span>> = HashMap::new();
     let mut policies = Vec::new();
     let mut policy_names: HashMap<(String, String), Span> = HashMap::new();
+    let mut nodes: BTreeMap<String, Node> = BTreeMap::new();
+    let mut cluster_policies = Vec::new();
 
     for source in sources {
         diagnostics.extend(source.diagnostics);
+        for node in source.nodes {
+            merge_node(&mut nodes, node, &mut diagnostics);
+        }
+        cluster_policies.extend(source.cluster_policies);
         for ns in source.namespaces {
             if let Some(first) = namespaces.get(&ns.name) {
                 diagnostics.push(
@@ -109,13 +116,68 @@ pub fn build(sources: Vec<Parsed>) -> Model {
 
     pods.sort_by(|a, b| a.id.cmp(&b.id));
     policies.sort_by(|a, b| (&a.namespace, &a.name, a.span).cmp(&(&b.namespace, &b.name, b.span)));
+    // Evaluation order: tier, priority, name, kind (and position, for duplicates).
+    cluster_policies.sort_by(|a, b| (a.order_key(), a.span).cmp(&(b.order_key(), b.span)));
+    duplicate_cluster_policies(&cluster_policies, &mut diagnostics);
     sort_diagnostics(&mut diagnostics);
     Model {
         cluster: Cluster {
             namespaces: namespaces.into_values().collect(),
             pods,
+            nodes: nodes.into_values().collect(),
         },
         policies,
+        cluster_policies,
         diagnostics,
+    }
+}
+
+/// Keeps the first declaration of a node name.
+fn merge_node(nodes: &mut BTreeMap<String, Node>, node: Node, diagnostics: &mut Vec<Diagnostic>) {
+    if let Some(first) = nodes.get(&node.name) {
+        diagnostics.push(
+            Diagnostic::warning(
+                "duplicate-node",
+                node.span,
+                format!(
+                    "node `{}` is declared twice (first at {}); this declaration was ignored",
+                    node.name,
+                    at(first.span)
+                ),
+            )
+            .with_help("declare each node once, with all its labels and addresses"),
+        );
+        return;
+    }
+    nodes.insert(node.name.clone(), node);
+}
+
+/// Two objects of one kind with one name cannot both exist (cluster-scoped: no namespace).
+fn duplicate_cluster_policies(
+    policies: &[ClusterNetworkPolicy],
+    diagnostics: &mut Vec<Diagnostic>,
+) {
+    let mut seen: HashMap<(ClusterPolicyKind, &str), Span> = HashMap::new();
+    let mut by_position: Vec<&ClusterNetworkPolicy> = policies.iter().collect();
+    by_position.sort_by_key(|p| p.span);
+    for policy in by_position {
+        let key = (policy.kind, policy.name.as_str());
+        if let Some(first) = seen.get(&key) {
+            diagnostics.push(
+                Diagnostic::error(
+                    "duplicate-policy",
+                    Some(policy.span),
+                    format!(
+                        "{} `{}` is defined twice (first at {}); both are evaluated, but Kubernetes keeps only one",
+                        policy.kind.as_str(),
+                        policy.name,
+                        at(Some(*first))
+                    ),
+                )
+                .with_help("rename one of them, or merge their rules"),
+            );
+        } else {
+            seen.insert(key, policy.span);
+        }
     }
 }

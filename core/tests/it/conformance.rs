@@ -37,6 +37,7 @@ const FIXTURES_DIR: &str = "fixtures";
 /// The semantic areas; every case lives in one of these directories and every area must
 /// have cases, so a missing area is a test failure rather than a silent gap.
 const AREAS: &[&str] = &[
+    "admin-tier",
     "compact",
     "diagnostics",
     "egress",

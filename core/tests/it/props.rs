@@ -281,9 +281,13 @@ pub(crate) fn model_strategy() -> impl Strategy<Value = Model> {
             }
             policies.sort_by(|a, b| (&a.namespace, &a.name).cmp(&(&b.namespace, &b.name)));
             Model {
-                cluster: netpol_core::Cluster { namespaces, pods },
+                cluster: netpol_core::Cluster {
+                    namespaces,
+                    pods,
+                    nodes: Vec::new(),
+                },
                 policies,
-                diagnostics: Vec::new(),
+                ..Model::default()
             }
         })
 }
@@ -320,7 +324,7 @@ fn rule_alone_admits(model: &Model, rule: &RuleRef, f: &Flow) -> bool {
     let alone = Model {
         cluster: model.cluster.clone(),
         policies: vec![policy],
-        diagnostics: Vec::new(),
+        ..Model::default()
     };
     reference_allowed(&alone, f)
 }

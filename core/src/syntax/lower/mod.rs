@@ -11,7 +11,10 @@
 //! (from/to entries and ipBlocks), `ports` (rule ports) and `selectors`; this module holds
 //! the lowering context [`Cx`] and the dispatch on `kind`.
 
+mod cluster_policy;
+mod cluster_rules;
 mod metadata;
+mod node;
 mod peers;
 mod pods;
 mod policy;
@@ -24,7 +27,10 @@ use crate::syntax::lines::Lines;
 use crate::syntax::names;
 use crate::syntax::yaml::{Document, Node, Value};
 
+use crate::cluster_policy::ClusterPolicyKind;
+use cluster_policy::{cluster_policy, in_group};
 use metadata::namespace;
+use node::node as node_object;
 use pods::{pod, workload};
 use policy::network_policy;
 
@@ -55,6 +61,27 @@ const KNOWN_KINDS: &[&str] = &[
     "ReplicationController",
     "Job",
     "CronJob",
+    "Node",
+    "NodeList",
+    "AdminNetworkPolicy",
+    "BaselineAdminNetworkPolicy",
+    "ClusterNetworkPolicy",
+    "AdminNetworkPolicyList",
+    "BaselineAdminNetworkPolicyList",
+    "ClusterNetworkPolicyList",
+];
+
+/// The cluster-scoped policy kinds of `policy.networking.k8s.io`.
+const CLUSTER_POLICY_KINDS: &[(&str, ClusterPolicyKind)] = &[
+    ("AdminNetworkPolicy", ClusterPolicyKind::AdminNetworkPolicy),
+    (
+        "BaselineAdminNetworkPolicy",
+        ClusterPolicyKind::BaselineAdminNetworkPolicy,
+    ),
+    (
+        "ClusterNetworkPolicy",
+        ClusterPolicyKind::ClusterNetworkPolicy,
+    ),
 ];
 
 const OBJECT_FIELDS: &[&str] = &["apiVersion", "kind", "metadata", "spec", "status"];
@@ -101,6 +128,20 @@ impl<'a> Cx<'a> {
 
     fn warning(&mut self, code: &'static str, at: &Node, message: String, help: impl Into<String>) {
         self.push(Severity::Warning, code, at, message, Some(help.into()));
+    }
+
+    /// A warning at a span already made (an object's part that has no node any more).
+    fn warning_at(
+        &mut self,
+        code: &'static str,
+        span: Span,
+        message: String,
+        help: impl Into<String>,
+    ) {
+        self.out.diagnostics.push(Diagnostic {
+            help: Some(help.into()),
+            ..Diagnostic::new(code, Severity::Warning, Some(span), message)
+        });
     }
 
     fn info(&mut self, code: &'static str, at: &Node, message: String, help: impl Into<String>) {
@@ -344,6 +385,9 @@ fn object(cx: &mut Cx, node: &Node, depth: usize) {
                 cx.out.policies.push(p);
             }
         }
+        k if CLUSTER_POLICY_KINDS.iter().any(|(name, _)| *name == k) => {
+            cluster_policy_object(cx, node, &obj, k, kind_node, api_version)
+        }
         k if !core_group(k, api_version) => {
             let v = api_version.unwrap_or_default();
             cx.info(
@@ -361,6 +405,11 @@ fn object(cx: &mut Cx, node: &Node, depth: usize) {
         "Pod" => {
             if let Some(pod) = pod(cx, node, &obj) {
                 cx.out.pods.push(pod);
+            }
+        }
+        "Node" => {
+            if let Some(n) = node_object(cx, node, &obj) {
+                cx.out.nodes.push(n);
             }
         }
         k => {
@@ -382,10 +431,39 @@ fn object(cx: &mut Cx, node: &Node, depth: usize) {
                     "ignored-kind",
                     kind_node,
                     format!("kind `{k}` does not affect network policy; ignored"),
-                    "netpol reads NetworkPolicy, Namespace, Pod, workloads and Lists of them",
+                    "netpol reads NetworkPolicy, the cluster policies (AdminNetworkPolicy, BaselineAdminNetworkPolicy, ClusterNetworkPolicy), Namespace, Pod, Node, workloads and Lists of them",
                 );
             }
         }
+    }
+}
+
+/// An AdminNetworkPolicy, BaselineAdminNetworkPolicy or ClusterNetworkPolicy: read when its
+/// group is `policy.networking.k8s.io` (another product's kind of the same name, such as
+/// Antrea's ClusterNetworkPolicy, has another schema and is ignored).
+fn cluster_policy_object(
+    cx: &mut Cx,
+    node: &Node,
+    obj: &Fields,
+    kind: &str,
+    kind_node: &Node,
+    api_version: Option<&str>,
+) {
+    let Some((_, policy_kind)) = CLUSTER_POLICY_KINDS.iter().find(|(k, _)| *k == kind) else {
+        return;
+    };
+    if !in_group(api_version) {
+        let v = api_version.unwrap_or_default();
+        cx.info(
+            "ignored-kind",
+            obj.get("apiVersion").unwrap_or(kind_node),
+            format!("kind {kind} of apiVersion `{v}` is not the policy.networking.k8s.io {kind}; ignored"),
+            "only the network-policy-api kinds of policy.networking.k8s.io are evaluated",
+        );
+        return;
+    }
+    if let Some(p) = cluster_policy(cx, node, obj, *policy_kind) {
+        cx.out.cluster_policies.push(p);
     }
 }
 
@@ -397,7 +475,7 @@ fn core_group(kind: &str, api_version: Option<&str>) -> bool {
     };
     let group = v.rsplit_once('/').map_or("", |(g, _)| g);
     let groups: &[&str] = match kind {
-        "Namespace" | "Pod" | "ReplicationController" => &[""],
+        "Namespace" | "Pod" | "ReplicationController" | "Node" => &[""],
         "Deployment" | "StatefulSet" | "DaemonSet" | "ReplicaSet" => &["apps", "extensions"],
         "Job" | "CronJob" => &["batch"],
         _ => return true,
