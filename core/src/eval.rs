@@ -878,7 +878,7 @@ pub(crate) mod tests {
                     vec![],
                 ),
             ],
-            diagnostics: Vec::new(),
+            ..Model::default()
         };
         let host = Endpoint::Pod(3);
         let allowed = |f: Flow| evaluate(&model, &f).is_allowed();
@@ -934,7 +934,7 @@ pub(crate) mod tests {
                 ],
                 vec![],
             )],
-            diagnostics: Vec::new(),
+            ..Model::default()
         };
         let verdict = evaluate(&model, &flow(TOOL, WEB, TCP, 8080));
         let DirectionVerdict::Denied {
@@ -1008,7 +1008,7 @@ pub(crate) mod tests {
                     vec![],
                 ),
             ],
-            diagnostics: Vec::new(),
+            ..Model::default()
         };
         let verdict = evaluate(&model, &flow(TOOL, WEB, TCP, 1));
         let DirectionVerdict::Allowed { isolated_by, by } = verdict.ingress else {

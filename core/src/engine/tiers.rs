@@ -193,11 +193,15 @@ fn resolve(inputs: &Inputs, slot: usize, count: usize, class: usize, key: TierKe
         base: Vec::with_capacity(count * words),
     };
     for t in 0..count {
-        for w in 0..words {
-            let i = t * words + w;
-            let keep = all[w] & !admin.deny[i];
+        let at = t * words..(t + 1) * words;
+        for ((a, d), (b, w)) in parts.allow[at.clone()]
+            .iter()
+            .zip(&admin.deny[at.clone()])
+            .zip(baseline.deny[at].iter().zip(&all))
+        {
+            let keep = w & !d;
             parts.keep.push(keep);
-            parts.base.push(parts.allow[i] | (keep & !baseline.deny[i]));
+            parts.base.push(a | (keep & !b));
         }
     }
     parts

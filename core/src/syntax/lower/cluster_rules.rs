@@ -287,7 +287,7 @@ fn peers(
             "missing-field",
             list,
             format!("`{key}` is empty; it needs at least one peer"),
-            format!("list the peers (`- namespaces: {{}}` for every pod)"),
+            "list the peers (`- namespaces: {}` for every pod)".to_string(),
         );
         return false;
     }
