@@ -343,7 +343,7 @@ fn case_texts(case: &Case) -> Result<(String, String), String> {
 fn build_model(cluster: &str, policies: &str) -> Model {
     let mut sources: Vec<(FileId, &str)> = Vec::new();
     if !cluster.trim().is_empty() {
-        sources.push((CLUSTER_FILE, &cluster));
+        sources.push((CLUSTER_FILE, cluster));
     }
     if !policies.trim().is_empty() {
         sources.push((POLICIES_FILE, policies));
