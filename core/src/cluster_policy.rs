@@ -190,7 +190,9 @@ pub struct ClusterPolicyRule {
     pub ports: Option<Vec<ClusterPolicyPort>>,
     /// Part of the rule could not be read (an error says which): it is evaluated the way
     /// the API asks implementations to fail closed, an Accept rule matching nothing and a
-    /// Deny or Pass rule denying everything that reaches it.
+    /// Deny or Pass rule denying everything that reaches it on every port — every peer of
+    /// an egress rule, and every pod an ingress rule could match (ingress peers are pods,
+    /// never host-network ones).
     pub fail_closed: bool,
     /// The rule's text (the list item).
     pub span: Span,

@@ -24,6 +24,7 @@ pub mod assert;
 mod chain;
 mod cidr;
 mod cluster_policy;
+pub mod convert;
 mod diagnostic;
 pub mod diff;
 mod engine;

@@ -138,6 +138,19 @@ fn endpoint_ips<'a>(other: Endpoint, pod: Option<&'a Pod>) -> impl Iterator<Item
         .chain(pod.into_iter().flat_map(|p| p.ips.iter().copied()))
 }
 
+/// Whether a Deny or Pass rule that fails closed matches `other`: everything it could have
+/// matched, which for egress is every peer and for ingress every pod not on the host
+/// network (ingress peers are `namespaces` and `pods`).
+fn fail_closed_matches(model: &Model, direction: PolicyType, other: Endpoint) -> bool {
+    match (direction, other) {
+        (PolicyType::Egress, _) => true,
+        (PolicyType::Ingress, Endpoint::Pod(i)) => {
+            model.cluster.pods.get(i).is_some_and(|p| !p.host_network)
+        }
+        (PolicyType::Ingress, Endpoint::Address(_)) => false,
+    }
+}
+
 /// Whether a rule's peers match `other`: any entry matching is enough.
 fn peers_match(model: &Model, rule: &ClusterPolicyRule, other: Endpoint) -> PeerMatch {
     let mut result = PeerMatch::No;
@@ -271,15 +284,18 @@ fn rule_outcome(
     unknown: &mut Vec<ClusterRuleRef>,
 ) -> RuleOutcome {
     if rule.fail_closed {
-        // Accept: matches no traffic; Deny or Pass: denies everything (the API's fail
-        // closed reading of a rule it cannot understand).
-        return match rule.action {
-            RuleAction::Accept => RuleOutcome::Missed(ClusterRuleMiss {
+        // Accept: matches no traffic; Deny or Pass: denies everything it could have
+        // matched (the API's fail-closed reading of a rule it cannot understand).
+        return match (
+            rule.action,
+            fail_closed_matches(model, side.direction, side.peer),
+        ) {
+            (RuleAction::Deny | RuleAction::Pass, true) => RuleOutcome::Matched,
+            _ => RuleOutcome::Missed(ClusterRuleMiss {
                 rule: rule_ref,
                 peer_matched: false,
                 port_matched: false,
             }),
-            RuleAction::Deny | RuleAction::Pass => RuleOutcome::Matched,
         };
     }
     let peer = peers_match(model, rule, side.peer);
@@ -377,7 +393,40 @@ pub(crate) struct PairSide<'a> {
     pub(crate) dst_pod: Option<&'a Pod>,
 }
 
-/// What a rule matches for a pair, as ports (before earlier rules take their share).
+/// What a rule matches for a pair, as ports, and whether its peers match the other end.
+fn rule_pair_match(
+    model: &Model,
+    side: &PairSide<'_>,
+    rule: &ClusterPolicyRule,
+) -> (AllowedPorts, PeerMatch) {
+    if rule.fail_closed {
+        return match (
+            rule.action,
+            fail_closed_matches(model, side.direction, side.peer),
+        ) {
+            (RuleAction::Deny | RuleAction::Pass, true) => (AllowedPorts::all(), PeerMatch::Yes),
+            _ => (AllowedPorts::default(), PeerMatch::No),
+        };
+    }
+    let ports = rule_ports(rule.ports.as_deref(), side.dst_pod);
+    (ports, peers_match(model, rule, side.peer))
+}
+
+/// The ports `rule` matches for one side of a pair, on its own (no earlier rule taking
+/// any): empty when its peers miss, every port for a rule failing closed as a Deny.
+pub(crate) fn rule_match_ports(
+    model: &Model,
+    side: &PairSide<'_>,
+    rule: &ClusterPolicyRule,
+) -> AllowedPorts {
+    match rule_pair_match(model, side, rule) {
+        (ports, PeerMatch::Yes) => ports,
+        _ => AllowedPorts::default(),
+    }
+}
+
+/// What a rule matches for a pair (before earlier rules take their share); a rule that
+/// would match if a domain name resolved to the address goes to `unknown`.
 fn pair_rule_ports(
     model: &Model,
     side: &PairSide<'_>,
@@ -386,22 +435,15 @@ fn pair_rule_ports(
     open: &AllowedPorts,
     unknown: &mut Vec<ClusterRuleRef>,
 ) -> AllowedPorts {
-    if rule.fail_closed {
-        return match rule.action {
-            RuleAction::Accept => AllowedPorts::default(),
-            RuleAction::Deny | RuleAction::Pass => AllowedPorts::all(),
-        };
-    }
-    let ports = rule_ports(rule.ports.as_deref(), side.dst_pod);
-    match peers_match(model, rule, side.peer) {
-        PeerMatch::Yes => ports,
-        PeerMatch::Unknown => {
+    match rule_pair_match(model, side, rule) {
+        (ports, PeerMatch::Yes) => ports,
+        (ports, PeerMatch::Unknown) => {
             if !ports.intersection(open).is_empty() {
                 unknown.push(reference.clone());
             }
             AllowedPorts::default()
         }
-        PeerMatch::No => AllowedPorts::default(),
+        (_, PeerMatch::No) => AllowedPorts::default(),
     }
 }
 
@@ -491,4 +533,37 @@ pub(crate) fn pair_chain(model: &Model, side: &PairSide<'_>, np: &PairDirection)
         chain.steps.push(PairStep::Default { ports: open });
     }
     chain
+}
+
+/// What one policy alone decides for a pair, by first match over its rules: the ports each
+/// action takes (a fail-closed Pass counts as a Deny).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub(crate) struct Decisions {
+    pub(crate) accept: AllowedPorts,
+    pub(crate) deny: AllowedPorts,
+    pub(crate) pass: AllowedPorts,
+}
+
+/// First match within `policy` alone for one side of a pair.
+pub(crate) fn policy_decisions(
+    model: &Model,
+    policy: &ClusterNetworkPolicy,
+    side: &PairSide<'_>,
+) -> Decisions {
+    let mut open = AllowedPorts::all();
+    let mut out = Decisions::default();
+    for rule in policy.rules(side.direction) {
+        let matched = rule_match_ports(model, side, rule).intersection(&open);
+        if matched.is_empty() {
+            continue;
+        }
+        open = open.difference(&matched);
+        let slot = match rule.effective_action() {
+            RuleAction::Accept => &mut out.accept,
+            RuleAction::Deny => &mut out.deny,
+            RuleAction::Pass => &mut out.pass,
+        };
+        *slot = slot.union(&matched);
+    }
+    out
 }

@@ -234,7 +234,7 @@ impl<'m> Interned<'m> {
             rules[slot] = policy
                 .rules(direction)
                 .iter()
-                .filter_map(|r| self.tier_rule(model, r))
+                .filter_map(|r| self.tier_rule(model, r, direction))
                 .collect();
         }
         TierPolicy {
@@ -244,14 +244,28 @@ impl<'m> Interned<'m> {
         }
     }
 
-    /// A cluster policy rule; `None` for a fail-closed Accept, which matches nothing.
-    fn tier_rule(&mut self, model: &'m Model, rule: &'m ClusterPolicyRule) -> Option<TierRule<'m>> {
+    /// A cluster policy rule; `None` for a fail-closed Accept, which matches nothing. A
+    /// fail-closed Deny or Pass denies everything it could have matched: every peer of an
+    /// egress rule, every pod (not on the host network) of an ingress rule.
+    fn tier_rule(
+        &mut self,
+        model: &'m Model,
+        rule: &'m ClusterPolicyRule,
+        direction: PolicyType,
+    ) -> Option<TierRule<'m>> {
         if rule.fail_closed {
+            let peers = match direction {
+                PolicyType::Egress => None,
+                PolicyType::Ingress => Some(vec![PeerKey::Selector {
+                    namespace: NamespacePart::Selector(EVERY_NAMESPACE),
+                    pod: None,
+                }]),
+            };
             return match rule.action {
                 RuleAction::Accept => None,
                 RuleAction::Deny | RuleAction::Pass => Some(TierRule {
                     action: RuleAction::Deny,
-                    peers: None,
+                    peers,
                     ports: None,
                 }),
             };

@@ -144,7 +144,7 @@ fn tier_decides(
             PolicyType::Egress => &policy.egress,
         };
         for rule in rules {
-            if !tier_rule_matches(model, rule, other, dst, probe) {
+            if !tier_rule_matches(model, direction, rule, other, dst, probe) {
                 continue;
             }
             // A rule that fails closed and is not an Accept denies.
@@ -190,14 +190,22 @@ fn namespace_labels(model: &Model, name: &str) -> Labels {
 
 fn tier_rule_matches(
     model: &Model,
+    direction: PolicyType,
     rule: &ClusterPolicyRule,
     other: &Endpoint,
     dst: Option<&Pod>,
     probe: Probe,
 ) -> bool {
     if rule.fail_closed {
-        // Fail closed: an Accept matches nothing, a Deny or Pass everything.
-        return rule.action != RuleAction::Accept;
+        // Fail closed: an Accept matches nothing, a Deny or Pass everything it could have
+        // matched (egress: every peer; ingress: every pod not on the host network, as
+        // ingress peers are pods).
+        let could = match (direction, other) {
+            (PolicyType::Egress, _) => true,
+            (PolicyType::Ingress, Endpoint::Pod(i)) => !model.cluster.pods[*i].host_network,
+            (PolicyType::Ingress, Endpoint::Address(_)) => false,
+        };
+        return rule.action != RuleAction::Accept && could;
     }
     let peer_ok = rule
         .peers
