@@ -15,6 +15,7 @@
 //!   an `explain` endpoint that names nothing in the input.
 
 mod connectivity;
+mod convert;
 mod diff;
 mod explain;
 mod input;
@@ -230,6 +231,26 @@ explanation. Exit codes: 0 all passed, 1 a failure (or error diagnostics in the 
         #[arg(short, long, value_enum, default_value_t = TextOrJson::Text)]
         output: TextOrJson,
     },
+    /// Rewrite AdminNetworkPolicy and BaselineAdminNetworkPolicy as ClusterNetworkPolicy
+    #[command(after_help = "Examples:
+  netpol convert anp/ > cnp.yaml
+  kubectl get anp,banp -o yaml | netpol convert - | kubectl apply -f -
+
+The v1alpha1 AdminNetworkPolicy and BaselineAdminNetworkPolicy were removed upstream in
+favour of ClusterNetworkPolicy (policy.networking.k8s.io/v1beta1, tier Admin or Baseline).
+Prints one ClusterNetworkPolicy per input object (more when it has more than the 25 rules,
+peers or ports a ClusterNetworkPolicy allows), valid for `kubectl apply`, deterministic.
+Allow becomes Accept; the BaselineAdminNetworkPolicy becomes tier Baseline, priority 1000;
+`ports` become `protocols`; peers in the v0.1.x shape are written as v0.1.x meant them.
+Wherever the rewrite is not word for word a `# netpol convert:` comment says why; the
+connectivity of the converted objects is the same as of the originals.
+Other objects of the input are not printed. Exit codes: 0, 1 error diagnostics in the
+inputs (the objects that could be read are still converted), 2 usage error.")]
+    Convert {
+        /// Manifest files, directories, or `-` for stdin
+        #[arg(required = true, value_name = "PATH")]
+        paths: Vec<String>,
+    },
     /// Print a deterministic synthetic cluster (YAML) for benchmarks and experiments
     #[command(after_help = "Examples:
   netpol generate --pods 100 --policies 50 --seed 1 > small.yaml
@@ -352,6 +373,7 @@ fn main() -> ExitCode {
                 Ok(failed || input_errors)
             }),
         },
+        Command::Convert { paths } => with_inputs(&paths, |inputs, out| convert::run(inputs, out)),
         Command::Generate {
             pods,
             policies,

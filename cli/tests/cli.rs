@@ -857,3 +857,119 @@ fn review_commands_have_help_with_examples() {
         );
     }
 }
+
+/// The documents of a YAML text, split at `---` lines.
+fn documents(text: &str) -> Vec<String> {
+    let mut docs = vec![String::new()];
+    for line in text.split_inclusive('\n') {
+        if line.trim_end() == "---" {
+            docs.push(String::new());
+        } else if let Some(last) = docs.last_mut() {
+            last.push_str(line);
+        }
+    }
+    docs.retain(|d| !d.trim().is_empty());
+    docs
+}
+
+/// `netpol convert` keeps connectivity: on every upstream AdminNetworkPolicy conformance
+/// case (the houses cluster, and each step's state), the connectivity with the
+/// AdminNetworkPolicies and BaselineAdminNetworkPolicy is the connectivity with their
+/// conversion instead, and the converted text parses without a warning.
+#[test]
+fn convert_round_trip_keeps_connectivity_on_the_upstream_cases() {
+    let cases: PathBuf = [env!("CARGO_MANIFEST_DIR"), "..", "core", "tests", "cases"]
+        .iter()
+        .collect();
+    let cluster = cases.join("fixtures").join("houses.yaml");
+    let dir = std::env::temp_dir().join(format!("netpol-convert-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    let mut files: Vec<PathBuf> = std::fs::read_dir(cases.join("upstream-anp"))
+        .expect("upstream-anp cases")
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .collect();
+    files.sort();
+    assert!(files.len() >= 16, "the transcribed ANP suite is there");
+    let mut checked = 0;
+    for file in &files {
+        let case: serde_yaml::Value =
+            serde_yaml::from_str(&std::fs::read_to_string(file).expect("case")).expect("yaml");
+        let mut states = vec![case["policies"].as_str().expect("policies").to_string()];
+        // Each step that replaces a policy gives another state to convert.
+        for step in case["steps"].as_sequence().into_iter().flatten() {
+            let Some(apply) = step["apply"].as_str() else {
+                continue;
+            };
+            let mut docs = documents(states.last().expect("a state"));
+            for new in documents(apply) {
+                let name = |d: &str| {
+                    let v: serde_yaml::Value = serde_yaml::from_str(d).expect("doc");
+                    (
+                        v["kind"].as_str().map(String::from),
+                        v["metadata"]["name"].as_str().map(String::from),
+                    )
+                };
+                match docs.iter().position(|d| name(d) == name(&new)) {
+                    Some(i) => docs[i] = new,
+                    None if name(&new).0.as_deref() != Some("Namespace") => docs.push(new),
+                    None => {}
+                }
+            }
+            states.push(docs.join("---\n"));
+        }
+        for (k, policies) in states.iter().enumerate() {
+            let before = dir.join("before.yaml");
+            std::fs::write(&before, policies).expect("write");
+            let converted = netpol(&["convert", &before.display().to_string()]);
+            assert_eq!(
+                converted.code,
+                0,
+                "{}: {}",
+                file.display(),
+                converted.stderr
+            );
+            let rest: Vec<String> = documents(policies)
+                .into_iter()
+                .filter(|d| {
+                    !d.contains("kind: AdminNetworkPolicy")
+                        && !d.contains("kind: BaselineAdminNetworkPolicy")
+                })
+                .collect();
+            let after = dir.join("after.yaml");
+            std::fs::write(
+                &after,
+                format!("{}---\n{}", rest.join("---\n"), converted.stdout),
+            )
+            .expect("write");
+            let lint = netpol(&["lint", &after.display().to_string()]);
+            assert!(
+                !lint.stdout.contains("unknown-field") && !lint.stdout.contains("invalid-"),
+                "{} state {k}: the conversion parses cleanly:\n{}\n{}",
+                file.display(),
+                lint.stdout,
+                converted.stdout
+            );
+            let connectivity = |policies: &PathBuf| {
+                let run = netpol(&[
+                    "connectivity",
+                    &cluster.display().to_string(),
+                    &policies.display().to_string(),
+                    "-o",
+                    "json",
+                ]);
+                assert_eq!(run.code, 0, "{}", run.stderr);
+                json(&run)
+            };
+            assert_eq!(
+                connectivity(&before),
+                connectivity(&after),
+                "{} state {k}: connectivity changed by the conversion:\n{}",
+                file.display(),
+                converted.stdout
+            );
+            checked += 1;
+        }
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+    assert!(checked >= 30, "only {checked} states checked");
+}
