@@ -255,12 +255,17 @@ inputs (the objects that could be read are still converted), 2 usage error.")]
     #[command(after_help = "Examples:
   netpol generate --pods 100 --policies 50 --seed 1 > small.yaml
   netpol generate --pods 10000 --policies 5000 --seed 3 | netpol connectivity - -o json
+  netpol generate --pods 1000 --policies 500 --admin 50 --baseline 10 > tiered.yaml
 
 The same arguments always print the same text. The output has Namespaces (labelled with
 team and env), Pods grouped like Deployments (app labels, named container ports, unique
 10.x IPs) and NetworkPolicies: mostly small selectors, about a quarter default-deny or
 empty-selector policies, matchLabels and matchExpressions, namespaceSelectors, ipBlocks
-with except, named ports and port ranges, ingress and egress.")]
+with except, named ports and port ranges, ingress and egress. With --admin and --baseline,
+ClusterNetworkPolicies follow (the NetworkPolicy part stays the same): guardrails such as
+protecting kube-system but DNS, tenant isolation with Pass to the tenants' own policies,
+dev kept from prod, the cloud metadata address blocked, monitoring on a named port, an
+egress allowlist; Baseline defaults per team or environment.")]
     Generate {
         /// Number of pods
         #[arg(long, default_value_t = 100)]
@@ -271,6 +276,12 @@ with except, named ports and port ranges, ingress and egress.")]
         /// Seed of the generator
         #[arg(long, default_value_t = 1)]
         seed: u64,
+        /// Number of Admin-tier ClusterNetworkPolicies (guardrails) to add
+        #[arg(long, default_value_t = 0)]
+        admin: usize,
+        /// Number of Baseline-tier ClusterNetworkPolicies to add
+        #[arg(long, default_value_t = 0)]
+        baseline: usize,
     },
 }
 
@@ -378,8 +389,11 @@ fn main() -> ExitCode {
             pods,
             policies,
             seed,
+            admin,
+            baseline,
         } => {
-            let text = netpol_core::generate::generate(pods, policies, seed);
+            let text =
+                netpol_core::generate::generate_tiered(pods, policies, admin, baseline, seed);
             let mut out = std::io::stdout().lock();
             out.write_all(text.as_bytes())
                 .and_then(|()| out.flush())

@@ -17,7 +17,6 @@
 //! classes (usually whole namespaces), so each distinct (Admin list, Baseline list) is
 //! resolved once and cached.
 
-use super::bits::or_into;
 use super::cells::{compile_rule_ports, named_mask, CompiledRule, Inputs};
 use super::hash::HashMap;
 use super::peers::{Columns, PeerSets};
@@ -40,6 +39,10 @@ pub(super) struct Tiers {
     admin: [Vec<Vec<u32>>; 2],
     /// `[direction]` `[pod class]`: the Baseline-tier policies selecting it, in order.
     baseline: [Vec<Vec<u32>>; 2],
+    /// `[pod class]`: for ingress, the numbers the class resolves the port names of its
+    /// cluster policies' rules to (named ports resolve at the destination, the subject).
+    /// Only those names, so classes differing in other names share their rows.
+    ingress_names: Vec<Vec<Vec<u16>>>,
 }
 
 /// What selects one class in one direction: its Admin and Baseline lists.
@@ -82,6 +85,7 @@ impl Tiers {
                 vec![Vec::new(); classes.len()],
                 vec![Vec::new(); classes.len()],
             ],
+            ingress_names: Vec::new(),
         };
         for (index, policy) in interned.tiers.iter().enumerate() {
             // Subjects are selector peers: pod classes only, never host-network ones.
@@ -99,7 +103,40 @@ impl Tiers {
                 }
             }
         }
+        tiers.ingress_names = (0..classes.len())
+            .map(|class| tiers.names_of(class, classes))
+            .collect();
         tiers
+    }
+
+    /// The numbers `class` resolves the names of its ingress cluster rules to.
+    fn names_of(&self, class: usize, classes: &PodClasses) -> Vec<Vec<u16>> {
+        let mut names: Vec<usize> = self.admin[0][class]
+            .iter()
+            .chain(&self.baseline[0][class])
+            .flat_map(|p| &self.rules[*p as usize][0])
+            .flat_map(|r| r.rule.named.iter().map(|(name, _)| *name))
+            .collect();
+        names.sort_unstable();
+        names.dedup();
+        names
+            .into_iter()
+            .map(|n| classes.signatures[class].named[n].clone())
+            .collect()
+    }
+
+    /// What an ingress row of `class` depends on besides its lists: how it resolves the
+    /// names its cluster rules use (empty for egress, where names resolve at the peer).
+    pub(super) fn names_key(&self, slot: usize, class: usize) -> &[Vec<u16>] {
+        match slot {
+            0 => self.ingress_names.get(class).map_or(&[], Vec::as_slice),
+            _ => &[],
+        }
+    }
+
+    /// Whether the model has no cluster policy at all.
+    pub(super) fn is_empty(&self) -> bool {
+        self.rules.is_empty()
     }
 
     /// The lists of `class` in direction `slot`; `None` when no cluster policy selects it.
@@ -107,16 +144,6 @@ impl Tiers {
         let admin = self.admin[slot].get(class)?;
         let baseline = self.baseline[slot].get(class)?;
         (!admin.is_empty() || !baseline.is_empty()).then_some((admin, baseline))
-    }
-
-    /// Whether a rule of these lists names a port (so an ingress row depends on how the
-    /// destination resolves names).
-    pub(super) fn has_names(&self, slot: usize, (admin, baseline): TierKey<'_>) -> bool {
-        admin.iter().chain(baseline).any(|p| {
-            self.rules[*p as usize][slot]
-                .iter()
-                .any(|r| !r.rule.named.is_empty())
-        })
     }
 }
 
@@ -154,11 +181,7 @@ impl<'a> TierRows<'a> {
     pub(super) fn row(&mut self, class: usize, key: TierKey<'a>, np: Option<&[u64]>) -> &[u64] {
         let inputs = self.inputs;
         // Ingress rows with named ports depend on the destination's names (the class).
-        let names: &'a [Vec<u16>] = if self.slot == 0 && inputs.tiers.has_names(0, key) {
-            inputs.classes.signatures[class].named.as_slice()
-        } else {
-            &[]
-        };
+        let names = inputs.tiers.names_key(self.slot, class);
         let (slot, count) = (self.slot, self.count);
         let parts = self
             .cache
@@ -228,26 +251,35 @@ fn first_match(inputs: &Inputs, slot: usize, count: usize, class: usize, list: &
     let types = &inputs.types[slot];
     for p in list {
         for rule in &inputs.tiers.rules[*p as usize][slot] {
-            let mut apply = |t: usize| {
+            // Named ports resolve at the destination: the class itself for ingress (the
+            // same ports for every type), the peer type's representative for egress.
+            let per_type = slot == 1 && !rule.rule.named.is_empty();
+            if !per_type {
                 effective.copy_from_slice(&rule.rule.numeric);
-                // Named ports resolve at the destination: the class for ingress, the
-                // peer type's representative for egress.
-                let column = if slot == 0 {
-                    class
+                named_mask(inputs, class, &rule.rule, &mut effective);
+            }
+            let mut apply = |t: usize| {
+                let mut local = [0u64; 4];
+                let ports: &mut [u64] = if per_type && words <= local.len() {
+                    let local = &mut local[..words];
+                    local.copy_from_slice(&rule.rule.numeric);
+                    named_mask(inputs, types.representative[t], &rule.rule, local);
+                    local
+                } else if per_type {
+                    effective.copy_from_slice(&rule.rule.numeric);
+                    named_mask(inputs, types.representative[t], &rule.rule, &mut effective);
+                    &mut effective
                 } else {
-                    types.representative[t]
+                    &mut effective
                 };
-                named_mask(inputs, column, &rule.rule, &mut effective);
                 let at = t * words..(t + 1) * words;
-                for (e, d) in effective.iter_mut().zip(&decided[at.clone()]) {
-                    *e &= !d;
-                }
-                or_into(&mut decided[at.clone()], &effective);
-                match rule.action {
-                    RuleAction::Accept => or_into(&mut out.accept[at], &effective),
-                    RuleAction::Deny => or_into(&mut out.deny[at], &effective),
-                    RuleAction::Pass => {}
-                }
+                let seen = &mut decided[at.clone()];
+                let target = match rule.action {
+                    RuleAction::Accept => Some(&mut out.accept[at]),
+                    RuleAction::Deny => Some(&mut out.deny[at]),
+                    RuleAction::Pass => None,
+                };
+                decide(ports, seen, target);
             };
             match rule.rule.peers {
                 None => (0..count).for_each(&mut apply),
@@ -256,4 +288,24 @@ fn first_match(inputs: &Inputs, slot: usize, count: usize, class: usize, list: &
         }
     }
     out
+}
+
+/// First match on one cell: the classes of `ports` no earlier rule decided go to
+/// `target` (none for a Pass, which only marks them decided).
+#[inline(always)]
+fn decide(ports: &[u64], seen: &mut [u64], target: Option<&mut [u64]>) {
+    match target {
+        Some(target) => {
+            for ((p, s), t) in ports.iter().zip(seen.iter_mut()).zip(target.iter_mut()) {
+                let fresh = p & !*s;
+                *s |= fresh;
+                *t |= fresh;
+            }
+        }
+        None => {
+            for (p, s) in ports.iter().zip(seen.iter_mut()) {
+                *s |= p;
+            }
+        }
+    }
 }

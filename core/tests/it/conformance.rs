@@ -39,6 +39,7 @@ const FIXTURES_DIR: &str = "fixtures";
 /// have cases, so a missing area is a test failure rather than a silent gap.
 const AREAS: &[&str] = &[
     "admin-tier",
+    "baseline-tier",
     "compact",
     "diagnostics",
     "egress",
@@ -56,6 +57,7 @@ const AREAS: &[&str] = &[
     "protocols",
     "selectors",
     "self-traffic",
+    "tiers",
     "union",
     "upstream-anp",
     "upstream-cnp",
