@@ -48,6 +48,7 @@ const EXIT_USAGE: u8 = 2;
   netpol connectivity manifests/ -o json > connectivity.json
   netpol explain manifests/ --from prod/api --to prod/db --port 5432
   kubectl get pods,ns,netpol -A -o yaml | netpol matrix -
+  kubectl get anp,banp -o yaml | netpol convert - > cnp.yaml
   netpol generate --pods 1000 --policies 500 --seed 1 > cluster.yaml
 
 Inputs: files, directories (searched recursively for *.yaml, *.yml, *.json, *.txt, *.np) and
@@ -126,7 +127,12 @@ something and exactly which ports, or why no rule admits any port; the pair is a
 the ports both directions allow.
 JSON: {\"flow\": {...}, \"allowed\": bool, \"egress\": ..., \"ingress\": ..., \"notes\": [...]};
 without --port, flow.port/port_name/protocol are null, \"ports\": {\"tcp\": [[first, last]],
-\"udp\", \"sctp\"} is added, and egress/ingress list each rule with its \"ports\".")]
+\"udp\", \"sctp\"} is added, and egress/ingress list each rule with its \"ports\".
+With AdminNetworkPolicy, BaselineAdminNetworkPolicy or ClusterNetworkPolicy objects, each side
+is decided through the tiers (Admin, NetworkPolicy, Baseline, default allow): the text shows
+that chain, one [Admin]/[NetworkPolicy]/[Baseline]/[Default] line per step, and JSON adds
+egress_chain/ingress_chain and egress_allowed/ingress_allowed (egress_ports/ingress_ports
+without --port); egress/ingress stay the NetworkPolicy tier's verdict.")]
     Explain {
         /// Manifest files, directories, or `-` for stdin
         #[arg(required = true, value_name = "PATH")]
@@ -146,14 +152,16 @@ without --port, flow.port/port_name/protocol are null, \"ports\": {\"tcp\": [[fi
         output: TextOrJson,
     },
     /// Find policy mistakes: selectors matching nothing, redundant or shadowed rules, egress
-    /// without DNS, the AND/OR trap, unprotected endpoints, and every parse warning
+    /// without DNS, the AND/OR trap, unprotected endpoints, cluster policy pitfalls
+    /// (same-priority overlaps, shadowed rules, a Pass that allows), and every parse warning
     #[command(after_help = "Examples:
   netpol lint policies/
   netpol lint cluster.yaml policies/ --deny warnings     # CI: fail on warnings too
   netpol lint manifests/ -o json | jq '.findings[].code'
 
-Every finding has a stable code (see docs/review.md), a severity, the source location and a
-help text. Checks that need a cluster snapshot (selectors that match nothing, named ports,
+Every finding has a stable code (see docs/review.md and docs/tiers.md), a severity, the
+source location and a help text. Cluster policy findings (same-priority-overlap,
+cluster-rule-shadowed, pass-allows) name a concrete pod pair as evidence. Checks that need a cluster snapshot (selectors that match nothing, named ports,
 unprotected endpoints, redundancy) run when the input contains pods or workloads.
 Exit codes: 0 no error findings, 1 an error finding (or a warning with --deny warnings),
 2 usage error.

@@ -973,3 +973,148 @@ fn convert_round_trip_keeps_connectivity_on_the_upstream_cases() {
     let _ = std::fs::remove_dir_all(&dir);
     assert!(checked >= 30, "only {checked} states checked");
 }
+
+fn tiers() -> [String; 2] {
+    [data("tiers-cluster.txt"), data("tiers-policies.yaml")]
+}
+
+#[test]
+fn explain_prints_the_tier_chain_of_each_side() {
+    let [cluster, policies] = tiers();
+    let run = netpol(&[
+        "explain", &cluster, &policies, "--from", "prod/api", "--to", "prod/web", "--port", "80",
+    ]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert_eq!(
+        run.stdout,
+        "prod/api -> prod/web on 80/TCP: denied\n\
+         egress from prod/api: denied\n  \
+         [NetworkPolicy] not isolated (no NetworkPolicy selects it for this direction)\n  \
+         [Baseline] BaselineAdminNetworkPolicy default: Deny, rule no-internet (spec.egress[0], line 59)\n\
+         ingress to prod/web: allowed\n  \
+         [Admin] ClusterNetworkPolicy cluster-guardrails (priority 10): Pass, rule delegate-tenant-blue (spec.ingress[0], line 13)\n  \
+         [NetworkPolicy] allowed\n    \
+         isolated by prod/allow-web\n    \
+         allowed by prod/allow-web spec.ingress[0] (line 48)\n"
+    );
+    // A side no cluster policy takes part in prints as it always did.
+    let run = netpol(&[
+        "explain", &cluster, &policies, "--from", "8.8.8.8", "--to", "dev/tool", "--port", "80",
+    ]);
+    assert!(
+        run.stdout
+            .contains("egress from 8.8.8.8: not isolated (outside the cluster)\n"),
+        "{}",
+        run.stdout
+    );
+}
+
+#[test]
+fn explain_json_adds_the_chains_and_keeps_the_networkpolicy_verdicts() {
+    let [cluster, policies] = tiers();
+    let run = netpol(&[
+        "explain", &cluster, &policies, "--from", "dev/tool", "--to", "prod/web", "--port", "22",
+        "-o", "json",
+    ]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let v = json(&run);
+    assert_eq!(v["allowed"], false);
+    assert_eq!(v["ingress_allowed"], false);
+    assert_eq!(v["egress_allowed"], false);
+    // The NetworkPolicy tier alone would deny too (dev is not tenant blue), and says so.
+    assert!(v["ingress"]["Denied"].is_object(), "{}", v["ingress"]);
+    // cluster-guardrails and tenant-red share priority 10: by name, cluster-guardrails
+    // decides first, and its Deny of port 22 is final.
+    let steps = v["ingress_chain"]["steps"].as_array().expect("steps");
+    let rule = &steps.last().expect("a step")["Rule"]["rule"];
+    assert_eq!(rule["name"], "no-ssh");
+    assert_eq!(rule["action"], "Deny");
+    assert_eq!(rule["policy"]["kind"], "ClusterNetworkPolicy");
+    assert!(rule["span"]["path"]
+        .as_str()
+        .is_some_and(|p| p.ends_with("tiers-policies.yaml")));
+    // Without --port: the chains with the ports each step decides.
+    let run = netpol(&[
+        "explain", &cluster, &policies, "--from", "dev/tool", "--to", "prod/web", "-o", "json",
+    ]);
+    let v = json(&run);
+    // Ingress: port 22 denied, the rest allowed by tenant-red; egress: the baseline's
+    // `networks: [0.0.0.0/0]` matches pod IPs too, so dev/tool's egress is denied.
+    assert_eq!(
+        v["ingress_ports"]["tcp"],
+        serde_json::json!([[1, 21], [23, 65535]])
+    );
+    assert_eq!(v["egress_ports"]["tcp"], serde_json::json!([]));
+    assert_eq!(v["allowed"], false);
+    assert!(v["ingress_chain"]["steps"]
+        .as_array()
+        .is_some_and(|s| !s.is_empty()));
+}
+
+#[test]
+fn lint_reports_the_cluster_policy_codes() {
+    let [cluster, policies] = tiers();
+    let run = netpol(&["lint", &cluster, &policies, "-o", "json"]);
+    let found = codes(&run);
+    for code in [
+        "stale-peer-shape",
+        "same-priority-overlap",
+        "networks-contain-pods",
+    ] {
+        assert!(found.iter().any(|c| c == code), "{code} in {found:?}");
+    }
+    let v = json(&run);
+    let overlap = v["findings"]
+        .as_array()
+        .and_then(|f| f.iter().find(|f| f["code"] == "same-priority-overlap"))
+        .expect("an overlap");
+    assert!(
+        overlap["message"]
+            .as_str()
+            .is_some_and(|m| m.contains("dev/tool -> prod/")),
+        "the evidence is a pod pair: {overlap}"
+    );
+}
+
+#[test]
+fn convert_writes_clusternetworkpolicies_with_comments() {
+    let [_, policies] = tiers();
+    let run = netpol(&["convert", &policies]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let out = &run.stdout;
+    assert_eq!(
+        out.matches("kind: ClusterNetworkPolicy").count(),
+        2,
+        "{out}"
+    );
+    assert!(
+        out.contains("# netpol convert: AdminNetworkPolicy tenant-red ("),
+        "{out}"
+    );
+    assert!(
+        out.contains("  tier: Baseline\n  priority: 1000\n"),
+        "{out}"
+    );
+    assert!(
+        out.contains("    action: Accept\n"),
+        "Allow becomes Accept: {out}"
+    );
+    assert!(out.contains("v0.1.x shape"), "{out}");
+    assert!(
+        !out.contains("cluster-guardrails"),
+        "existing ClusterNetworkPolicies are not repeated"
+    );
+    assert_eq!(
+        netpol(&["convert", &policies]).stdout,
+        *out,
+        "deterministic"
+    );
+    let none = netpol(&["convert", &data("internal-policy.yaml")]);
+    assert_eq!(none.code, 0);
+    assert!(
+        none.stdout
+            .starts_with("# netpol convert: the input has no"),
+        "{}",
+        none.stdout
+    );
+}

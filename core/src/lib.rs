@@ -1,11 +1,14 @@
-//! Kubernetes NetworkPolicy semantics as a pure function.
+//! Kubernetes NetworkPolicy semantics as a pure function, with the Admin and Baseline
+//! tiers of the cluster-scoped policies (AdminNetworkPolicy, BaselineAdminNetworkPolicy,
+//! ClusterNetworkPolicy; `docs/tiers.md`).
 //!
 //! Input is text: Kubernetes manifests (YAML or JSON, multi-document, `List` wrappers) or the
 //! compact cluster form (`pod prod/api app=api ip=10.1.0.5`). [`parse`] turns one text into a
 //! [`Parsed`] — what it understood *and* diagnostics; [`build`] merges several into a
-//! [`Model`]. [`evaluate`] decides one [`Flow`] and says why ([`Verdict`]);
-//! [`evaluate_pair`] does the same for a pair on every port ([`PairVerdict`]); [`Engine`]
-//! computes whole matrices with bitsets.
+//! [`Model`]. [`evaluate`] decides one [`Flow`] and says why ([`Verdict`], with each side's
+//! [`TierChain`]); [`evaluate_pair`] does the same for a pair on every port
+//! ([`PairVerdict`], [`PairChain`]); [`Engine`] computes whole matrices with bitsets, every
+//! tier included. [`convert`] rewrites the v1alpha1 kinds as ClusterNetworkPolicy.
 //! The review tools build on both: [`lint`] finds policy mistakes, [`diff`] compares the
 //! connectivity of two models, [`assert`](mod@assert) checks connectivity expectations for CI.
 //!

@@ -20,6 +20,13 @@
 //!    rule's peer set treats alike form one peer type.
 //! 6. `cells.rs`: classes isolated by the same policies form a group; for each group and
 //!    peer type, a word-parallel mask of the port classes the group's rules admit.
+//!
+//!    6b. `tiers.rs`: the cluster policies (Admin and Baseline tiers) as ordered masks. A
+//!    class's Admin and Baseline lists join its group key (a class no NetworkPolicy isolates
+//!    but a cluster policy selects is a group too), first match per port class is resolved
+//!    once per (lists, peer type), and the group's mask becomes what every tier together
+//!    lets through. Cluster policy peers refine peer types like any rule's (`networks` and
+//!    the addresses of `nodes` are address blocks of step 2).
 //! 7. `pairs.rs`: the allowed port classes from `s` to `d` are
 //!    `egress[group(s)][type(d)] & ingress[group(d)][type(s)]` (all ones when a side is not
 //!    isolated): [`Engine::matrix`] and [`Engine::connectivity`].
@@ -28,7 +35,8 @@
 //! [`crate::nft`] compiles the node's ruleset; it decides nothing the cells do not say.
 //! `hash.rs` and `bits.rs` are the interning tables and bitsets the steps share.
 //!
-//! Semantics follow [`crate::eval`] exactly, including its documented choices: an ipBlock
+//! Semantics follow [`crate::eval`] (and, for the tiers, `crate::tiers`) exactly, including
+//! their documented choices: an ipBlock
 //! matches a pod when any of its IPs does; a port name matches every container port of the
 //! destination with that name ([`crate::Pod::named_ports`]); host-network pods are never
 //! selected, never matched by selector peers and resolve no port names (step 4 puts them

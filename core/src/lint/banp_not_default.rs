@@ -18,7 +18,7 @@ pub(super) fn check(cx: &Cx, out: &mut Vec<Diagnostic>) {
             Severity::Error,
             Some(policy.span),
             format!(
-                "BaselineAdminNetworkPolicy `{}` is not named `default`; the API server refuses it (there is one baseline, named default)",
+                "the BaselineAdminNetworkPolicy `{}` is not named `default`; the API server refuses it (there is one baseline, named default)",
                 policy.name
             ),
             "rename it to `default` and merge the rules of any other one into it, or write Baseline-tier ClusterNetworkPolicies (`netpol convert`)",

@@ -71,7 +71,7 @@ impl Tracker {
             let (message, help) = match rule.policy.tier {
                 Tier::Baseline => (
                     format!(
-                        "Pass in {} of {} allows: nothing comes after the Baseline tier but the default allow (e.g. {} on {})",
+                        "the Pass in {} of {} allows: nothing comes after the Baseline tier but the default allow (e.g. {} on {})",
                         cluster_rule_name(rule),
                         cluster_policy_name(&rule.policy),
                         pair.text(model),
@@ -81,7 +81,7 @@ impl Tracker {
                 ),
                 Tier::Admin => (
                     format!(
-                        "Pass in {} of {} in effect allows: wherever it matches, no NetworkPolicy isolates the pod and no Baseline rule denies the traffic (e.g. {} on {})",
+                        "the Pass in {} of {} in effect allows: wherever it matches, no NetworkPolicy isolates the pod and no Baseline rule denies the traffic (e.g. {} on {})",
                         cluster_rule_name(rule),
                         cluster_policy_name(&rule.policy),
                         pair.text(model),

@@ -105,7 +105,7 @@ fn report(
         Severity::Warning,
         Some(second.span),
         format!(
-            "{} {} and {} {} have the same priority {priority} and disagree on {} on {}: {} says {}, {} says {}; netpol (like kube-network-policies) applies {} first, by name, but the API lets an implementation apply either",
+            "same priority {priority} for {} {} and {} {}, which disagree on {} on {}: {} says {}, {} says {}; netpol (like kube-network-policies) applies {} first, by name, but the API lets an implementation apply either",
             first.kind.as_str(),
             first.name,
             second.kind.as_str(),

@@ -168,7 +168,7 @@ fn duplicate_cluster_policies(
                     "duplicate-policy",
                     Some(policy.span),
                     format!(
-                        "{} `{}` is defined twice (first at {}); both are evaluated, but Kubernetes keeps only one",
+                        "the {} `{}` is defined twice (first at {}); both are evaluated, but Kubernetes keeps only one",
                         policy.kind.as_str(),
                         policy.name,
                         at(Some(*first))

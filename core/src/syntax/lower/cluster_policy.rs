@@ -94,7 +94,7 @@ pub(super) fn cluster_policy(
             "ignored-field",
             ns,
             format!(
-                "{} `{}` is cluster-scoped; its `metadata.namespace` is ignored",
+                "the {} `{}` is cluster-scoped; its `metadata.namespace` is ignored",
                 kind.as_str(),
                 meta.name
             ),

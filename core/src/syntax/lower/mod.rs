@@ -7,9 +7,12 @@
 
 //!
 //! One module per kind of object: `metadata` (names, namespaces, labels), `pods` (pods and
-//! workload templates, container ports), `policy` (the NetworkPolicy and its rules), `peers`
-//! (from/to entries and ipBlocks), `ports` (rule ports) and `selectors`; this module holds
-//! the lowering context [`Cx`] and the dispatch on `kind`.
+//! workload templates, container ports), `node` (Node objects), `policy` (the NetworkPolicy
+//! and its rules), `peers` (from/to entries and ipBlocks), `ports` (rule ports),
+//! `selectors`, `cluster_policy` (AdminNetworkPolicy, BaselineAdminNetworkPolicy and
+//! ClusterNetworkPolicy: tier, priority, subject) and `cluster_rules` (their rules, peers
+//! and ports, which fail closed rather than being dropped); this module holds the lowering
+//! context [`Cx`] and the dispatch on `kind`.
 
 mod cluster_policy;
 mod cluster_rules;
