@@ -25,10 +25,12 @@
 //!   in both directions with no isolating policies and no misses (nothing to explain).
 //!   [`crate::Matrix::allowed`] and [`crate::Engine::allowed_ports`] answer the same way.
 
+use crate::chain::{TierChain, TierStep};
 use crate::model::{
     Endpoint, Flow, IpBlock, Labels, Model, NetworkPolicy, NetworkPolicyPeer, NetworkPolicyPort,
     NetworkPolicyRule, Pod, PolicyType, PortRef, Protocol,
 };
+use crate::tiers::{flow_chain, FlowSide};
 use crate::verdict::{
     DirectionVerdict, MissReason, PeerMiss, PolicyRef, RuleMiss, RuleRef, Verdict,
 };
@@ -42,9 +44,18 @@ pub fn evaluate(model: &Model, flow: &Flow) -> Verdict {
             isolated_by: Vec::new(),
             misses: Vec::new(),
         };
+        let chain = || TierChain {
+            steps: vec![TierStep::NetworkPolicy {
+                isolated: true,
+                allowed: false,
+            }],
+            unknown: Vec::new(),
+        };
         return Verdict {
             egress: denied(),
             ingress: denied(),
+            egress_chain: chain(),
+            ingress_chain: chain(),
         };
     }
     let dst_pod = match flow.dst {
@@ -57,9 +68,32 @@ pub fn evaluate(model: &Model, flow: &Flow) -> Verdict {
         port: flow.port,
         dst_pod,
     };
+    let egress = direction(&query, PolicyType::Egress, &flow.src, &flow.dst);
+    let ingress = direction(&query, PolicyType::Ingress, &flow.dst, &flow.src);
+    // Each side through the tiers; the NetworkPolicy tier's verdict is one of its steps.
+    let side = |direction, subject, peer| FlowSide {
+        direction,
+        subject,
+        peer,
+        protocol: flow.protocol,
+        port: flow.port,
+        dst_pod,
+    };
+    let egress_chain = flow_chain(
+        model,
+        &side(PolicyType::Egress, flow.src, flow.dst),
+        &egress,
+    );
+    let ingress_chain = flow_chain(
+        model,
+        &side(PolicyType::Ingress, flow.dst, flow.src),
+        &ingress,
+    );
     Verdict {
-        egress: direction(&query, PolicyType::Egress, &flow.src, &flow.dst),
-        ingress: direction(&query, PolicyType::Ingress, &flow.dst, &flow.src),
+        egress,
+        ingress,
+        egress_chain,
+        ingress_chain,
     }
 }
 
@@ -807,7 +841,7 @@ pub(crate) mod tests {
             let model = Model {
                 cluster: cluster(),
                 policies,
-                diagnostics: Vec::new(),
+                ..Model::default()
             };
             let verdict = evaluate(&model, &flow);
             assert_eq!(verdict.is_allowed(), want, "{what}: {verdict:?}");
@@ -844,7 +878,7 @@ pub(crate) mod tests {
                     vec![],
                 ),
             ],
-            diagnostics: Vec::new(),
+            ..Model::default()
         };
         let host = Endpoint::Pod(3);
         let allowed = |f: Flow| evaluate(&model, &f).is_allowed();
@@ -900,7 +934,7 @@ pub(crate) mod tests {
                 ],
                 vec![],
             )],
-            diagnostics: Vec::new(),
+            ..Model::default()
         };
         let verdict = evaluate(&model, &flow(TOOL, WEB, TCP, 8080));
         let DirectionVerdict::Denied {
@@ -974,7 +1008,7 @@ pub(crate) mod tests {
                     vec![],
                 ),
             ],
-            diagnostics: Vec::new(),
+            ..Model::default()
         };
         let verdict = evaluate(&model, &flow(TOOL, WEB, TCP, 1));
         let DirectionVerdict::Allowed { isolated_by, by } = verdict.ingress else {

@@ -4,8 +4,11 @@
 //! The text is a function of the model, the flow and the verdict only (no colours, no widths),
 //! so snapshots agree natively and in wasm. Front-ends add styling around it.
 
+mod tiers;
+
 use std::fmt::Write as _;
 
+use crate::chain::{PairChain, TierChain};
 use crate::exposure::{DirectionExposure, EndpointExposure, Namespaces, Peer, PeerSide};
 use crate::model::{Endpoint, Flow, LabelSelector, Model, Operator, PolicyType, Protocol};
 use crate::pair::{NamedPort, PairDirection, PairMissReason, PairVerdict};
@@ -38,19 +41,19 @@ pub fn explain(model: &Model, flow: &Flow, verdict: &Verdict) -> String {
         }
     );
     let ctx = Context { model, flow };
-    ctx.direction(
+    ctx.side(
         &mut out,
         PolicyType::Egress,
         &format!("egress from {src}"),
         &flow.src,
-        &verdict.egress,
+        (&verdict.egress, &verdict.egress_chain),
     );
-    ctx.direction(
+    ctx.side(
         &mut out,
         PolicyType::Ingress,
         &format!("ingress to {dst}"),
         &flow.dst,
-        &verdict.ingress,
+        (&verdict.ingress, &verdict.ingress_chain),
     );
     out
 }
@@ -66,6 +69,8 @@ pub fn endpoint_name(model: &Model, endpoint: &Endpoint) -> String {
         Endpoint::Address(ip) => ip.to_string(),
     }
 }
+
+pub use tiers::{chain_summary, cluster_policy_name, cluster_rule_name};
 
 /// `namespace/name`.
 pub fn policy_name(policy: &PolicyRef) -> String {
@@ -91,6 +96,30 @@ struct Context<'a> {
 }
 
 impl Context<'_> {
+    /// One side: the NetworkPolicy verdict alone when no cluster policy took part (the
+    /// text it always was), else the tier chain with the NetworkPolicy lines inside it.
+    fn side(
+        &self,
+        out: &mut String,
+        direction: PolicyType,
+        title: &str,
+        subject: &Endpoint,
+        (verdict, chain): (&DirectionVerdict, &TierChain),
+    ) {
+        if !chain.has_cluster_policies() && chain.unknown.is_empty() {
+            return self.direction(out, direction, title, subject, verdict);
+        }
+        let word = if chain.is_allowed() {
+            "allowed"
+        } else {
+            "denied"
+        };
+        let _ = writeln!(out, "{title}: {word}");
+        tiers::write_chain(out, chain, &mut |out, indent| {
+            self.details(out, direction, subject, verdict, indent)
+        });
+    }
+
     fn direction(
         &self,
         out: &mut String,
@@ -99,50 +128,72 @@ impl Context<'_> {
         subject: &Endpoint,
         verdict: &DirectionVerdict,
     ) {
+        match verdict {
+            DirectionVerdict::NotIsolated => {
+                let why = not_isolated_why(self.model, subject);
+                let _ = writeln!(out, "{title}: not isolated{why}");
+            }
+            DirectionVerdict::Allowed { .. } => {
+                let _ = writeln!(out, "{title}: allowed");
+            }
+            DirectionVerdict::Denied { .. } => {
+                let _ = writeln!(out, "{title}: denied");
+            }
+        }
+        self.details(out, direction, subject, verdict, "  ");
+    }
+
+    /// The lines under a NetworkPolicy verdict, each starting with `indent`.
+    fn details(
+        &self,
+        out: &mut String,
+        direction: PolicyType,
+        subject: &Endpoint,
+        verdict: &DirectionVerdict,
+        indent: &str,
+    ) {
         // The far end of the flow, as seen from the subject's rules.
         let peer = match direction {
             PolicyType::Egress => &self.flow.dst,
             PolicyType::Ingress => &self.flow.src,
         };
         match verdict {
-            DirectionVerdict::NotIsolated => {
-                let why = not_isolated_why(self.model, subject);
-                let _ = writeln!(out, "{title}: not isolated{why}");
-            }
+            DirectionVerdict::NotIsolated => {}
             DirectionVerdict::Allowed { isolated_by, by } => {
-                let _ = writeln!(out, "{title}: allowed");
-                let _ = writeln!(out, "  isolated by {}", policy_list(isolated_by));
+                let _ = writeln!(out, "{indent}isolated by {}", policy_list(isolated_by));
                 for rule in by {
-                    let _ = writeln!(out, "  allowed by {}", rule_name(rule));
+                    let _ = writeln!(out, "{indent}allowed by {}", rule_name(rule));
                 }
             }
             DirectionVerdict::Denied {
                 isolated_by,
                 misses,
             } => {
-                let _ = writeln!(out, "{title}: denied");
                 if isolated_by.is_empty() {
                     let _ = writeln!(
                         out,
-                        "  {} is not in the cluster",
+                        "{indent}{} is not in the cluster",
                         endpoint_name(self.model, subject)
                     );
                     return;
                 }
-                let _ = writeln!(out, "  isolated by {}", policy_list(isolated_by));
+                let _ = writeln!(out, "{indent}isolated by {}", policy_list(isolated_by));
                 if misses.is_empty() {
                     let list = match direction {
                         PolicyType::Ingress => "ingress",
                         PolicyType::Egress => "egress",
                     };
-                    let _ = writeln!(out, "  no {list} rules: default deny");
+                    let _ = writeln!(out, "{indent}no {list} rules: default deny");
                     return;
                 }
-                let _ = writeln!(out, "  no rule admits the flow; closest misses first:");
+                let _ = writeln!(
+                    out,
+                    "{indent}no rule admits the flow; closest misses first:"
+                );
                 for miss in misses {
                     let _ = writeln!(
                         out,
-                        "  - {}: {}",
+                        "{indent}- {}: {}",
                         rule_name(&miss.rule),
                         self.reason(direction, peer, &miss.reason)
                     );
@@ -287,25 +338,25 @@ pub fn explain_pair(
     } else if verdict.is_disjoint() {
         format!(
             "denied on every port: egress allows only {}, ingress allows only {}",
-            ports_text(&verdict.egress.ports()),
-            ports_text(&verdict.ingress.ports())
+            ports_text(&verdict.egress_ports()),
+            ports_text(&verdict.ingress_ports())
         )
     } else {
         "denied on every port".to_string()
     };
     let _ = writeln!(out, "{src_name} -> {dst_name} on any port: {decision}");
     let pair = PairContext { model, src, dst };
-    pair.direction(
+    pair.side(
         &mut out,
         PolicyType::Egress,
         &format!("egress from {src_name}"),
-        &verdict.egress,
+        (&verdict.egress, &verdict.egress_chain),
     );
-    pair.direction(
+    pair.side(
         &mut out,
         PolicyType::Ingress,
         &format!("ingress to {dst_name}"),
-        &verdict.ingress,
+        (&verdict.ingress, &verdict.ingress_chain),
     );
     out
 }
@@ -333,6 +384,29 @@ struct PairContext<'a> {
 }
 
 impl PairContext<'_> {
+    /// One side: the NetworkPolicy view alone when no cluster policy took part, else the
+    /// tier chain with the ports each step decides.
+    fn side(
+        &self,
+        out: &mut String,
+        direction: PolicyType,
+        title: &str,
+        (verdict, chain): (&PairDirection, &PairChain),
+    ) {
+        if !chain.has_cluster_policies() && chain.unknown.is_empty() {
+            return self.direction(out, direction, title, verdict);
+        }
+        let ports = chain.ports();
+        if ports.is_empty() {
+            let _ = writeln!(out, "{title}: denied on every port");
+        } else {
+            let _ = writeln!(out, "{title}: allowed on {}", ports_text(&ports));
+        }
+        tiers::write_pair_chain(out, chain, &mut |out, indent| {
+            self.details(out, direction, verdict, indent)
+        });
+    }
+
     fn direction(
         &self,
         out: &mut String,
@@ -340,22 +414,45 @@ impl PairContext<'_> {
         title: &str,
         verdict: &PairDirection,
     ) {
-        let (subject, peer) = match direction {
-            PolicyType::Egress => (self.src, self.dst),
-            PolicyType::Ingress => (self.dst, self.src),
+        let subject = match direction {
+            PolicyType::Egress => self.src,
+            PolicyType::Ingress => self.dst,
         };
         match verdict {
             PairDirection::NotIsolated => {
                 let why = not_isolated_why(self.model, subject);
                 let _ = writeln!(out, "{title}: not isolated{why}");
             }
-            PairDirection::Allowed { isolated_by, by } => {
+            PairDirection::Allowed { .. } => {
                 let _ = writeln!(out, "{title}: allowed on {}", ports_text(&verdict.ports()));
-                let _ = writeln!(out, "  isolated by {}", policy_list(isolated_by));
+            }
+            PairDirection::Denied { .. } => {
+                let _ = writeln!(out, "{title}: denied on every port");
+            }
+        }
+        self.details(out, direction, verdict, "  ");
+    }
+
+    /// The lines under a NetworkPolicy view of a pair, each starting with `indent`.
+    fn details(
+        &self,
+        out: &mut String,
+        direction: PolicyType,
+        verdict: &PairDirection,
+        indent: &str,
+    ) {
+        let (subject, peer) = match direction {
+            PolicyType::Egress => (self.src, self.dst),
+            PolicyType::Ingress => (self.dst, self.src),
+        };
+        match verdict {
+            PairDirection::NotIsolated => {}
+            PairDirection::Allowed { isolated_by, by } => {
+                let _ = writeln!(out, "{indent}isolated by {}", policy_list(isolated_by));
                 for rule in by {
                     let _ = writeln!(
                         out,
-                        "  allowed by {}: {}",
+                        "{indent}allowed by {}: {}",
                         rule_name(&rule.rule),
                         ports_text(&rule.ports)
                     );
@@ -365,29 +462,31 @@ impl PairContext<'_> {
                 isolated_by,
                 misses,
             } => {
-                let _ = writeln!(out, "{title}: denied on every port");
                 if isolated_by.is_empty() {
                     let _ = writeln!(
                         out,
-                        "  {} is not in the cluster",
+                        "{indent}{} is not in the cluster",
                         endpoint_name(self.model, subject)
                     );
                     return;
                 }
-                let _ = writeln!(out, "  isolated by {}", policy_list(isolated_by));
+                let _ = writeln!(out, "{indent}isolated by {}", policy_list(isolated_by));
                 if misses.is_empty() {
                     let list = match direction {
                         PolicyType::Ingress => "ingress",
                         PolicyType::Egress => "egress",
                     };
-                    let _ = writeln!(out, "  no {list} rules: default deny");
+                    let _ = writeln!(out, "{indent}no {list} rules: default deny");
                     return;
                 }
-                let _ = writeln!(out, "  no rule admits any port; closest misses first:");
+                let _ = writeln!(
+                    out,
+                    "{indent}no rule admits any port; closest misses first:"
+                );
                 for miss in misses {
                     let _ = writeln!(
                         out,
-                        "  - {}: {}",
+                        "{indent}- {}: {}",
                         rule_name(&miss.rule),
                         self.reason(direction, peer, &miss.reason)
                     );
@@ -627,7 +726,7 @@ mod tests {
         let mut model = Model {
             cluster: cluster(),
             policies,
-            diagnostics: Vec::new(),
+            ..Model::default()
         };
         // Give rules a line so the rendering shows it.
         for (i, p) in model.policies.iter_mut().enumerate() {
@@ -751,7 +850,7 @@ mod tests {
         let mut model = Model {
             cluster: cluster(),
             policies,
-            diagnostics: Vec::new(),
+            ..Model::default()
         };
         for (i, p) in model.policies.iter_mut().enumerate() {
             p.name = format!("np{i}");

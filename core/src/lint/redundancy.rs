@@ -203,7 +203,7 @@ fn single_rule_model(
     Model {
         cluster: model.cluster.clone(),
         policies: vec![p],
-        diagnostics: Vec::new(),
+        ..Model::default()
     }
 }
 
