@@ -124,19 +124,9 @@ fn direction(
     let mut isolated_by = Vec::new();
     let mut by = Vec::new();
     let mut misses = Vec::new();
-    for (policy_index, policy) in query.model.policies.iter().enumerate() {
-        if !selects(policy, direction, pod) {
-            continue;
-        }
-        let policy_ref = policy_ref(policy_index, policy);
-        for (rule_index, rule) in policy.rules(direction).iter().enumerate() {
-            let rule_ref = RuleRef {
-                policy: policy_ref.clone(),
-                direction,
-                index: rule_index,
-                span: rule.span,
-            };
-            match admits(query, policy, rule, peer) {
+    for policy in isolating(query.model, direction, pod) {
+        for (rule_ref, rule) in policy.rules() {
+            match admits(query, policy.policy, rule, peer) {
                 Ok(()) => by.push(rule_ref),
                 Err(reason) => misses.push(RuleMiss {
                     rule: rule_ref,
@@ -144,7 +134,7 @@ fn direction(
                 }),
             }
         }
-        isolated_by.push(policy_ref);
+        isolated_by.push(policy.reference);
     }
 
     if isolated_by.is_empty() {
@@ -159,6 +149,53 @@ fn direction(
     } else {
         DirectionVerdict::Allowed { isolated_by, by }
     }
+}
+
+/// A policy isolating a pod in one direction, with its reference: one step of the walk
+/// every per-endpoint analysis shares ("the policies selecting this pod, then their rules"):
+/// [`evaluate`], the pair verdict and exposure.
+pub(crate) struct Isolating<'m> {
+    pub(crate) policy: &'m NetworkPolicy,
+    pub(crate) reference: PolicyRef,
+    direction: PolicyType,
+}
+
+impl<'m> Isolating<'m> {
+    /// The policy's rules in the walk's direction, each with its reference.
+    pub(crate) fn rules(&self) -> impl Iterator<Item = (RuleRef, &'m NetworkPolicyRule)> + '_ {
+        let policy = self.policy;
+        policy
+            .rules(self.direction)
+            .iter()
+            .enumerate()
+            .map(move |(index, rule)| {
+                let rule_ref = RuleRef {
+                    policy: self.reference.clone(),
+                    direction: self.direction,
+                    index,
+                    span: rule.span,
+                };
+                (rule_ref, rule)
+            })
+    }
+}
+
+/// The policies isolating `pod` in `direction`, in policy order.
+pub(crate) fn isolating<'m>(
+    model: &'m Model,
+    direction: PolicyType,
+    pod: &'m Pod,
+) -> impl Iterator<Item = Isolating<'m>> + 'm {
+    model
+        .policies
+        .iter()
+        .enumerate()
+        .filter(move |(_, policy)| selects(policy, direction, pod))
+        .map(move |(index, policy)| Isolating {
+            policy,
+            reference: policy_ref(index, policy),
+            direction,
+        })
 }
 
 /// Whether `policy` isolates `pod` in `direction`: same namespace, `podSelector` matches and

@@ -235,19 +235,9 @@ fn direction(
     let mut isolated_by = Vec::new();
     let mut by = Vec::new();
     let mut misses = Vec::new();
-    for (policy_index, policy) in model.policies.iter().enumerate() {
-        if !eval::selects(policy, direction, pod) {
-            continue;
-        }
-        let policy_ref = eval::policy_ref(policy_index, policy);
-        for (rule_index, rule) in policy.rules(direction).iter().enumerate() {
-            let rule_ref = RuleRef {
-                policy: policy_ref.clone(),
-                direction,
-                index: rule_index,
-                span: rule.span,
-            };
-            match rule_admits(model, policy, rule, peer, dst_pod) {
+    for policy in eval::isolating(model, direction, pod) {
+        for (rule_ref, rule) in policy.rules() {
+            match rule_admits(model, policy.policy, rule, peer, dst_pod) {
                 Ok(ports) => by.push(RulePorts {
                     rule: rule_ref,
                     ports,
@@ -258,7 +248,7 @@ fn direction(
                 }),
             }
         }
-        isolated_by.push(policy_ref);
+        isolated_by.push(policy.reference);
     }
     if isolated_by.is_empty() {
         PairDirection::NotIsolated

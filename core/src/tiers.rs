@@ -54,6 +54,28 @@ fn namespace_labels<'m>(cluster: &'m Cluster, pod: &Pod) -> &'m Labels {
     cluster.namespace_labels(&pod.namespace).unwrap_or(&EMPTY)
 }
 
+/// A cluster policy of one tier selecting a pod, with rules in one direction: one step of
+/// the walk the flow chain, the pair chain and exposure share.
+pub(crate) struct Selecting<'m> {
+    pub(crate) policy: &'m ClusterNetworkPolicy,
+    pub(crate) reference: ClusterPolicyRef,
+    direction: PolicyType,
+}
+
+impl<'m> Selecting<'m> {
+    /// The policy's rules in the walk's direction, in order, each with its reference.
+    pub(crate) fn rules(
+        &self,
+    ) -> impl Iterator<Item = (ClusterRuleRef, &'m ClusterPolicyRule)> + '_ {
+        let direction = self.direction;
+        self.policy
+            .rules(direction)
+            .iter()
+            .enumerate()
+            .map(move |(i, rule)| (rule_ref(&self.reference, direction, i, rule), rule))
+    }
+}
+
 /// The policies of `tier` that select `pod` and have rules in `direction`, in evaluation
 /// order.
 pub(crate) fn selecting<'m>(
@@ -61,13 +83,18 @@ pub(crate) fn selecting<'m>(
     tier: Tier,
     direction: PolicyType,
     pod: &'m Pod,
-) -> impl Iterator<Item = (usize, &'m ClusterNetworkPolicy)> + 'm {
+) -> impl Iterator<Item = Selecting<'m>> + 'm {
     model
         .cluster_policies
         .iter()
         .enumerate()
         .filter(move |(_, p)| {
             p.tier == tier && !p.rules(direction).is_empty() && in_subject(&model.cluster, p, pod)
+        })
+        .map(move |(index, policy)| Selecting {
+            policy,
+            reference: policy_ref(index, policy),
+            direction,
         })
 }
 
@@ -328,11 +355,9 @@ fn tier_steps(
     pod: &Pod,
     chain: &mut TierChain,
 ) -> Option<ClusterRuleRef> {
-    for (index, policy) in selecting(model, tier, side.direction, pod) {
-        let policy = (policy_ref(index, policy), policy);
+    for policy in selecting(model, tier, side.direction, pod) {
         let mut misses = Vec::new();
-        for (i, rule) in policy.1.rules(side.direction).iter().enumerate() {
-            let reference = rule_ref(&policy.0, side.direction, i, rule);
+        for (reference, rule) in policy.rules() {
             match rule_outcome(model, side, reference.clone(), rule, &mut chain.unknown) {
                 RuleOutcome::Matched => {
                     chain.steps.push(TierStep::Rule {
@@ -344,7 +369,7 @@ fn tier_steps(
             }
         }
         chain.steps.push(TierStep::NoRuleMatched {
-            policy: policy.0,
+            policy: policy.reference,
             misses,
         });
     }
@@ -458,14 +483,12 @@ fn pair_tier(
     chain: &mut PairChain,
 ) -> AllowedPorts {
     let mut passed = AllowedPorts::default();
-    for (index, policy) in selecting(model, tier, side.direction, pod) {
-        let policy_ref = policy_ref(index, policy);
+    for policy in selecting(model, tier, side.direction, pod) {
         let mut decided_any = false;
-        for (i, rule) in policy.rules(side.direction).iter().enumerate() {
+        for (reference, rule) in policy.rules() {
             if open.is_empty() {
                 break;
             }
-            let reference = rule_ref(&policy_ref, side.direction, i, rule);
             let matched = pair_rule_ports(model, side, rule, &reference, open, &mut chain.unknown)
                 .intersection(open);
             if matched.is_empty() {
@@ -482,9 +505,9 @@ fn pair_tier(
             decided_any = true;
         }
         if !decided_any {
-            chain
-                .steps
-                .push(PairStep::NoRuleMatched { policy: policy_ref });
+            chain.steps.push(PairStep::NoRuleMatched {
+                policy: policy.reference,
+            });
         }
     }
     passed
