@@ -9,7 +9,10 @@ mod tiers;
 use std::fmt::Write as _;
 
 use crate::chain::{PairChain, TierChain};
-use crate::exposure::{DirectionExposure, EndpointExposure, Namespaces, Peer, PeerSide};
+use crate::cluster_policy::RuleAction;
+use crate::exposure::{
+    DirectionExposure, EndpointExposure, Exception, Exposure, Namespaces, Peer, PeerSide,
+};
 use crate::model::{Endpoint, Flow, LabelSelector, Model, Operator, PolicyType, Protocol};
 use crate::pair::{NamedPort, PairDirection, PairMissReason, PairVerdict};
 use crate::ports::AllowedPorts;
@@ -70,7 +73,7 @@ pub fn endpoint_name(model: &Model, endpoint: &Endpoint) -> String {
     }
 }
 
-pub use tiers::{chain_summary, cluster_policy_name, cluster_rule_name};
+pub use tiers::{chain_summary, cluster_policy_name, cluster_rule_name, tier_rule};
 
 /// `namespace/name`.
 pub fn policy_name(policy: &PolicyRef) -> String {
@@ -547,6 +550,15 @@ pub const EXPOSURE_ASSUMPTION: &str = "who could connect to each endpoint, or be
 pub fn exposure_peer(peer: &Peer) -> String {
     match peer {
         Peer::AnyAddress => "any address".to_string(),
+        Peer::Nodes(selector) if selector.is_empty() => "the addresses of any node".to_string(),
+        Peer::Nodes(selector) => format!(
+            "the addresses of nodes labelled {}",
+            selector_words(selector)
+        ),
+        Peer::DomainNames(names) => format!(
+            "the addresses {} resolve to (not known from manifests)",
+            names.join(", ")
+        ),
         Peer::Addresses(block) => {
             let mut s = format!("addresses in {}", block.cidr);
             if !block.except.is_empty() {
@@ -610,13 +622,26 @@ pub fn exposure_ports(ports: &AllowedPorts, named: &[NamedPort]) -> String {
     parts.join("; ")
 }
 
+/// What an exposure admits, in one line for an edge: its ports, and whether cluster
+/// policy rules take part of it first (`TCP 8080, with exceptions`).
+pub fn exposure_label(exposure: &Exposure) -> String {
+    let ports = exposure_ports(&exposure.ports, &exposure.named);
+    if exposure.except.is_empty() {
+        ports
+    } else {
+        format!("{ports}, with exceptions")
+    }
+}
+
 /// One endpoint's exposure, both directions:
 ///
 /// ```text
 /// prod/api
-///   ingress, isolated by prod/api-policy:
-///     from pods labelled app=web in namespace prod: TCP 8080 (now: prod/web)
+///   ingress, isolated by prod/api-policy; cluster policies: [Admin] ClusterNetworkPolicy guardrails (priority 10):
+///     from pods labelled app=web in any namespace: TCP 8080 (now: dev/web, prod/web)
 ///       admitted by prod/api-policy spec.ingress[0] (line 9)
+///       except any pod in namespaces labelled env=dev on all ports (now: dev/tool, dev/web), denied first by [Admin] ClusterNetworkPolicy guardrails (priority 10): Deny, rule no-dev (spec.ingress[1], line 14)
+///         but not pods labelled app=web in namespace dev on all ports (now: dev/web), passed on first by [Admin] ClusterNetworkPolicy guardrails (priority 10): Pass, rule dev-web (spec.ingress[0], line 11)
 ///   egress, not isolated:
 ///     to any pod in any namespace: all ports (now: 3 endpoints)
 ///     to any address: all ports
@@ -647,15 +672,29 @@ fn exposure_direction(
         PolicyType::Ingress => ("ingress", "from"),
         PolicyType::Egress => ("egress", "to"),
     };
-    if side.isolated_by.is_empty() {
-        let _ = writeln!(out, "  {word}, not isolated:");
+    let tiered = !side.cluster_policies.is_empty();
+    let isolation = match (side.isolated_by.is_empty(), tiered) {
+        (true, false) => "not isolated".to_string(),
+        (true, true) => "not isolated by NetworkPolicies".to_string(),
+        (false, _) => format!("isolated by {}", policy_list(&side.isolated_by)),
+    };
+    let tiers = if tiered {
+        let names: Vec<String> = side
+            .cluster_policies
+            .iter()
+            .map(|p| {
+                format!(
+                    "{} {}",
+                    tiers::tier_tag(p.tier),
+                    tiers::cluster_policy_name(p)
+                )
+            })
+            .collect();
+        format!("; cluster policies: {}", names.join(", "))
     } else {
-        let _ = writeln!(
-            out,
-            "  {word}, isolated by {}:",
-            policy_list(&side.isolated_by)
-        );
-    }
+        String::new()
+    };
+    let _ = writeln!(out, "  {word}, {isolation}{tiers}:");
     if side.exposures.is_empty() {
         let _ = writeln!(out, "    nothing: no rule admits any peer");
     }
@@ -670,9 +709,37 @@ fn exposure_direction(
         for rule in &e.rules {
             let _ = writeln!(out, "      admitted by {}", rule_name(rule));
         }
+        for rule in &e.cluster_rules {
+            let _ = writeln!(out, "      admitted by {}", tiers::tier_rule(rule));
+        }
+        for x in &e.except {
+            exposure_exception(out, model, x, "      except");
+        }
         if let Some(line) = peer_side_text(direction, e.peer_side.as_ref()) {
             let _ = writeln!(out, "      {line}");
         }
+    }
+}
+
+/// `except any pod in namespaces labelled env=dev on all ports (now: dev/tool), denied
+/// first by [Admin] ... Deny, rule no-dev (...)`, and under it, `but not ...`, what an
+/// earlier Pass takes first.
+fn exposure_exception(out: &mut String, model: &Model, x: &Exception, lead: &str) {
+    let verb = match x.rule.effective_action() {
+        RuleAction::Pass => "passed on first",
+        _ => "denied first",
+    };
+    let _ = writeln!(
+        out,
+        "{lead} {} on {}{}, {verb} by {}",
+        exposure_peer(&x.peer),
+        exposure_ports(&x.ports, &x.named),
+        now_text(model, &x.peer, &x.matches_now),
+        tiers::tier_rule(&x.rule)
+    );
+    let indent = " ".repeat(lead.len() - lead.trim_start().len() + 2);
+    for u in &x.unless {
+        exposure_exception(out, model, u, &format!("{indent}but not"));
     }
 }
 

@@ -47,8 +47,19 @@ pub fn cluster_rule_name(rule: &ClusterRuleRef) -> String {
     }
 }
 
+/// `[Admin] ClusterNetworkPolicy guardrails (priority 10): Deny, rule no-dev (spec.ingress[1],
+/// line 14)`: a cluster rule with its tier, policy and action.
+pub fn tier_rule(rule: &ClusterRuleRef) -> String {
+    format!(
+        "{} {}: {}",
+        tier_tag(rule.policy.tier),
+        cluster_policy_name(&rule.policy),
+        action_text(rule)
+    )
+}
+
 /// `[Admin]` or `[Baseline]`.
-fn tier_tag(tier: Tier) -> &'static str {
+pub(super) fn tier_tag(tier: Tier) -> &'static str {
     match tier {
         Tier::Admin => "[Admin]",
         Tier::Baseline => "[Baseline]",
