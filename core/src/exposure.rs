@@ -48,6 +48,8 @@ use crate::verdict::{PolicyRef, RuleRef};
 mod simplify;
 mod tiers;
 
+pub(crate) use tiers::admin_decides_first;
+
 /// Which namespaces a peer description covers.
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
 pub enum Namespaces {

@@ -83,8 +83,9 @@ type Part<'a> = (&'a Peer, &'a AllowedPorts, &'a [NamedPort]);
 /// Whether two descriptions with ports may cover one connection.
 fn meets(cluster: &Cluster, (a, a_ports, a_named): Part, (b, b_ports, b_named): Part) -> bool {
     // A name resolves on the destination: it may be any number.
+    let b_some = !b_ports.is_empty() || !b_named.is_empty();
     let ports = !a_ports.intersection(b_ports).is_empty()
-        || (!a_named.is_empty() && !(b_ports.is_empty() && b_named.is_empty()))
+        || (!a_named.is_empty() && b_some)
         || (!b_named.is_empty() && !a_ports.is_empty());
     ports && peers_meet(cluster, a, b)
 }
@@ -92,7 +93,7 @@ fn meets(cluster: &Cluster, (a, a_ports, a_named): Part, (b, b_ports, b_named): 
 /// Whether two descriptions may cover one peer. Domain names match nothing (their
 /// addresses cannot be known); pods and outside addresses never meet; pods of two
 /// namespaces told apart by name or labels neither; nor two address blocks apart.
-fn peers_meet(cluster: &Cluster, a: &Peer, b: &Peer) -> bool {
+pub(super) fn peers_meet(cluster: &Cluster, a: &Peer, b: &Peer) -> bool {
     match (a, b) {
         (Peer::DomainNames(_), _) | (_, Peer::DomainNames(_)) => false,
         (Peer::Pods { .. }, Peer::AnyAddress) | (Peer::AnyAddress, Peer::Pods { .. }) => false,

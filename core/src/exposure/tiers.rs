@@ -20,11 +20,14 @@
 //! exposure's exceptions does (an exception does not apply where one of its `unless` does);
 //! `tests/it/exposure.rs` checks this against the pair verdict on every corpus input.
 
-use super::{describe_namespaces, Cx, Exception, Exposure, Found, Origin, Peer};
+use super::simplify::peers_meet;
+use super::{contains, describe_namespaces, Cx, Exception, Exposure, Found, Origin, Peer};
 use crate::chain::{ClusterPolicyRef, ClusterRuleRef};
 use crate::cluster_policy::{ClusterPeerKind, ClusterPolicyPeer, ClusterPolicyRule, ClusterPort};
 use crate::cluster_policy::{RuleAction, Tier};
-use crate::model::{IpBlock, LabelSelector, PolicyType, Protocol};
+use crate::model::{
+    IpBlock, LabelSelector, Model, NetworkPolicy, NetworkPolicyRule, PolicyType, Protocol,
+};
 use crate::pair::NamedPort;
 use crate::ports::AllowedPorts;
 use crate::tiers::{rule_ports, selecting};
@@ -294,4 +297,38 @@ impl Tiers {
         }
         out
     }
+}
+
+/// Whether the Admin tier decides `protocol`/`port` at `endpoint`'s side in `direction`
+/// (accepts or denies it, final) for every peer `rule` of `policy` describes, pods that do
+/// not exist yet included, so that the NetworkPolicy rule never decides that port. A Pass
+/// that may match first hands the connection on, so then it does not.
+pub(crate) fn admin_decides_first(
+    model: &Model,
+    endpoint: usize,
+    direction: PolicyType,
+    (policy, rule): (&NetworkPolicy, &NetworkPolicyRule),
+    (protocol, port): (Protocol, u16),
+) -> bool {
+    let mut cx = Cx::new(model);
+    let tiers = cx.tiers(endpoint, direction);
+    let described = super::rule_exposures(model, policy, rule, endpoint, direction);
+    !described.is_empty()
+        && described.iter().all(|f| {
+            for d in tiers
+                .admin
+                .iter()
+                .filter(|d| d.ports.get(protocol).contains(port))
+            {
+                let peer = &f.exposure.peer;
+                if d.action() == RuleAction::Pass {
+                    if peers_meet(&model.cluster, &d.peer, peer) {
+                        return false;
+                    }
+                } else if contains(&model.cluster, &d.peer, peer) && (d.every || !f.every) {
+                    return true;
+                }
+            }
+            false
+        })
 }
