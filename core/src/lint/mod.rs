@@ -24,6 +24,7 @@
 
 mod and_or_trap;
 mod banp_not_default;
+mod cluster_guard;
 mod cluster_rule_shadowed;
 mod common;
 mod egress_without_dns;
