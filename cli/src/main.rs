@@ -14,6 +14,7 @@
 //! - `2`: usage error — bad flags or values (clap's own code), a path that cannot be read, or
 //!   an `explain` endpoint that names nothing in the input.
 
+mod cluster;
 mod connectivity;
 mod convert;
 mod diff;
@@ -32,6 +33,7 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand, ValueEnum};
 use netpol_core::PortSpec;
 
+use crate::cluster::ClusterArgs;
 use crate::input::Inputs;
 
 /// Exit code for invalid input (error diagnostics).
@@ -51,10 +53,11 @@ const EXIT_USAGE: u8 = 2;
   netpol exposure manifests/ --endpoint prod/db
   kubectl get pods,ns,netpol -A -o yaml | netpol matrix -
   kubectl get anp,banp -o yaml | netpol convert - > cnp.yaml
+  netpol matrix --cluster --context prod -n shop --port 5432
   netpol generate --pods 1000 --policies 500 --seed 1 > cluster.yaml
 
 Inputs: files, directories (searched recursively for *.yaml, *.yml, *.json, *.txt, *.np) and
-`-` for stdin. Exit codes: 0 success, 1 invalid input (error diagnostics; results for what
+`-` for stdin; with --cluster, the live cluster of a kubeconfig context (read once). Exit codes: 0 success, 1 invalid input (error diagnostics; results for what
 was understood are still printed), 2 usage error."
 )]
 struct Cli {
@@ -84,13 +87,18 @@ CSV: header `src,dst,port,protocol,allowed`, one row per ordered pair and probe.
 A named port is resolved against each destination; a destination without it is denied.")]
     Matrix {
         /// Manifest files, directories, or `-` for stdin
-        #[arg(required = true, value_name = "PATH")]
+        #[arg(required_unless_present = "cluster", value_name = "PATH")]
         paths: Vec<String>,
+        #[command(flatten)]
+        cluster: ClusterArgs,
         /// Port to probe: `80`, `80/TCP`, `53/UDP`, `132/SCTP` or a port name such as
         /// `serve-80-tcp/TCP`; the protocol defaults to TCP. Repeat for several probes
         /// [default: 80/TCP]
         #[arg(long = "port", value_name = "SPEC")]
         ports: Vec<PortSpec>,
+        /// Show only the endpoints of this namespace (everything is still evaluated)
+        #[arg(short = 'n', long, value_name = "NAMESPACE")]
+        namespace: Option<String>,
         /// Output format
         #[arg(short, long, value_enum, default_value_t = MatrixFormat::Text)]
         output: MatrixFormat,
@@ -109,8 +117,13 @@ JSON: {\"endpoints\": [ids], \"connections\": [{\"from\": id, \"to\": id, \"tcp\
 port ranges sorted and merged, named ports resolved.")]
     Connectivity {
         /// Manifest files, directories, or `-` for stdin
-        #[arg(required = true, value_name = "PATH")]
+        #[arg(required_unless_present = "cluster", value_name = "PATH")]
         paths: Vec<String>,
+        #[command(flatten)]
+        cluster: ClusterArgs,
+        /// Show only the endpoints of this namespace (everything is still evaluated)
+        #[arg(short = 'n', long, value_name = "NAMESPACE")]
+        namespace: Option<String>,
         /// Output format
         #[arg(short, long, value_enum, default_value_t = TextOrJson::Text)]
         output: TextOrJson,
@@ -136,8 +149,10 @@ JSON: {\"version\": 1, \"assumption\", \"endpoints\": [{\"id\", \"ingress\": {\"
 see cli/README.md.")]
     Exposure {
         /// Manifest files, directories, or `-` for stdin
-        #[arg(required = true, value_name = "PATH")]
+        #[arg(required_unless_present = "cluster", value_name = "PATH")]
         paths: Vec<String>,
+        #[command(flatten)]
+        cluster: ClusterArgs,
         /// Only these endpoints (ids); repeat for several [default: every endpoint]
         #[arg(long = "endpoint", value_name = "ID")]
         endpoints: Vec<String>,
@@ -179,8 +194,10 @@ Service. Each pod is explained on its targetPort. JSON: {\"service\": {\"id\", \
 \"ports\".")]
     Explain {
         /// Manifest files, directories, or `-` for stdin
-        #[arg(required = true, value_name = "PATH")]
+        #[arg(required_unless_present = "cluster", value_name = "PATH")]
         paths: Vec<String>,
+        #[command(flatten)]
+        cluster: ClusterArgs,
         /// Source: endpoint id or IP address
         #[arg(long, value_name = "ID|IP")]
         from: String,
@@ -218,8 +235,13 @@ JSON: {\"findings\": [{\"code\", \"severity\", \"message\", \"span\": {\"file\",
 \"warnings\", \"infos\"}}.")]
     Lint {
         /// Manifest files, directories, or `-` for stdin
-        #[arg(required = true, value_name = "PATH")]
+        #[arg(required_unless_present = "cluster", value_name = "PATH")]
         paths: Vec<String>,
+        #[command(flatten)]
+        cluster: ClusterArgs,
+        /// Show only the findings about objects of this namespace (everything is still evaluated)
+        #[arg(short = 'n', long, value_name = "NAMESPACE")]
+        namespace: Option<String>,
         /// Output format
         #[arg(short, long, value_enum, default_value_t = TextOrJson::Text)]
         output: TextOrJson,
@@ -243,9 +265,11 @@ CSV: change,from,to,before,after,added,removed, one row per changed pair.
 Exit codes: 0 (also when connections changed), 1 error diagnostics in the inputs, 2 usage
 error.")]
     Diff {
-        /// Manifests before the change
-        #[arg(long, required = true, num_args = 1.., value_name = "PATH")]
+        /// Manifests before the change (or, with --cluster, the live cluster)
+        #[arg(long, required_unless_present = "cluster", conflicts_with = "cluster", num_args = 1.., value_name = "PATH")]
         before: Vec<String>,
+        #[command(flatten)]
+        cluster: ClusterArgs,
         /// Manifests after the change
         #[arg(long, required = true, num_args = 1.., value_name = "PATH")]
         after: Vec<String>,
@@ -281,8 +305,10 @@ explanation. Exit codes: 0 all passed, 1 a failure (or error diagnostics in the 
         #[arg(value_name = "SPEC")]
         spec: String,
         /// Manifest files, directories, or `-` for stdin
-        #[arg(required = true, value_name = "PATH")]
+        #[arg(required_unless_present = "cluster", value_name = "PATH")]
         paths: Vec<String>,
+        #[command(flatten)]
+        cluster: ClusterArgs,
         /// Output format
         #[arg(short, long, value_enum, default_value_t = TextOrJson::Text)]
         output: TextOrJson,
@@ -304,8 +330,10 @@ Other objects of the input are not printed. Exit codes: 0, 1 error diagnostics i
 inputs (the objects that could be read are still converted), 2 usage error.")]
     Convert {
         /// Manifest files, directories, or `-` for stdin
-        #[arg(required = true, value_name = "PATH")]
+        #[arg(required_unless_present = "cluster", value_name = "PATH")]
         paths: Vec<String>,
+        #[command(flatten)]
+        cluster: ClusterArgs,
     },
     /// Print a deterministic synthetic cluster (YAML) for benchmarks and experiments
     #[command(after_help = "Examples:
@@ -385,29 +413,39 @@ fn run(command: Command, verbose: bool) -> Result<bool, Failure> {
     match command {
         Command::Matrix {
             paths,
+            cluster,
             ports,
+            namespace,
             output,
-        } => with_inputs(&paths, verbose, |inputs, out| {
-            matrix::run(inputs, &ports, output, out)
+        } => with_inputs(&paths, &cluster, verbose, |inputs, out| {
+            matrix::run(inputs, &ports, output, namespace.as_deref(), out)
         }),
-        Command::Connectivity { paths, output } => with_inputs(&paths, verbose, |inputs, out| {
-            connectivity::run(inputs, output == TextOrJson::Json, out)
+        Command::Connectivity {
+            paths,
+            cluster,
+            namespace,
+            output,
+        } => with_inputs(&paths, &cluster, verbose, |inputs, out| {
+            let json = output == TextOrJson::Json;
+            connectivity::run(inputs, json, namespace.as_deref(), out)
         }),
         Command::Exposure {
             paths,
+            cluster,
             endpoints,
             output,
-        } => with_inputs(&paths, verbose, |inputs, out| {
+        } => with_inputs(&paths, &cluster, verbose, |inputs, out| {
             exposure::run(inputs, &endpoints, output == TextOrJson::Json, out)
         }),
         Command::Explain {
             paths,
+            cluster,
             from,
             to,
             to_service,
             port,
             output,
-        } => with_inputs(&paths, verbose, |inputs, out| {
+        } => with_inputs(&paths, &cluster, verbose, |inputs, out| {
             let json = output == TextOrJson::Json;
             match (to, to_service) {
                 (_, Some(service)) => {
@@ -432,20 +470,27 @@ fn run(command: Command, verbose: bool) -> Result<bool, Failure> {
         }),
         Command::Lint {
             paths,
+            cluster,
+            namespace,
             output,
             deny,
-        } => run_review(&paths, |inputs, out| {
+        } => run_review(&paths, &cluster, |inputs, out| {
             let deny = lint::Deny {
                 warnings: deny == Some(DenyLevel::Warnings),
             };
-            lint::run(inputs, output == TextOrJson::Json, deny, verbose, out)
+            let shown = lint::Shown {
+                namespace: namespace.as_deref(),
+                verbose,
+            };
+            lint::run(inputs, output == TextOrJson::Json, deny, shown, out)
         }),
         Command::Diff {
             before,
+            cluster,
             after,
             output,
-        } => Inputs::load(&before)
-            .and_then(|b| Inputs::load(&after).map(|a| (b, a)))
+        } => Inputs::load(&before, &cluster)
+            .and_then(|b| Inputs::load(&after, &ClusterArgs::default()).map(|a| (b, a)))
             .map_err(Failure::Usage)
             .and_then(|(b, a)| {
                 let errors =
@@ -459,18 +504,21 @@ fn run(command: Command, verbose: bool) -> Result<bool, Failure> {
         Command::Test {
             spec,
             paths,
+            cluster,
             output,
         } => match test_cmd::load_spec(&spec) {
             Err(report) => Err(Failure::Usage(report)),
-            Ok(parsed) => run_review(&paths, |inputs, out| {
+            Ok(parsed) => run_review(&paths, &cluster, |inputs, out| {
                 let input_errors = report::print_diagnostics(inputs, verbose);
                 let failed =
                     test_cmd::run(inputs, &spec, &parsed, output == TextOrJson::Json, out)?;
                 Ok(failed || input_errors)
             }),
         },
-        Command::Convert { paths } => {
-            with_inputs(&paths, verbose, |inputs, out| convert::run(inputs, out))
+        Command::Convert { paths, cluster } => {
+            with_inputs(&paths, &cluster, verbose, |inputs, out| {
+                convert::run(inputs, out)
+            })
         }
         Command::Generate {
             pods,
@@ -512,10 +560,11 @@ fn exit_code(result: Result<bool, Failure>) -> ExitCode {
 /// has printed its result for what was understood.
 fn with_inputs(
     paths: &[String],
+    cluster: &ClusterArgs,
     verbose: bool,
     command: impl FnOnce(&Inputs, &mut dyn Write) -> Result<(), Failure>,
 ) -> Result<bool, Failure> {
-    let inputs = Inputs::load(paths).map_err(Failure::Usage)?;
+    let inputs = Inputs::load(paths, cluster).map_err(Failure::Usage)?;
     let had_errors = report::print_diagnostics(&inputs, verbose);
     let stdout = std::io::stdout().lock();
     let mut out = std::io::BufWriter::with_capacity(1 << 16, stdout);
@@ -528,9 +577,10 @@ fn with_inputs(
 /// findings: diagnostics are not printed separately, and the command decides the exit code.
 fn run_review(
     paths: &[String],
+    cluster: &ClusterArgs,
     command: impl FnOnce(&Inputs, &mut dyn Write) -> Result<bool, Failure>,
 ) -> Result<bool, Failure> {
-    let inputs = Inputs::load(paths).map_err(Failure::Usage)?;
+    let inputs = Inputs::load(paths, cluster).map_err(Failure::Usage)?;
     let stdout = std::io::stdout().lock();
     let mut out = std::io::BufWriter::with_capacity(1 << 16, stdout);
     let failed = command(&inputs, &mut out)?;
