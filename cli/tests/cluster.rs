@@ -424,23 +424,23 @@ fn refusals(cp: &ControlPlane) {
 const ADMIN_POLICY: &str = "apiVersion: policy.networking.k8s.io/v1alpha1
 kind: AdminNetworkPolicy
 metadata:
-  name: deny-dev-to-prod
+  name: prod-only-from-prod
 spec:
   priority: 10
   subject:
     namespaces:
       matchLabels: {env: prod}
   ingress:
-  - name: deny-dev
+  - name: deny-others
     action: Deny
     from:
     - namespaces:
         namespaceSelector:
-          matchLabels: {env: dev}
+          matchExpressions: [{key: env, operator: NotIn, values: [prod]}]
 ";
 
 fn tiers_and_progress(cp: &ControlPlane, files: &[String], kubeconfig: &Path) {
-    let matrix = ["matrix", "--port", "5432/TCP", "-o", "json"];
+    let matrix = ["matrix", "--port", "8080/TCP", "-o", "json"];
     let (before, _) = both(files, kubeconfig, &matrix);
     cp.apply(ADMIN_POLICY).expect("an AdminNetworkPolicy");
     let k = kubeconfig.to_str().expect("utf-8 path");
@@ -451,7 +451,7 @@ fn tiers_and_progress(cp: &ControlPlane, files: &[String], kubeconfig: &Path) {
         run.stderr
     );
     // The Admin tier read from the API server decides as the same object in a file does,
-    // and it changes the answer (dev may no longer reach prod).
+    // and it changes the answer (default/* no longer reach prod/api on 8080).
     let admin = cp.dir.join("admin.yaml");
     std::fs::write(&admin, ADMIN_POLICY).expect("admin.yaml");
     let mut with_admin = files.to_vec();
@@ -462,7 +462,7 @@ fn tiers_and_progress(cp: &ControlPlane, files: &[String], kubeconfig: &Path) {
     assert_ne!(
         json(&before),
         json(&f),
-        "the AdminNetworkPolicy denies dev → prod"
+        "the AdminNetworkPolicy denies other namespaces → prod"
     );
 
     // More objects of one kind than fit in one page.
