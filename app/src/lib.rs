@@ -18,6 +18,7 @@ pub mod examples;
 pub mod export;
 pub mod geometry;
 pub mod groups;
+pub mod keys;
 pub mod layout;
 pub mod probe;
 pub mod reach;

@@ -154,6 +154,8 @@ impl Session {
             namespaces: model.cluster.namespaces.clone(),
             services: model.cluster.services.clone(),
             ignored: model.cluster.ignored.clone(),
+            nodes: model.cluster.nodes.clone(),
+            cluster_policies: model.cluster_policies.clone(),
             first,
             parts: parts.len(),
         };
@@ -293,6 +295,8 @@ impl Assembly {
             namespaces,
             services,
             ignored,
+            nodes,
+            cluster_policies,
             first,
             ..
         } = self.shipped;
@@ -300,6 +304,8 @@ impl Assembly {
         model.cluster.namespaces = namespaces;
         model.cluster.services = services;
         model.cluster.ignored = ignored;
+        model.cluster.nodes = nodes;
+        model.cluster_policies = cluster_policies;
         for part in std::iter::once(first).chain(self.parts) {
             model.cluster.pods.extend(part.pods);
             model.policies.extend(part.policies);

@@ -120,6 +120,10 @@ pub struct Shipped {
     pub services: Vec<Service>,
     /// Ignored kinds.
     pub ignored: BTreeMap<String, usize>,
+    /// Nodes (what `nodes` peers of cluster policies select).
+    pub nodes: Vec<netpol_core::Node>,
+    /// The Admin and Baseline tiers' policies, in evaluation order (few: not in parts).
+    pub cluster_policies: Vec<netpol_core::ClusterNetworkPolicy>,
     /// The first pods and policies; [`Shipped::parts`] more follow.
     pub first: Part,
     /// How many [`Response::Part`]s follow.

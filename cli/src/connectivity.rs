@@ -61,8 +61,14 @@ struct Unit {
     class: Option<usize>,
 }
 
-/// Computes the connectivity and writes it as text or JSON.
-pub fn run(inputs: &Inputs, json: bool, out: &mut dyn Write) -> Result<(), Failure> {
+/// Computes the connectivity and writes it as text or JSON, limited to the endpoints of
+/// `namespace` when given (evaluated with every endpoint all the same).
+pub fn run(
+    inputs: &Inputs,
+    json: bool,
+    namespace: Option<&str>,
+    out: &mut dyn Write,
+) -> Result<(), Failure> {
     let engine = Engine::new(&inputs.model);
     let connectivity = engine.connectivity();
     let ids: Vec<&str> = inputs
@@ -72,8 +78,9 @@ pub fn run(inputs: &Inputs, json: bool, out: &mut dyn Write) -> Result<(), Failu
         .iter()
         .map(|p| p.id.as_str())
         .collect();
+    let shown = inputs.shown_pods(namespace);
     if json {
-        write_json(inputs, &engine, &connectivity, &ids, out)?;
+        write_json(&engine, &connectivity, &ids, &shown, out)?;
         return Ok(());
     }
 
@@ -82,7 +89,7 @@ pub fn run(inputs: &Inputs, json: bool, out: &mut dyn Write) -> Result<(), Failu
     // memory (10,000 pods would otherwise need a 100-million-cell table).
     let mut by_class: Vec<Vec<usize>> = vec![Vec::new(); connectivity.classes()];
     let mut pods: Vec<Unit> = Vec::new();
-    for i in 0..ids.len() {
+    for &i in &shown {
         match connectivity.pod_class(i) {
             Some(c) if c < by_class.len() => by_class[c].push(i),
             // Not expected from the engine; such a pod still gets an answer of its own.
@@ -109,7 +116,7 @@ pub fn run(inputs: &Inputs, json: bool, out: &mut dyn Write) -> Result<(), Failu
     let mut interner = Interner::default();
     let table = compute(&engine, &connectivity, &pods, &pods, &mut interner);
     let mut legend = Legend::default();
-    let n = ids.len();
+    let n = shown.len();
     writeln!(
         out,
         "{n} endpoint{}, traffic to itself included",
@@ -221,32 +228,40 @@ fn fragment(r: &AllowedPorts) -> String {
     )
 }
 
+/// The endpoints of the model (`ids`, by pod index) and those shown (`--namespace`).
+#[derive(Clone, Copy)]
+struct Endpoints<'a> {
+    ids: &'a [&'a str],
+    shown: &'a [usize],
+}
+
 /// Streams `{"endpoints": [...], "connections": [...], "version": 2, "addresses": [...]}`,
-/// one connection per line: every ordered pair of distinct endpoints (each endpoint's
+/// one connection per line: every ordered pair of distinct shown endpoints (each endpoint's
 /// traffic to itself is skipped, as the contract says), then every endpoint to and from
 /// every outside-address class, named by its label in brackets. Each distinct result is
 /// rendered once; the per-pair work is a lookup and a few writes.
 fn write_json(
-    inputs: &Inputs,
     engine: &Engine,
     connectivity: &Connectivity,
     ids: &[&str],
+    shown: &[usize],
     out: &mut dyn Write,
 ) -> std::io::Result<()> {
     writeln!(
         out,
         "{{\"endpoints\": {},",
-        json::string_array(ids.iter().copied())
+        json::string_array(shown.iter().map(|&i| ids[i]))
     )?;
     write!(out, " \"connections\": [")?;
     let mut first = true;
-    write_pod_pairs(engine, connectivity, ids, &mut first, out)?;
-    let classes = address_ranges(&inputs.model, engine);
+    let endpoints = Endpoints { ids, shown };
+    write_pod_pairs(engine, connectivity, &endpoints, &mut first, out)?;
+    let classes = address_ranges(engine);
     let labels: Vec<String> = classes.iter().map(|c| format!("[{}]", c.label)).collect();
     write_address_connections(
         engine,
         connectivity,
-        ids,
+        &endpoints,
         &classes,
         &labels,
         &mut first,
@@ -259,23 +274,24 @@ fn write_json(
     Ok(())
 }
 
-/// Every ordered pair of distinct endpoints, from the class-pair table.
+/// Every ordered pair of distinct shown endpoints, from the class-pair table.
 fn write_pod_pairs(
     engine: &Engine,
     connectivity: &Connectivity,
-    ids: &[&str],
+    endpoints: &Endpoints,
     first: &mut bool,
     out: &mut dyn Write,
 ) -> std::io::Result<()> {
+    let Endpoints { ids, shown } = *endpoints;
     let fragments: Vec<String> = connectivity.results().iter().map(fragment).collect();
-    let to: Vec<String> = ids
+    let to: Vec<(usize, String)> = shown
         .iter()
-        .map(|id| format!(", \"to\": {}", json::string(id)))
+        .map(|&i| (i, format!(", \"to\": {}", json::string(ids[i]))))
         .collect();
     let pod_class: Vec<Option<usize>> = (0..ids.len()).map(|i| connectivity.pod_class(i)).collect();
-    for (src, id) in ids.iter().enumerate() {
-        let from = format!("{{\"from\": {}", json::string(id));
-        for (dst, to_dst) in to.iter().enumerate() {
+    for &src in shown {
+        let from = format!("{{\"from\": {}", json::string(ids[src]));
+        for (dst, to_dst) in to.iter().map(|(i, t)| (*i, t)) {
             if src == dst {
                 continue;
             }
@@ -323,12 +339,12 @@ fn write_addresses(
     write!(out, "]")
 }
 
-/// Every endpoint to every address class, then every class to every endpoint, in the
-/// connection format; computed once per pod class (its pods behave alike).
+/// Every shown endpoint to every address class, then every class to every shown endpoint,
+/// in the connection format; computed once per pod class (its pods behave alike).
 fn write_address_connections(
     engine: &Engine,
     connectivity: &Connectivity,
-    ids: &[&str],
+    endpoints: &Endpoints,
     classes: &[AddressRanges],
     labels: &[String],
     first: &mut bool,
@@ -354,11 +370,11 @@ fn write_address_connections(
             None => compute(),
         }
     };
-    for (pod, id) in ids.iter().enumerate() {
+    for &pod in endpoints.shown {
         for (class, label) in labels.iter().enumerate() {
             let line = format!(
                 "{{\"from\": {}, \"to\": {}{}",
-                json::string(id),
+                json::string(endpoints.ids[pod]),
                 json::string(label),
                 cell(true, pod, class)
             );
@@ -366,11 +382,11 @@ fn write_address_connections(
         }
     }
     for (class, label) in labels.iter().enumerate() {
-        for (pod, id) in ids.iter().enumerate() {
+        for &pod in endpoints.shown {
             let line = format!(
                 "{{\"from\": {}, \"to\": {}{}",
                 json::string(label),
-                json::string(id),
+                json::string(endpoints.ids[pod]),
                 cell(false, pod, class)
             );
             write_connection(out, first, &line)?;

@@ -14,7 +14,9 @@
 //! - `2`: usage error — bad flags or values (clap's own code), a path that cannot be read, or
 //!   an `explain` endpoint that names nothing in the input.
 
+mod cluster;
 mod connectivity;
+mod convert;
 mod diff;
 mod explain;
 mod exposure;
@@ -31,6 +33,7 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand, ValueEnum};
 use netpol_core::PortSpec;
 
+use crate::cluster::ClusterArgs;
 use crate::input::Inputs;
 
 /// Exit code for invalid input (error diagnostics).
@@ -49,10 +52,12 @@ const EXIT_USAGE: u8 = 2;
   netpol explain manifests/ --from prod/api --to prod/db --port 5432
   netpol exposure manifests/ --endpoint prod/db
   kubectl get pods,ns,netpol -A -o yaml | netpol matrix -
+  kubectl get anp,banp -o yaml | netpol convert - > cnp.yaml
+  netpol matrix --cluster --context prod -n shop --port 5432
   netpol generate --pods 1000 --policies 500 --seed 1 > cluster.yaml
 
 Inputs: files, directories (searched recursively for *.yaml, *.yml, *.json, *.txt, *.np) and
-`-` for stdin. Exit codes: 0 success, 1 invalid input (error diagnostics; results for what
+`-` for stdin; with --cluster, the live cluster of a kubeconfig context (read once). Exit codes: 0 success, 1 invalid input (error diagnostics; results for what
 was understood are still printed), 2 usage error."
 )]
 struct Cli {
@@ -82,13 +87,18 @@ CSV: header `src,dst,port,protocol,allowed`, one row per ordered pair and probe.
 A named port is resolved against each destination; a destination without it is denied.")]
     Matrix {
         /// Manifest files, directories, or `-` for stdin
-        #[arg(required = true, value_name = "PATH")]
+        #[arg(required_unless_present = "cluster", value_name = "PATH")]
         paths: Vec<String>,
+        #[command(flatten)]
+        cluster: ClusterArgs,
         /// Port to probe: `80`, `80/TCP`, `53/UDP`, `132/SCTP` or a port name such as
         /// `serve-80-tcp/TCP`; the protocol defaults to TCP. Repeat for several probes
         /// [default: 80/TCP]
         #[arg(long = "port", value_name = "SPEC")]
         ports: Vec<PortSpec>,
+        /// Show only the endpoints of this namespace (everything is still evaluated)
+        #[arg(short = 'n', long, value_name = "NAMESPACE")]
+        namespace: Option<String>,
         /// Output format
         #[arg(short, long, value_enum, default_value_t = MatrixFormat::Text)]
         output: MatrixFormat,
@@ -107,8 +117,13 @@ JSON: {\"endpoints\": [ids], \"connections\": [{\"from\": id, \"to\": id, \"tcp\
 port ranges sorted and merged, named ports resolved.")]
     Connectivity {
         /// Manifest files, directories, or `-` for stdin
-        #[arg(required = true, value_name = "PATH")]
+        #[arg(required_unless_present = "cluster", value_name = "PATH")]
         paths: Vec<String>,
+        #[command(flatten)]
+        cluster: ClusterArgs,
+        /// Show only the endpoints of this namespace (everything is still evaluated)
+        #[arg(short = 'n', long, value_name = "NAMESPACE")]
+        namespace: Option<String>,
         /// Output format
         #[arg(short, long, value_enum, default_value_t = TextOrJson::Text)]
         output: TextOrJson,
@@ -134,8 +149,10 @@ JSON: {\"version\": 1, \"assumption\", \"endpoints\": [{\"id\", \"ingress\": {\"
 see cli/README.md.")]
     Exposure {
         /// Manifest files, directories, or `-` for stdin
-        #[arg(required = true, value_name = "PATH")]
+        #[arg(required_unless_present = "cluster", value_name = "PATH")]
         paths: Vec<String>,
+        #[command(flatten)]
+        cluster: ClusterArgs,
         /// Only these endpoints (ids); repeat for several [default: every endpoint]
         #[arg(long = "endpoint", value_name = "ID")]
         endpoints: Vec<String>,
@@ -163,6 +180,11 @@ the ports both directions allow.
 JSON: {\"flow\": {...}, \"allowed\": bool, \"egress\": ..., \"ingress\": ..., \"notes\": [...]};
 without --port, flow.port/port_name/protocol are null, \"ports\": {\"tcp\": [[first, last]],
 \"udp\", \"sctp\"} is added, and egress/ingress list each rule with its \"ports\".
+With AdminNetworkPolicy, BaselineAdminNetworkPolicy or ClusterNetworkPolicy objects, each side
+is decided through the tiers (Admin, NetworkPolicy, Baseline, default allow): the text shows
+that chain, one [Admin]/[NetworkPolicy]/[Baseline]/[Default] line per step, and JSON adds
+egress_chain/ingress_chain and egress_allowed/ingress_allowed (egress_ports/ingress_ports
+without --port); egress/ingress stay the NetworkPolicy tier's verdict.
 --to-service NS/NAME asks about a Service: --port is the Service's port (number or port
 name; every port of the Service without it), resolved to the pods behind the Service and
 the targetPort each receives on, since policies see the pods and the targetPort, never the
@@ -172,8 +194,10 @@ Service. Each pod is explained on its targetPort. JSON: {\"service\": {\"id\", \
 \"ports\".")]
     Explain {
         /// Manifest files, directories, or `-` for stdin
-        #[arg(required = true, value_name = "PATH")]
+        #[arg(required_unless_present = "cluster", value_name = "PATH")]
         paths: Vec<String>,
+        #[command(flatten)]
+        cluster: ClusterArgs,
         /// Source: endpoint id or IP address
         #[arg(long, value_name = "ID|IP")]
         from: String,
@@ -193,14 +217,16 @@ Service. Each pod is explained on its targetPort. JSON: {\"service\": {\"id\", \
         output: TextOrJson,
     },
     /// Find policy mistakes: selectors matching nothing, redundant or shadowed rules, egress
-    /// without DNS, the AND/OR trap, unprotected endpoints, and every parse warning
+    /// without DNS, the AND/OR trap, unprotected endpoints, cluster policy pitfalls
+    /// (same-priority overlaps, shadowed rules, a Pass that allows), and every parse warning
     #[command(after_help = "Examples:
   netpol lint policies/
   netpol lint cluster.yaml policies/ --deny warnings     # CI: fail on warnings too
   netpol lint manifests/ -o json | jq '.findings[].code'
 
-Every finding has a stable code (see docs/review.md), a severity, the source location and a
-help text. Checks that need a cluster snapshot (selectors that match nothing, named ports,
+Every finding has a stable code (see docs/review.md and docs/tiers.md), a severity, the
+source location and a help text. Cluster policy findings (same-priority-overlap,
+cluster-rule-shadowed, pass-allows) name a concrete pod pair as evidence. Checks that need a cluster snapshot (selectors that match nothing, named ports,
 unprotected endpoints, redundancy) run when the input contains pods or workloads.
 Exit codes: 0 no error findings, 1 an error finding (or a warning with --deny warnings),
 2 usage error.
@@ -209,8 +235,13 @@ JSON: {\"findings\": [{\"code\", \"severity\", \"message\", \"span\": {\"file\",
 \"warnings\", \"infos\"}}.")]
     Lint {
         /// Manifest files, directories, or `-` for stdin
-        #[arg(required = true, value_name = "PATH")]
+        #[arg(required_unless_present = "cluster", value_name = "PATH")]
         paths: Vec<String>,
+        #[command(flatten)]
+        cluster: ClusterArgs,
+        /// Show only the findings about objects of this namespace (everything is still evaluated)
+        #[arg(short = 'n', long, value_name = "NAMESPACE")]
+        namespace: Option<String>,
         /// Output format
         #[arg(short, long, value_enum, default_value_t = TextOrJson::Text)]
         output: TextOrJson,
@@ -234,9 +265,11 @@ CSV: change,from,to,before,after,added,removed, one row per changed pair.
 Exit codes: 0 (also when connections changed), 1 error diagnostics in the inputs, 2 usage
 error.")]
     Diff {
-        /// Manifests before the change
-        #[arg(long, required = true, num_args = 1.., value_name = "PATH")]
+        /// Manifests before the change (or, with --cluster, the live cluster)
+        #[arg(long, required_unless_present = "cluster", conflicts_with = "cluster", num_args = 1.., value_name = "PATH")]
         before: Vec<String>,
+        #[command(flatten)]
+        cluster: ClusterArgs,
         /// Manifests after the change
         #[arg(long, required = true, num_args = 1.., value_name = "PATH")]
         after: Vec<String>,
@@ -272,22 +305,51 @@ explanation. Exit codes: 0 all passed, 1 a failure (or error diagnostics in the 
         #[arg(value_name = "SPEC")]
         spec: String,
         /// Manifest files, directories, or `-` for stdin
-        #[arg(required = true, value_name = "PATH")]
+        #[arg(required_unless_present = "cluster", value_name = "PATH")]
         paths: Vec<String>,
+        #[command(flatten)]
+        cluster: ClusterArgs,
         /// Output format
         #[arg(short, long, value_enum, default_value_t = TextOrJson::Text)]
         output: TextOrJson,
+    },
+    /// Rewrite AdminNetworkPolicy and BaselineAdminNetworkPolicy as ClusterNetworkPolicy
+    #[command(after_help = "Examples:
+  netpol convert anp/ > cnp.yaml
+  kubectl get anp,banp -o yaml | netpol convert - | kubectl apply -f -
+
+The v1alpha1 AdminNetworkPolicy and BaselineAdminNetworkPolicy were removed upstream in
+favour of ClusterNetworkPolicy (policy.networking.k8s.io/v1beta1, tier Admin or Baseline).
+Prints one ClusterNetworkPolicy per input object (more when it has more than the 25 rules,
+peers or ports a ClusterNetworkPolicy allows), valid for `kubectl apply`, deterministic.
+Allow becomes Accept; the BaselineAdminNetworkPolicy becomes tier Baseline, priority 1000;
+`ports` become `protocols`; peers in the v0.1.x shape are written as v0.1.x meant them.
+Wherever the rewrite is not word for word a `# netpol convert:` comment says why; the
+connectivity of the converted objects is the same as of the originals.
+Other objects of the input are not printed. Exit codes: 0, 1 error diagnostics in the
+inputs (the objects that could be read are still converted), 2 usage error.")]
+    Convert {
+        /// Manifest files, directories, or `-` for stdin
+        #[arg(required_unless_present = "cluster", value_name = "PATH")]
+        paths: Vec<String>,
+        #[command(flatten)]
+        cluster: ClusterArgs,
     },
     /// Print a deterministic synthetic cluster (YAML) for benchmarks and experiments
     #[command(after_help = "Examples:
   netpol generate --pods 100 --policies 50 --seed 1 > small.yaml
   netpol generate --pods 10000 --policies 5000 --seed 3 | netpol connectivity - -o json
+  netpol generate --pods 1000 --policies 500 --admin 50 --baseline 10 > tiered.yaml
 
 The same arguments always print the same text. The output has Namespaces (labelled with
 team and env), Pods grouped like Deployments (app labels, named container ports, unique
 10.x IPs) and NetworkPolicies: mostly small selectors, about a quarter default-deny or
 empty-selector policies, matchLabels and matchExpressions, namespaceSelectors, ipBlocks
-with except, named ports and port ranges, ingress and egress.")]
+with except, named ports and port ranges, ingress and egress. With --admin and --baseline,
+ClusterNetworkPolicies follow (the NetworkPolicy part stays the same): guardrails such as
+protecting kube-system but DNS, tenant isolation with Pass to the tenants' own policies,
+dev kept from prod, the cloud metadata address blocked, monitoring on a named port, an
+egress allowlist; Baseline defaults per team or environment.")]
     Generate {
         /// Number of pods
         #[arg(long, default_value_t = 100)]
@@ -298,6 +360,12 @@ with except, named ports and port ranges, ingress and egress.")]
         /// Seed of the generator
         #[arg(long, default_value_t = 1)]
         seed: u64,
+        /// Number of Admin-tier ClusterNetworkPolicies (guardrails) to add
+        #[arg(long, default_value_t = 0)]
+        admin: usize,
+        /// Number of Baseline-tier ClusterNetworkPolicies to add
+        #[arg(long, default_value_t = 0)]
+        baseline: usize,
     },
 }
 
@@ -345,29 +413,39 @@ fn run(command: Command, verbose: bool) -> Result<bool, Failure> {
     match command {
         Command::Matrix {
             paths,
+            cluster,
             ports,
+            namespace,
             output,
-        } => with_inputs(&paths, verbose, |inputs, out| {
-            matrix::run(inputs, &ports, output, out)
+        } => with_inputs(&paths, &cluster, verbose, |inputs, out| {
+            matrix::run(inputs, &ports, output, namespace.as_deref(), out)
         }),
-        Command::Connectivity { paths, output } => with_inputs(&paths, verbose, |inputs, out| {
-            connectivity::run(inputs, output == TextOrJson::Json, out)
+        Command::Connectivity {
+            paths,
+            cluster,
+            namespace,
+            output,
+        } => with_inputs(&paths, &cluster, verbose, |inputs, out| {
+            let json = output == TextOrJson::Json;
+            connectivity::run(inputs, json, namespace.as_deref(), out)
         }),
         Command::Exposure {
             paths,
+            cluster,
             endpoints,
             output,
-        } => with_inputs(&paths, verbose, |inputs, out| {
+        } => with_inputs(&paths, &cluster, verbose, |inputs, out| {
             exposure::run(inputs, &endpoints, output == TextOrJson::Json, out)
         }),
         Command::Explain {
             paths,
+            cluster,
             from,
             to,
             to_service,
             port,
             output,
-        } => with_inputs(&paths, verbose, |inputs, out| {
+        } => with_inputs(&paths, &cluster, verbose, |inputs, out| {
             let json = output == TextOrJson::Json;
             match (to, to_service) {
                 (_, Some(service)) => {
@@ -392,20 +470,27 @@ fn run(command: Command, verbose: bool) -> Result<bool, Failure> {
         }),
         Command::Lint {
             paths,
+            cluster,
+            namespace,
             output,
             deny,
-        } => run_review(&paths, |inputs, out| {
+        } => run_review(&paths, &cluster, |inputs, out| {
             let deny = lint::Deny {
                 warnings: deny == Some(DenyLevel::Warnings),
             };
-            lint::run(inputs, output == TextOrJson::Json, deny, verbose, out)
+            let shown = lint::Shown {
+                namespace: namespace.as_deref(),
+                verbose,
+            };
+            lint::run(inputs, output == TextOrJson::Json, deny, shown, out)
         }),
         Command::Diff {
             before,
+            cluster,
             after,
             output,
-        } => Inputs::load(&before)
-            .and_then(|b| Inputs::load(&after).map(|a| (b, a)))
+        } => Inputs::load(&before, &cluster)
+            .and_then(|b| Inputs::load(&after, &ClusterArgs::default()).map(|a| (b, a)))
             .map_err(Failure::Usage)
             .and_then(|(b, a)| {
                 let errors =
@@ -419,22 +504,31 @@ fn run(command: Command, verbose: bool) -> Result<bool, Failure> {
         Command::Test {
             spec,
             paths,
+            cluster,
             output,
         } => match test_cmd::load_spec(&spec) {
             Err(report) => Err(Failure::Usage(report)),
-            Ok(parsed) => run_review(&paths, |inputs, out| {
+            Ok(parsed) => run_review(&paths, &cluster, |inputs, out| {
                 let input_errors = report::print_diagnostics(inputs, verbose);
                 let failed =
                     test_cmd::run(inputs, &spec, &parsed, output == TextOrJson::Json, out)?;
                 Ok(failed || input_errors)
             }),
         },
+        Command::Convert { paths, cluster } => {
+            with_inputs(&paths, &cluster, verbose, |inputs, out| {
+                convert::run(inputs, out)
+            })
+        }
         Command::Generate {
             pods,
             policies,
             seed,
+            admin,
+            baseline,
         } => {
-            let text = netpol_core::generate::generate(pods, policies, seed);
+            let text =
+                netpol_core::generate::generate_tiered(pods, policies, admin, baseline, seed);
             let mut out = std::io::stdout().lock();
             out.write_all(text.as_bytes())
                 .and_then(|()| out.flush())
@@ -466,10 +560,11 @@ fn exit_code(result: Result<bool, Failure>) -> ExitCode {
 /// has printed its result for what was understood.
 fn with_inputs(
     paths: &[String],
+    cluster: &ClusterArgs,
     verbose: bool,
     command: impl FnOnce(&Inputs, &mut dyn Write) -> Result<(), Failure>,
 ) -> Result<bool, Failure> {
-    let inputs = Inputs::load(paths).map_err(Failure::Usage)?;
+    let inputs = Inputs::load(paths, cluster).map_err(Failure::Usage)?;
     let had_errors = report::print_diagnostics(&inputs, verbose);
     let stdout = std::io::stdout().lock();
     let mut out = std::io::BufWriter::with_capacity(1 << 16, stdout);
@@ -482,9 +577,10 @@ fn with_inputs(
 /// findings: diagnostics are not printed separately, and the command decides the exit code.
 fn run_review(
     paths: &[String],
+    cluster: &ClusterArgs,
     command: impl FnOnce(&Inputs, &mut dyn Write) -> Result<bool, Failure>,
 ) -> Result<bool, Failure> {
-    let inputs = Inputs::load(paths).map_err(Failure::Usage)?;
+    let inputs = Inputs::load(paths, cluster).map_err(Failure::Usage)?;
     let stdout = std::io::stdout().lock();
     let mut out = std::io::BufWriter::with_capacity(1 << 16, stdout);
     let failed = command(&inputs, &mut out)?;

@@ -1,11 +1,10 @@
 //! The outside-address classes as address ranges, for outputs that must say which addresses
 //! a class label stands for (`netpol connectivity -o json`'s `addresses`).
 //!
-//! The engine's classes ([`Engine::address_classes`]) are regions of the address space
-//! every policy treats alike: the addresses contained in the same set of `ipBlock`s (of the
-//! rules the policies enforce). This cuts both families at every block boundary, as the
-//! engine does, and gives each listed class the intervals whose set of containing blocks is
-//! its representative's. Two additions make the list cover every address once:
+//! The ranges are the engine's own intervals ([`Engine::address_classes`] are regions of the
+//! address space every policy treats alike, cut at every `ipBlock` boundary); this module
+//! only groups them by class and adds two presentation rules so the list covers every
+//! address once:
 //! - when no policy mentions an IPv6 block, every IPv6 address is in no block, exactly like
 //!   the IPv4 class "any other address", so its range is listed under that class;
 //! - if there is no such IPv4 class (a `0.0.0.0/0` block), the unmentioned IPv6 space is a
@@ -14,10 +13,9 @@
 //! Classes whose every address is some pod's IP have no representative and are not listed
 //! by the engine, so neither are their ranges: ask about those pods by id.
 
-use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
+use std::net::{IpAddr, Ipv6Addr};
 
 use crate::engine::Engine;
-use crate::model::{IpBlock, Model};
 
 /// One class of outside addresses with the inclusive ranges it covers.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -33,10 +31,8 @@ pub struct AddressRanges {
 /// The label of the IPv6 space when no policy mentions IPv6 and no IPv4 class can take it.
 pub const ANY_IPV6: &str = "any IPv6 address";
 
-/// The engine's address classes of `model`, each with its ranges (see the module docs).
-pub fn address_ranges(model: &Model, engine: &Engine) -> Vec<AddressRanges> {
-    let blocks = enforced_blocks(model);
-    let mentions_v6 = blocks.iter().any(|b| b.cidr.is_v6());
+/// The engine's address classes, each with its ranges (see the module docs).
+pub fn address_ranges(engine: &Engine) -> Vec<AddressRanges> {
     let mut out: Vec<AddressRanges> = engine
         .address_classes()
         .into_iter()
@@ -46,88 +42,34 @@ pub fn address_ranges(model: &Model, engine: &Engine) -> Vec<AddressRanges> {
             ranges: Vec::new(),
         })
         .collect();
-    let members: Vec<(bool, Vec<usize>)> = out
+    let mentions_v6 = out.iter().any(|c| c.representative.is_ipv6());
+    // "any other address" (IPv4, in no block) takes unmentioned IPv6 space.
+    let v4_rest = engine
+        .address_intervals()
         .iter()
-        .map(|c| {
-            (
-                c.representative.is_ipv6(),
-                inside(&blocks, c.representative),
-            )
-        })
-        .collect();
-    for v6 in [false, true] {
-        for (first, last, set) in intervals(&blocks, v6) {
-            let owner = members.iter().position(|(f, m)| *f == v6 && *m == set);
-            // Unmentioned IPv6 space is in no block, like IPv4's "any other address".
-            let owner = owner.or_else(|| {
-                (v6 && !mentions_v6)
-                    .then(|| members.iter().position(|(f, m)| !*f && m.is_empty()))
-                    .flatten()
-            });
-            match owner {
-                Some(c) => push_range(&mut out[c].ranges, ip_of(first, v6), ip_of(last, v6)),
-                None if v6 && !mentions_v6 => out.push(AddressRanges {
-                    label: ANY_IPV6.to_string(),
-                    representative: IpAddr::V6(Ipv6Addr::new(
-                        0x2001, 0x4860, 0x4860, 0, 0, 0, 0, 0x8888,
-                    )),
-                    ranges: vec![(ip_of(first, v6), ip_of(last, v6))],
-                }),
-                // Every address of the interval is a pod IP: the engine lists no class.
-                None => {}
-            }
+        .find(|i| !i.first.is_ipv6() && i.in_no_block)
+        .and_then(|i| i.listed);
+    for interval in engine.address_intervals() {
+        let unmentioned_v6 = interval.first.is_ipv6() && !mentions_v6;
+        let owner = if unmentioned_v6 {
+            v4_rest
+        } else {
+            interval.listed
+        };
+        match owner {
+            Some(c) => push_range(&mut out[c].ranges, interval.first, interval.last),
+            None if unmentioned_v6 => out.push(AddressRanges {
+                label: ANY_IPV6.to_string(),
+                representative: IpAddr::V6(Ipv6Addr::new(
+                    0x2001, 0x4860, 0x4860, 0, 0, 0, 0, 0x8888,
+                )),
+                ranges: vec![(interval.first, interval.last)],
+            }),
+            // Every address of the interval is a pod IP: the engine lists no class.
+            None => {}
         }
     }
     out
-}
-
-/// The distinct `ipBlock`s of the rules the policies enforce (directions in
-/// `policyTypes`), the blocks the engine cuts the address space with.
-fn enforced_blocks(model: &Model) -> Vec<IpBlock> {
-    let mut blocks: Vec<IpBlock> = Vec::new();
-    for policy in &model.policies {
-        for direction in policy.policy_types.iter().copied() {
-            for rule in policy.rules(direction) {
-                for block in rule.peers.iter().filter_map(|p| p.ip_block.as_ref()) {
-                    if !blocks.contains(block) {
-                        blocks.push(block.clone());
-                    }
-                }
-            }
-        }
-    }
-    blocks
-}
-
-/// Indices of the blocks containing `ip`.
-fn inside(blocks: &[IpBlock], ip: IpAddr) -> Vec<usize> {
-    (0..blocks.len())
-        .filter(|i| blocks[*i].contains(ip))
-        .collect()
-}
-
-/// The family cut at every block boundary: `(first, last, blocks containing it)`.
-fn intervals(blocks: &[IpBlock], v6: bool) -> Vec<(u128, u128, Vec<usize>)> {
-    let max: u128 = if v6 { u128::MAX } else { u32::MAX as u128 };
-    let mut cuts: Vec<u128> = vec![0];
-    for block in blocks.iter().filter(|b| b.cidr.is_v6() == v6) {
-        for cidr in std::iter::once(&block.cidr).chain(&block.except) {
-            let (first, last) = cidr.range();
-            cuts.push(first);
-            if last < max {
-                cuts.push(last + 1);
-            }
-        }
-    }
-    cuts.sort_unstable();
-    cuts.dedup();
-    cuts.iter()
-        .enumerate()
-        .map(|(i, &start)| {
-            let end = cuts.get(i + 1).map_or(max, |next| next - 1);
-            (start, end, inside(blocks, ip_of(start, v6)))
-        })
-        .collect()
 }
 
 /// Appends `(first, last)`, merging it into the previous range when adjacent.
@@ -148,14 +90,6 @@ fn bits(ip: IpAddr) -> u128 {
     }
 }
 
-fn ip_of(bits: u128, v6: bool) -> IpAddr {
-    if v6 {
-        IpAddr::V6(Ipv6Addr::from(bits))
-    } else {
-        IpAddr::V4(Ipv4Addr::from(bits as u32))
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -163,7 +97,7 @@ mod tests {
 
     fn ranges_of(policies: &str) -> Vec<(String, Vec<String>)> {
         let model = crate::load(&[(FileId(0), "pod x/a ip=10.0.0.1\n"), (FileId(1), policies)]);
-        address_ranges(&model, &Engine::new(&model))
+        address_ranges(&Engine::new(&model))
             .into_iter()
             .map(|c| {
                 let r = c.ranges.iter().map(|(a, b)| format!("{a}-{b}")).collect();

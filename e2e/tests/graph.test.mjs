@@ -33,7 +33,7 @@ const count = (pg, sel) => pg.page.locator(sel).count();
 
 test('relations, not meshes: the seed example draws what its one policy decides', async () => {
   const { context, pg } = await open();
-  await pg.selectExample('internal-egress');
+  await pg.loadExample('internal-egress');
   await pg.selectPort('TCP:3306');
   const drawn = await pg.edges();
   // Only the egress-isolated pod's relations are decided by a policy.

@@ -32,7 +32,7 @@ async function open() {
 
 test('the seed example: only the relations its policy decides, open sides marked', async () => {
   const { context, pg } = await open();
-  await pg.selectExample('internal-egress');
+  await pg.loadExample('internal-egress');
   await pg.selectPort('TCP:3306');
   await pg.screenshot('graph-seed');
   await context.close();

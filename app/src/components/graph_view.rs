@@ -226,9 +226,10 @@ pub fn node_name(n: &crate::connectivity::Node) -> String {
 pub fn GraphView() -> impl IntoView {
     let ctx = expect_context::<Ctx>();
     let gs = ctx.graph_state;
+    // Zoom and pan live in the shared state: a link restores the frame it was made in.
     let vp = Viewport {
-        zoom: RwSignal::new(1.0),
-        pan: RwSignal::new((0.0, 0.0)),
+        zoom: ctx.zoom,
+        pan: ctx.pan,
         size: RwSignal::new((800.0, 500.0)),
     };
     provide_context(vp);
@@ -629,7 +630,7 @@ fn SvgGraph() -> impl IntoView {
                 data-open=e.open.to_string()
                 data-pairs=e.pairs.to_string()
                 data-mid=format!("{:.1},{:.1}", e.route.mid.0, e.route.mid.1)
-                tabindex="0"
+                tabindex="-1"
                 role="button"
                 aria-label=aria
                 on:click=move |_| select()
@@ -745,7 +746,7 @@ fn SvgGraph() -> impl IntoView {
                 data-open-ingress=n.open_in.to_string()
                 data-open-egress=n.open_out.to_string()
                 transform=format!("translate({x:.1},{y:.1})")
-                tabindex="0"
+                tabindex="-1"
                 role="button"
                 aria-label=format!("{} ({})", if is_group { format!("{} — {}", n.label, n.detail) } else { id.clone() }, n.words)
                 on:mousedown=|ev| ev.stop_propagation()

@@ -13,6 +13,7 @@ pub mod graph_canvas;
 pub mod graph_state;
 pub mod graph_view;
 pub mod header;
+pub mod help;
 pub mod legend;
 pub mod matrix_view;
 pub mod node_info;

@@ -13,6 +13,8 @@ pub fn Toolbar() -> impl IntoView {
     let counts = move || {
         let a = ctx.analysis.get();
         let g = ctx.graph.get();
+        // Counts are ordered pairs of endpoints (a group edge counts all its pod pairs).
+        let allowed = |g: &crate::connectivity::Graph| (g.counts.allowed + g.counts.open) as usize;
         let probe = ctx.probe.get();
         let on = match probe {
             Probe::Any => "on any port".to_string(),
@@ -20,16 +22,42 @@ pub fn Toolbar() -> impl IntoView {
         };
         let plural =
             |n: usize, one: &str, many: &str| format!("{n} {}", if n == 1 { one } else { many });
-        // Counts are ordered pairs of endpoints (a group edge counts all its pod pairs).
-        let c = g.counts;
-        format!(
-            "{} · {} · {} allowed {on}: {} by policy, {} open",
-            plural(a.model.cluster.pods.len(), "endpoint", "endpoints"),
-            plural(a.model.policies.len(), "policy", "policies"),
-            plural((c.allowed + c.open) as usize, "pod pair", "pod pairs"),
-            c.allowed,
-            c.open,
-        )
+        let (pods, policies) = (a.model.cluster.pods.len(), a.model.policies.len());
+        // In compare mode every count says both states: what is true now, and after.
+        match (ctx.after_analysis.get(), ctx.after_graph.get()) {
+            (Some(after), Some(ag)) => {
+                let both = |b: usize, a: usize, one: &str, many: &str| {
+                    let noun = if a == 1 && b == 1 { one } else { many };
+                    if a == b {
+                        format!("{b} {noun}")
+                    } else {
+                        format!("{b} → {a} {noun}")
+                    }
+                };
+                format!(
+                    "before → after: {} · {} · {} allowed {on}",
+                    both(
+                        pods,
+                        after.model.cluster.pods.len(),
+                        "endpoint",
+                        "endpoints"
+                    ),
+                    both(policies, after.model.policies.len(), "policy", "policies"),
+                    both(allowed(&g), allowed(&ag), "connection", "connections"),
+                )
+            }
+            _ => {
+                let c = g.counts;
+                format!(
+                    "{} · {} · {} allowed {on}: {} by policy, {} open",
+                    plural(pods, "endpoint", "endpoints"),
+                    plural(policies, "policy", "policies"),
+                    plural(allowed(&g), "pod pair", "pod pairs"),
+                    c.allowed,
+                    c.open,
+                )
+            }
+        }
     };
     view! {
         <div class="viz-bar">

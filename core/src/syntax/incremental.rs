@@ -12,8 +12,9 @@
 
 use std::collections::HashMap;
 
+use crate::cluster_policy::{ClusterNetworkPolicy, ClusterPolicyRule};
 use crate::diagnostic::{sort_diagnostics, Diagnostic, FileId, Span};
-use crate::model::{Namespace, NetworkPolicy, NetworkPolicyRule, Parsed, Pod, Service};
+use crate::model::{Namespace, NetworkPolicy, NetworkPolicyRule, Node, Parsed, Pod, Service};
 
 /// What was understood of each document of the last text, by document text.
 #[derive(Debug, Default)]
@@ -116,6 +117,8 @@ fn append(out: &mut Parsed, parsed: Parsed, bytes: u32, lines: u32) {
         pods,
         services,
         ignored,
+        nodes,
+        cluster_policies,
         diagnostics,
     } = parsed;
     let shift = |span: &mut Span| {
@@ -166,6 +169,21 @@ fn append(out: &mut Parsed, parsed: Parsed, bytes: u32, lines: u32) {
         ports.iter_mut().for_each(|p| shift(&mut p.span));
         service
     }));
+    out.nodes.extend(nodes.into_iter().map(|mut node| {
+        let Node {
+            name: _,
+            labels: _,
+            addresses: _,
+            span,
+        } = &mut node;
+        span.iter_mut().for_each(shift);
+        node
+    }));
+    out.cluster_policies
+        .extend(cluster_policies.into_iter().map(|mut policy| {
+            shift_cluster_policy(&mut policy, &shift);
+            policy
+        }));
     for (kind, count) in ignored {
         *out.ignored.entry(kind).or_default() += count;
     }
@@ -203,6 +221,35 @@ fn shift_policy(policy: &mut NetworkPolicy, shift: &impl Fn(&mut Span)) {
         shift(span);
         peers.iter_mut().for_each(|p| shift(&mut p.span));
         ports.iter_mut().for_each(|p| shift(&mut p.span));
+    }
+}
+
+/// Every span of a cluster policy: its own, its rules', their peers' and ports'.
+fn shift_cluster_policy(policy: &mut ClusterNetworkPolicy, shift: &impl Fn(&mut Span)) {
+    let ClusterNetworkPolicy {
+        kind: _,
+        api_version: _,
+        name: _,
+        tier: _,
+        priority: _,
+        subject: _,
+        ingress,
+        egress,
+        span,
+    } = policy;
+    shift(span);
+    for rule in ingress.iter_mut().chain(egress.iter_mut()) {
+        let ClusterPolicyRule {
+            name: _,
+            action: _,
+            peers,
+            ports,
+            fail_closed: _,
+            span,
+        } = rule;
+        shift(span);
+        peers.iter_mut().for_each(|p| shift(&mut p.span));
+        ports.iter_mut().flatten().for_each(|p| shift(&mut p.span));
     }
 }
 

@@ -20,7 +20,7 @@ fn bits(ip: IpAddr) -> (bool, u128) {
 
 fn check(name: &str, model: &Model, failures: &mut Vec<String>) {
     let engine = Engine::new(model);
-    let classes = address_ranges(model, &engine);
+    let classes = address_ranges(&engine);
     let mut all: Vec<((bool, u128), (bool, u128))> = Vec::new();
     for class in &classes {
         if class.ranges.is_empty() {
