@@ -1,7 +1,7 @@
 //! Keyboard walking of the graph: the graph is one tab stop, and the arrow keys move the
 //! selection — left and right through the endpoints in drawing order, up and down through
-//! the connections leaving the current endpoint (so a selected pair's source stays the
-//! anchor). Pure, so it is tested natively.
+//! the connections leaving the current endpoint, or arriving at it when none leaves (a
+//! selected pair's source is the anchor). Pure, so it is tested natively.
 
 use crate::compare::Merged;
 use crate::connectivity::Graph;
@@ -48,11 +48,18 @@ pub fn step(
         "End" => Some(node_id(count - 1)),
         "ArrowDown" | "ArrowUp" => {
             let anchor = anchor.unwrap_or(0);
-            let own: Vec<(usize, usize)> = edges
+            // The connections leaving it; for an endpoint none leaves (only relations a
+            // policy decided are drawn), those arriving at it.
+            let leaving: Vec<(usize, usize)> = edges
                 .iter()
                 .copied()
                 .filter(|(f, _)| *f == anchor)
                 .collect();
+            let own = if leaving.is_empty() {
+                edges.iter().copied().filter(|(_, t)| *t == anchor).collect()
+            } else {
+                leaving
+            };
             if own.is_empty() {
                 return None;
             }
@@ -159,5 +166,23 @@ mod tests {
             "{}",
             describe(&g, &pair)
         );
+    }
+
+    /// Only relations a policy decided are drawn, so an endpoint may have no connection
+    /// leaving it: the keys then walk the ones arriving.
+    #[test]
+    fn an_endpoint_nothing_leaves_walks_what_arrives() {
+        let ex = &crate::examples::EXAMPLES[0];
+        let a = Analysis::new(ex.policies, ex.cluster);
+        let g = connectivity::build_with(&a, &Probe::Any, &Default::default());
+        let e = drawn_edges(&g, None);
+        let (_, to) = e[0];
+        assert!(e.iter().all(|(f, _)| *f != to), "nothing leaves {}", g.nodes[to].id);
+        let Some(Selection::Pair { to: reached, .. }) =
+            step(Some(&node(&g.nodes[to].id)), &g, &e, "ArrowDown")
+        else {
+            panic!("a pair");
+        };
+        assert_eq!(reached, g.nodes[to].id);
     }
 }

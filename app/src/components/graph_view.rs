@@ -589,7 +589,9 @@ fn SvgGraph() -> impl IntoView {
                 c.push_str(" edge--selected");
             }
             match m.edge_state(index) {
-                Some("dim") if !selected => c.push_str(" is-dimmed"),
+                // The selected edge's own class (`edge--selected`) is its emphasis.
+                _ if selected => {}
+                Some("dim") => c.push_str(" is-dimmed"),
                 Some(_) => c.push_str(" is-focus"),
                 None => {}
             }

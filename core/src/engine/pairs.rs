@@ -91,8 +91,9 @@ impl Connectivity {
         &self.results
     }
 
-    /// Whether some policy isolates pod class `class` for `direction` (selects it with
-    /// that policy type). `None` for an unknown class.
+    /// Whether some policy has a say for pod class `class` in `direction`: a
+    /// NetworkPolicy isolates it (selects it with that policy type), or a cluster policy
+    /// with rules in that direction has it as a subject. `None` for an unknown class.
     pub fn isolated(&self, class: usize, direction: PolicyType) -> Option<bool> {
         let slot = match direction {
             PolicyType::Ingress => INGRESS,
@@ -101,8 +102,8 @@ impl Connectivity {
         self.isolated[slot].get(class).copied()
     }
 
-    /// Whether the pair of classes is *open*: the source is not isolated for egress and
-    /// the destination not for ingress, so every port passes and no policy had a say.
+    /// Whether the pair of classes is *open*: no policy of any tier has a say for the
+    /// source's egress or the destination's ingress, so every port passes.
     /// Every other pair — allowed by some rule, or denied — was decided by policy. `None`
     /// for an unknown class.
     pub fn open(&self, src: usize, dst: usize) -> Option<bool> {

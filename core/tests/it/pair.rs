@@ -180,8 +180,8 @@ proptest! {
     }
 }
 
-/// The connectivity's "open" bit (neither side isolated in its direction, so no policy
-/// decided the pair) and its per-class isolation, against the pair verdict's sides: what
+/// The connectivity's "open" bit (neither side isolated in its direction nor the subject
+/// of a cluster policy's rules in it, so no policy decided the pair) and its per-class isolation, against the pair verdict's sides: what
 /// the playground uses to draw only the relations policies create.
 fn check_open(model: &netpol_core::Model) -> Result<(), TestCaseError> {
     let connectivity = Engine::new(model).connectivity();
@@ -189,8 +189,18 @@ fn check_open(model: &netpol_core::Model) -> Result<(), TestCaseError> {
     for src in 0..pods {
         for dst in 0..pods {
             let verdict = netpol_core::evaluate_pair(model, Endpoint::Pod(src), Endpoint::Pod(dst));
-            let egress = verdict.egress != PairDirection::NotIsolated;
-            let ingress = verdict.ingress != PairDirection::NotIsolated;
+            // A side has a say when a NetworkPolicy isolates it, or a cluster policy with
+            // rules in that direction has it as a subject.
+            let tiered = |pod: usize, direction: PolicyType| {
+                model.cluster_policies.iter().any(|p| {
+                    !p.rules(direction).is_empty()
+                        && netpol_core::in_subject(&model.cluster, p, &model.cluster.pods[pod])
+                })
+            };
+            let egress =
+                verdict.egress != PairDirection::NotIsolated || tiered(src, PolicyType::Egress);
+            let ingress =
+                verdict.ingress != PairDirection::NotIsolated || tiered(dst, PolicyType::Ingress);
             let (s, d) = (
                 connectivity.pod_class(src).unwrap(),
                 connectivity.pod_class(dst).unwrap(),
