@@ -125,6 +125,104 @@ pub struct Scene {
     pub changes: Option<Changes>,
     /// Milliseconds the worker spent, by step (for the benchmark).
     pub timings: Vec<(String, f64)>,
+    /// Parts left out because they equal the scene sent before (the page keeps its own).
+    #[serde(default)]
+    pub kept: Kept,
+}
+
+/// Which parts of a scene were left out of it because the scene sent just before had
+/// them exactly so (most keystrokes change a label, not the drawing): the page keeps what
+/// it has, reads less and redraws nothing for them.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Kept {
+    /// [`Scene::graph`].
+    pub graph: bool,
+    /// [`Scene::layout`].
+    pub layout: bool,
+    /// [`Scene::routes`], [`Scene::order`] and [`Scene::ghost_routes`].
+    pub routes: bool,
+    /// [`Scene::exposure`].
+    pub exposure: bool,
+}
+
+/// The parts of the last scene sent, to leave out of the next what did not change.
+#[derive(Clone, Debug, Default)]
+pub struct Sent {
+    graph: Option<Graph>,
+    layout: Option<Layout>,
+    routes: Option<(Vec<Route>, Vec<usize>, Vec<Route>)>,
+    exposure: Option<Option<Exposure>>,
+}
+
+impl Sent {
+    /// Leaves out of `scene` the parts equal to the last sent, and remembers the others.
+    pub fn delta(&mut self, scene: &mut Scene) {
+        let graph = self
+            .graph
+            .as_ref()
+            .is_some_and(|g| same_graph(g, &scene.graph));
+        if graph {
+            scene.graph = Graph::default();
+        } else {
+            self.graph = Some(scene.graph.clone());
+        }
+        let layout = self.layout.as_ref() == Some(&scene.layout);
+        if layout {
+            scene.layout = Layout::default();
+        } else {
+            self.layout = Some(scene.layout.clone());
+        }
+        let routes = self.routes.as_ref().is_some_and(|(r, o, g)| {
+            *r == scene.routes && *o == scene.order && *g == scene.ghost_routes
+        });
+        if routes {
+            scene.routes = Vec::new();
+            scene.order = Vec::new();
+            scene.ghost_routes = Vec::new();
+        } else {
+            self.routes = Some((
+                scene.routes.clone(),
+                scene.order.clone(),
+                scene.ghost_routes.clone(),
+            ));
+        }
+        let exposure = self.exposure.as_ref() == Some(&scene.exposure);
+        if exposure {
+            scene.exposure = None;
+        } else {
+            self.exposure = Some(scene.exposure.clone());
+        }
+        scene.kept = Kept {
+            graph,
+            layout,
+            routes,
+            exposure,
+        };
+    }
+
+    /// Puts back into `scene` the routes it left out, from `previous` (the scene the page
+    /// shows; the graph, layout and overlay the page keeps in signals of their own).
+    pub fn restore_routes(scene: &mut Scene, previous: Option<&Scene>) {
+        if let (true, Some(previous)) = (scene.kept.routes, previous) {
+            scene.routes = previous.routes.clone();
+            scene.order = previous.order.clone();
+            scene.ghost_routes = previous.ghost_routes.clone();
+        }
+    }
+}
+
+/// Graphs equal in everything drawn or counted (the petgraph index is derived).
+fn same_graph(a: &Graph, b: &Graph) -> bool {
+    a.nodes == b.nodes
+        && a.edges == b.edges
+        && a.cells == b.cells
+        && a.grouped == b.grouped
+        && a.groups == b.groups
+        && a.counts == b.counts
+        && a.hidden_open == b.hidden_open
+        && a.totals == b.totals
+        && a.filtered_out == b.filtered_out
+        && a.cells_omitted == b.cells_omitted
 }
 
 /// What the next scene compares with: the last graph of a view.
@@ -202,6 +300,7 @@ pub fn build(
         renderer,
         changes,
         timings: Vec::new(),
+        kept: Kept::default(),
     }
 }
 

@@ -10,7 +10,9 @@ use netpol_core::Model;
 use crate::analysis::{Analysis, Caches};
 use crate::components::ctx::lint_findings;
 use crate::scene::{self, Previous, Scene};
-use crate::wire::{self, Part, Response, Shipped, ViewRequest, PODS_PER_PART, POLICIES_PER_PART};
+use crate::wire::{
+    self, Part, Patch, Response, Shipped, ViewRequest, PODS_PER_PART, POLICIES_PER_PART,
+};
 
 /// Largest input the page evaluates, in bytes of text (both editors).
 pub const MAX_TEXT: usize = 24 << 20;
@@ -37,6 +39,11 @@ pub struct Session {
     analysis: Option<Arc<Analysis>>,
     id: u64,
     previous: Option<Previous>,
+    /// The analysis the page was last sent, and its texts: the next one crosses as a patch
+    /// of it.
+    shipped: Option<(u64, Arc<Analysis>, (String, String))>,
+    /// The parts of the last scene sent (the next leaves out those that did not change).
+    sent: scene::Sent,
 }
 
 /// The size guard's verdict on a text or a model.
@@ -135,11 +142,21 @@ impl Session {
         })
     }
 
-    /// Step 4: the current analysis as it crosses to the page, in parts.
-    pub fn ship(&self) -> Option<(Shipped, Vec<Part>)> {
-        let a = self.analysis.as_ref()?;
+    /// Step 4: the current analysis as it crosses to the page: as a patch of the one it was
+    /// sent before when little changed (a keystroke), else whole, in parts.
+    pub fn ship(&mut self) -> Option<(Shipped, Vec<Part>)> {
+        let a = self.analysis.clone()?;
+        let texts = self.texts.clone().unwrap_or_default();
         let model = &a.model;
-        let mut parts = parts(model);
+        let patch = self
+            .shipped
+            .as_ref()
+            .and_then(|(id, base, old)| Patch::make(*id, &base.model, old, model, &texts));
+        let mut parts = if patch.is_some() {
+            Vec::new()
+        } else {
+            parts(model)
+        };
         let first = if parts.is_empty() {
             Part::default()
         } else {
@@ -157,9 +174,23 @@ impl Session {
             nodes: model.cluster.nodes.clone(),
             cluster_policies: model.cluster_policies.clone(),
             first,
+            patch,
             parts: parts.len(),
         };
+        self.shipped = Some((self.id, a, texts));
         Some((shipped, parts))
+    }
+
+    /// The scene as it crosses: without the parts the page has from the last one sent.
+    pub fn outgoing(&mut self, mut scene: Scene) -> Scene {
+        self.sent.delta(&mut scene);
+        scene
+    }
+
+    /// The page lost track (it asks again): the next analysis and scene cross whole.
+    pub fn forget_sent(&mut self) {
+        self.shipped = None;
+        self.sent = scene::Sent::default();
     }
 
     /// Whether lint of the current analysis takes only milliseconds (then it goes out with
@@ -198,6 +229,7 @@ impl Session {
         let Some(scene) = self.scene(view) else {
             return Vec::new();
         };
+        let scene = self.outgoing(scene);
         let (analysis, parts) = match fresh.then(|| self.ship()).flatten() {
             Some((shipped, parts)) => (Some(Box::new(shipped)), parts),
             None => (None, Vec::new()),
@@ -285,8 +317,8 @@ impl Assembly {
         self.parts.len() >= self.shipped.parts
     }
 
-    /// The analysis.
-    pub fn finish(self) -> Analysis {
+    /// The analysis (a patch needs the analysis it edits: `base`, with its id).
+    pub fn finish(self, base: Option<(u64, &Analysis)>) -> Option<Analysis> {
         let Shipped {
             classes,
             isolation,
@@ -298,20 +330,31 @@ impl Assembly {
             nodes,
             cluster_policies,
             first,
+            patch,
             ..
         } = self.shipped;
         let mut model = Model::default();
+        match patch {
+            Some(patch) => {
+                let (_, base) = base.filter(|(id, _)| *id == patch.base)?;
+                let (pods, policies) = patch.apply(&base.model)?;
+                model.cluster.pods = pods;
+                model.policies = policies;
+            }
+            None => {
+                for part in std::iter::once(first).chain(self.parts) {
+                    model.cluster.pods.extend(part.pods);
+                    model.policies.extend(part.policies);
+                }
+            }
+        }
         model.cluster.namespaces = namespaces;
         model.cluster.services = services;
         model.cluster.ignored = ignored;
         model.cluster.nodes = nodes;
         model.cluster_policies = cluster_policies;
-        for part in std::iter::once(first).chain(self.parts) {
-            model.cluster.pods.extend(part.pods);
-            model.policies.extend(part.policies);
-        }
         model.diagnostics = wire::unwire(&diagnostics);
-        Analysis::from_parts(model, classes, isolation, stale)
+        Some(Analysis::from_parts(model, classes, isolation, stale))
     }
 }
 
@@ -366,7 +409,7 @@ mod tests {
         }
         let assembly = assembly.unwrap();
         assert!(assembly.complete());
-        let analysis = assembly.finish();
+        let analysis = assembly.finish(None).unwrap();
         let lint = lint.expect("lint findings follow");
         let direct = Analysis::new(&text, "");
         assert_eq!(analysis.model, direct.model);
@@ -389,6 +432,71 @@ mod tests {
             }
             _ => panic!("a scene"),
         }
+    }
+
+    /// The first scene and analysis of `answers`, through JSON.
+    fn scene_and_analysis(answers: Vec<Response>) -> (Scene, Option<Shipped>) {
+        for answer in answers {
+            let json = serde_json::to_string(&answer).unwrap();
+            if let Response::Scene {
+                scene, analysis, ..
+            } = serde_json::from_str::<Response>(&json).unwrap()
+            {
+                return (*scene, analysis.map(|a| *a));
+            }
+        }
+        panic!("no scene")
+    }
+
+    /// A keystroke crosses as a patch of the analysis the page has (positions after the
+    /// edit moved, only the edited pod sent), and the page puts together exactly the new
+    /// model; the parts of the scene that did not change are left out.
+    #[test]
+    fn a_keystroke_crosses_as_a_patch_and_what_did_not_change_stays_out() {
+        // Pods first, then policies: every policy's position moves with the edit.
+        let policies = String::new();
+        let cluster = netpol_core::generate::generate(300, 40, 5);
+        let mut session = Session::new();
+        let (_, first) = scene_and_analysis(session.answer(
+            1,
+            Some((policies.clone(), cluster.clone())),
+            &view(),
+        ));
+        let first = first.unwrap();
+        assert!(first.patch.is_none(), "the first analysis crosses whole");
+        let mut page = Assembly::new(first).finish(None).unwrap();
+        // One label value longer, early in the text: every later position moves.
+        let at = cluster.find("app: ").expect("a label") + "app: ".len();
+        let mut edited = cluster.clone();
+        edited.insert_str(at, "x");
+        let (scene, second) = scene_and_analysis(session.answer(
+            2,
+            Some((policies.clone(), edited.clone())),
+            &view(),
+        ));
+        let second = second.unwrap();
+        let patch = second.patch.clone().expect("a patch");
+        assert!(patch.changed_pods.len() < 5, "{}", patch.changed_pods.len());
+        assert!(patch.changed_policies.is_empty());
+        assert!(
+            Assembly::new(second.clone()).finish(None).is_none(),
+            "needs its base"
+        );
+        let next = Assembly::new(second).finish(Some((1, &page))).unwrap();
+        assert_eq!(next.model, Analysis::new(&policies, &edited).model);
+        page = next;
+        let _ = scene;
+        // The same texts and view again: nothing of the drawing crosses.
+        let (again, none) =
+            scene_and_analysis(session.answer(3, Some((policies.clone(), edited)), &view()));
+        assert!(none.is_none());
+        assert!(again.kept.graph && again.kept.layout && again.kept.routes && again.kept.exposure);
+        assert!(again.graph.nodes.is_empty() && again.routes.is_empty());
+        // The page lost track: everything crosses whole again.
+        session.forget_sent();
+        let (whole, _) = scene_and_analysis(session.answer(4, None, &view()));
+        assert!(!whole.kept.graph && !whole.graph.nodes.is_empty());
+        let _ = page;
     }
 
     #[test]

@@ -10,7 +10,8 @@ use std::cell::RefCell;
 use std::collections::{BTreeMap, HashMap};
 
 use netpol_core::{
-    AddressClass, Diagnostic, Namespace, NetworkPolicy, Pod, Related, Service, Severity, Span,
+    AddressClass, Diagnostic, FileId, Model, Namespace, NetworkPolicy, Pod, Related, Service,
+    Severity, Span,
 };
 use serde::{Deserialize, Serialize};
 
@@ -32,6 +33,9 @@ pub struct Request {
     pub texts: Option<(String, String)>,
     /// What to draw.
     pub view: ViewRequest,
+    /// The page lost track of what it was sent: send the analysis and scene whole.
+    #[serde(default)]
+    pub resend: bool,
 }
 
 /// What to draw, besides the texts.
@@ -124,8 +128,11 @@ pub struct Shipped {
     pub nodes: Vec<netpol_core::Node>,
     /// The Admin and Baseline tiers' policies, in evaluation order (few: not in parts).
     pub cluster_policies: Vec<netpol_core::ClusterNetworkPolicy>,
-    /// The first pods and policies; [`Shipped::parts`] more follow.
+    /// The first pods and policies; [`Shipped::parts`] more follow. Empty with a patch.
     pub first: Part,
+    /// Instead of all pods and policies: what changed since an analysis the page has.
+    #[serde(default)]
+    pub patch: Option<Patch>,
     /// How many [`Response::Part`]s follow.
     pub parts: usize,
 }
@@ -137,6 +144,190 @@ pub struct Part {
     pub pods: Vec<Pod>,
     /// Policies, in model order.
     pub policies: Vec<NetworkPolicy>,
+}
+
+/// The pods and policies of a new analysis as an edit of an older one the page has: one
+/// keystroke changes one pod, but moves the source positions of everything after it, so
+/// positions move by [`Shift`]s and only objects that differ otherwise cross.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct Patch {
+    /// The analysis this edits.
+    pub base: u64,
+    /// Position moves, per editor.
+    pub shifts: Vec<Shift>,
+    /// Pods in the new model.
+    pub pods: usize,
+    /// Policies in the new model.
+    pub policies: usize,
+    /// New pods by index (every index past the base's end is here).
+    pub changed_pods: Vec<(usize, Pod)>,
+    /// New policies by index.
+    pub changed_policies: Vec<(usize, NetworkPolicy)>,
+}
+
+/// Positions at or after byte `from` of `file` move by `bytes` and `lines`: an edit
+/// replaced one region of the text.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Shift {
+    /// The editor.
+    pub file: FileId,
+    /// The end of the replaced region, in the old text.
+    pub from: u32,
+    /// Change of length.
+    pub bytes: i64,
+    /// Change of line count.
+    pub lines: i64,
+}
+
+impl Shift {
+    /// The one region `new` replaced in `old` (common prefix and suffix kept), if any.
+    pub fn between(file: FileId, old: &str, new: &str) -> Option<Shift> {
+        if old == new {
+            return None;
+        }
+        let (o, n) = (old.as_bytes(), new.as_bytes());
+        let prefix = o.iter().zip(n).take_while(|(a, b)| a == b).count();
+        let room = o.len().min(n.len()) - prefix;
+        let suffix = o
+            .iter()
+            .rev()
+            .zip(n.iter().rev())
+            .take(room)
+            .take_while(|(a, b)| a == b)
+            .count();
+        let newlines = |b: &[u8]| b.iter().filter(|&&c| c == b'\n').count() as i64;
+        Some(Shift {
+            file,
+            from: u32::try_from(o.len() - suffix).ok()?,
+            bytes: n.len() as i64 - o.len() as i64,
+            lines: newlines(&n[prefix..n.len() - suffix]) - newlines(&o[prefix..o.len() - suffix]),
+        })
+    }
+
+    /// Moves `span` if it starts after the replaced region.
+    pub fn apply(&self, span: &mut Span) {
+        if span.file == self.file && span.start >= self.from {
+            let moved = |v: u32, by: i64| u32::try_from(i64::from(v) + by).unwrap_or(v);
+            span.start = moved(span.start, self.bytes);
+            span.end = moved(span.end, self.bytes);
+            span.line = moved(span.line, self.lines);
+        }
+    }
+}
+
+fn shift_pod(pod: &mut Pod, shifts: &[Shift]) {
+    for s in shifts {
+        pod.span.iter_mut().for_each(|span| s.apply(span));
+    }
+}
+
+fn shift_policy(policy: &mut NetworkPolicy, shifts: &[Shift]) {
+    for s in shifts {
+        s.apply(&mut policy.span);
+        for rule in policy.ingress.iter_mut().chain(policy.egress.iter_mut()) {
+            s.apply(&mut rule.span);
+            rule.peers.iter_mut().for_each(|p| s.apply(&mut p.span));
+            rule.ports.iter_mut().for_each(|p| s.apply(&mut p.span));
+        }
+    }
+}
+
+/// The items of `new` that differ from `old`'s after `shift` (by index), or `None` when
+/// more than `most` do (then the whole model crosses, in parts).
+fn changed<T: Clone + PartialEq>(
+    old: &[T],
+    new: &[T],
+    shift: impl Fn(&mut T),
+    most: usize,
+) -> Option<Vec<(usize, T)>> {
+    let mut out = Vec::new();
+    for (i, item) in new.iter().enumerate() {
+        let same = old.get(i).is_some_and(|o| {
+            let mut o = o.clone();
+            shift(&mut o);
+            o == *item
+        });
+        if !same {
+            if out.len() == most {
+                return None;
+            }
+            out.push((i, item.clone()));
+        }
+    }
+    Some(out)
+}
+
+/// `base`'s items moved by `shift`, cut or grown to `len`, with `changed` put in; `None`
+/// if an index is missing.
+fn patched<T: Clone>(
+    base: &[T],
+    len: usize,
+    changed: &[(usize, T)],
+    shift: impl Fn(&mut T),
+) -> Option<Vec<T>> {
+    let mut out: Vec<Option<T>> = vec![None; len];
+    for (i, item) in changed {
+        *out.get_mut(*i)? = Some(item.clone());
+    }
+    for (slot, item) in out.iter_mut().zip(base) {
+        if slot.is_none() {
+            let mut item = item.clone();
+            shift(&mut item);
+            *slot = Some(item);
+        }
+    }
+    out.into_iter().collect()
+}
+
+impl Patch {
+    /// The patch from `base` (analysis `id`, of `old_texts`) to `model` (of `texts`), or
+    /// `None` when too much changed for a patch to pay.
+    pub fn make(
+        id: u64,
+        base: &Model,
+        old_texts: &(String, String),
+        model: &Model,
+        texts: &(String, String),
+    ) -> Option<Patch> {
+        let shifts: Vec<Shift> = [
+            Shift::between(FileId(0), &old_texts.0, &texts.0),
+            Shift::between(FileId(1), &old_texts.1, &texts.1),
+        ]
+        .into_iter()
+        .flatten()
+        .collect();
+        let pods = &model.cluster.pods;
+        let policies = &model.policies;
+        Some(Patch {
+            base: id,
+            pods: pods.len(),
+            policies: policies.len(),
+            changed_pods: changed(
+                &base.cluster.pods,
+                pods,
+                |p| shift_pod(p, &shifts),
+                PODS_PER_PART,
+            )?,
+            changed_policies: changed(
+                &base.policies,
+                policies,
+                |p| shift_policy(p, &shifts),
+                POLICIES_PER_PART,
+            )?,
+            shifts,
+        })
+    }
+
+    /// The pods and policies of the new model, from the base's.
+    pub fn apply(&self, base: &Model) -> Option<(Vec<Pod>, Vec<NetworkPolicy>)> {
+        let pods = patched(&base.cluster.pods, self.pods, &self.changed_pods, |p| {
+            shift_pod(p, &self.shifts)
+        })?;
+        let policies = patched(&base.policies, self.policies, &self.changed_policies, |p| {
+            shift_policy(p, &self.shifts)
+        })?;
+        Some((pods, policies))
+    }
 }
 
 /// A [`Diagnostic`] as data (its code is text here, a `&'static str` in the core).

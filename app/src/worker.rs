@@ -60,6 +60,7 @@ fn receive(shell: &Rc<Shell>, mut request: Request) {
         if request.texts.is_none() {
             request.texts = older.texts;
         }
+        request.resend |= older.resend;
     }
     *shell.pending.borrow_mut() = Some(request);
     if !shell.running.replace(true) {
@@ -85,6 +86,10 @@ async fn run(shell: &Rc<Shell>) {
         let Some(request) = shell.pending.borrow_mut().take() else {
             return;
         };
+        if request.resend {
+            shell.session.borrow_mut().forget_sent();
+            shell.shipped.set(0);
+        }
         let mut timings = Vec::new();
         if let Some(texts) = request.texts.filter(|t| shell.session.borrow().is_new(t)) {
             let started = now();
@@ -169,11 +174,12 @@ fn answer(
     mut timings: Vec<(String, f64)>,
 ) -> Option<u64> {
     let started = now();
-    let mut scene = shell.session.borrow_mut().scene(view)?;
+    let scene = shell.session.borrow_mut().scene(view)?;
+    let mut scene = shell.session.borrow_mut().outgoing(scene);
     timings.push(("scene".to_string(), now() - started));
     let id = scene.analysis;
     let with = (id != shell.shipped.get() && shell.session.borrow().small())
-        .then(|| shell.session.borrow().ship())
+        .then(|| shell.session.borrow_mut().ship())
         .flatten();
     if with.is_some() {
         shell.shipped.set(id);
@@ -199,7 +205,7 @@ fn answer(
 
 /// The analysis `id` in parts (its first part carries the lint findings).
 fn ship(shell: &Shell, seq: u64, id: u64) {
-    let Some((first, parts)) = shell.session.borrow().ship() else {
+    let Some((first, parts)) = shell.session.borrow_mut().ship() else {
         return;
     };
     shell.shipped.set(id);

@@ -52,6 +52,8 @@ struct Client {
     last: RefCell<Option<ViewRequest>>,
     /// A request waiting for the worker to listen (texts of older ones merged in).
     queued: RefCell<Option<Request>>,
+    /// The next request asks for everything whole (a patch or scene did not fit).
+    resend: RefCell<bool>,
 }
 
 /// Starts the worker and keeps it fed with what the page shows.
@@ -67,6 +69,7 @@ pub fn start(ctx: Ctx) {
         lint: RefCell::new(None),
         last: RefCell::new(None),
         queued: RefCell::new(None),
+        resend: RefCell::new(false),
     });
     *client.transport.borrow_mut() = Some(spawn(&client, state));
     // The worker is the outside world: this Effect only sends it what the page shows.
@@ -157,7 +160,13 @@ fn send(client: &Rc<Client>, state: GraphState, texts: (String, String), view: V
         texts
     });
     client.sent_at.borrow_mut().push((seq, browser::now_ms()));
-    let request = Request { seq, texts, view };
+    let resend = std::mem::take(&mut *client.resend.borrow_mut());
+    let request = Request {
+        seq,
+        texts,
+        view,
+        resend,
+    };
     if !matches!(state.status.get_untracked(), Status::TooLarge(_)) || request.texts.is_some() {
         state.status.set(Status::Working);
     }
@@ -166,8 +175,11 @@ fn send(client: &Rc<Client>, state: GraphState, texts: (String, String), view: V
         Some(Transport::Worker(_, false)) => {
             let mut queued = client.queued.borrow_mut();
             let mut request = request;
-            if request.texts.is_none() {
-                request.texts = queued.take().and_then(|q| q.texts);
+            if let Some(q) = queued.take() {
+                if request.texts.is_none() {
+                    request.texts = q.texts;
+                }
+                request.resend |= q.resend;
             }
             *queued = Some(request);
         }
@@ -264,6 +276,17 @@ fn receive(client: &Rc<Client>, state: GraphState, response: Response) {
     }
 }
 
+/// Asks the worker for the current analysis and scene whole (what it sent could not be
+/// put together with what the page has).
+fn ask_again(client: &Rc<Client>, state: GraphState) {
+    *client.resend.borrow_mut() = true;
+    let texts = client.texts.borrow().clone();
+    let view = client.last.borrow().clone();
+    if let (Some(texts), Some(view)) = (texts, view) {
+        send(client, state, texts, view);
+    }
+}
+
 /// Milliseconds since request `seq` was sent; forgets it and older ones.
 fn latency(client: &Client, seq: u64) -> f64 {
     let mut sent = client.sent_at.borrow_mut();
@@ -283,9 +306,15 @@ fn assemble(client: &Rc<Client>, state: GraphState, assembly: Assembly) {
 
 /// A complete analysis onto the page (with its lint findings if they came first; the
 /// previous findings stay until the new ones arrive, marked by the analysis they are of).
-fn apply(client: &Client, state: GraphState, assembly: Assembly) {
+fn apply(client: &Rc<Client>, state: GraphState, assembly: Assembly) {
     let id = assembly.id();
-    let analysis = assembly.finish();
+    let base = state.analysis.get_untracked();
+    let base_id = state.analysis_id.get_untracked();
+    let Some(analysis) = assembly.finish(Some((base_id, &base))) else {
+        // A patch of an analysis the page does not have: ask for the whole one.
+        ask_again(client, state);
+        return;
+    };
     state.analysis.set(Arc::new(analysis));
     state.analysis_id.set(id);
     if let Some((_, findings)) = client.lint.borrow_mut().take().filter(|(l, _)| *l == id) {
@@ -296,14 +325,24 @@ fn apply(client: &Client, state: GraphState, assembly: Assembly) {
 /// A scene onto the page: its graph, layout and overlay go to their own signals; `bump`:
 /// the page's generation moves now (else once the analysis is in).
 fn show(state: GraphState, mut scene: crate::scene::Scene, latency: f64, bump: bool) {
-    let mut graph = std::mem::take(&mut scene.graph);
-    graph.index_edges();
-    let layout = std::mem::take(&mut scene.layout);
-    let exposure = scene.exposure.take().map(Arc::new);
+    // Parts the worker left out are the ones the page has: their signals stay as they
+    // are, so nothing that reads them is redrawn.
+    let kept = scene.kept;
+    crate::scene::Sent::restore_routes(&mut scene, state.scene.get_untracked().as_deref());
+    if !kept.graph {
+        let mut graph = std::mem::take(&mut scene.graph);
+        graph.index_edges();
+        state.graph.set(Arc::new(graph));
+    }
+    if !kept.layout {
+        state
+            .layout
+            .set(Arc::new(std::mem::take(&mut scene.layout)));
+    }
+    if !kept.exposure {
+        state.exposure.set(scene.exposure.take().map(Arc::new));
+    }
     let changes = scene.changes.clone().filter(|c| !c.is_empty());
-    state.graph.set(Arc::new(graph));
-    state.layout.set(Arc::new(layout));
-    state.exposure.set(exposure);
     state.scene.set(Some(Arc::new(scene)));
     state.status.set(Status::Ready);
     state.latency_ms.set(latency);

@@ -152,8 +152,19 @@ pub fn CanvasGraph() -> impl IntoView {
     // Anything drawn changed: draw on the next frame.
     {
         let schedule = schedule.clone();
+        // A new scene redraws only when its routes are new: one that kept them (the same
+        // drawing, only the model changed) draws nothing new.
+        let routes = Memo::new(move |prev: Option<&u64>| {
+            let kept = gs.scene.with(|s| s.as_ref().is_some_and(|s| s.kept.routes));
+            let p = prev.copied().unwrap_or(0);
+            if kept {
+                p
+            } else {
+                p + 1
+            }
+        });
         Effect::new(move |_| {
-            gs.scene.track();
+            routes.track();
             ctx.graph.track();
             ctx.layout.track();
             marks.track();

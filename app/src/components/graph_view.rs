@@ -216,7 +216,7 @@ pub fn edge_tip(graph: &Graph, index: usize) -> Vec<String> {
 /// A node's name in words: its id, or a group's label and size.
 pub fn node_name(n: &crate::connectivity::Node) -> String {
     match n.kind {
-        NodeKind::Group(_) => format!("{} ({} pods)", n.label, n.size),
+        NodeKind::Group(_) => format!("{} ({} pods)", n.label, crate::scene::thousands(n.size)),
         _ => n.id.clone(),
     }
 }
@@ -445,15 +445,16 @@ fn edge_items(ctx: Ctx, gs: GraphState) -> Vec<EdgeItem> {
             .collect(),
     };
     let labels = drawn.len() <= LABELS_UP_TO;
+    // Each pair's first edge (one lookup per drawn edge, not a scan).
+    let mut first_edge = std::collections::HashMap::with_capacity(g.edges.len());
+    for (i, e) in g.edges.iter().enumerate() {
+        first_edge.entry((e.from, e.to)).or_insert(i);
+    }
     drawn
         .into_iter()
         .filter_map(|(from, to, verdict, ports, open, route)| {
             let (f, t) = (g.nodes.get(from)?, g.nodes.get(to)?);
-            let index = g
-                .edges
-                .iter()
-                .position(|e| e.from == from && e.to == to)
-                .unwrap_or(usize::MAX);
+            let index = first_edge.get(&(from, to)).copied().unwrap_or(usize::MAX);
             let label = ports.clone().filter(|p| labels && p != "all ports");
             let pairs = (f.size * t.size) as u64;
             Some(EdgeItem {
