@@ -67,16 +67,78 @@ pub fn name(members: &[&Pod]) -> GroupName {
                 label: format!("{prefix}*"),
                 detail: format!("{noun} named {prefix}*, no shared labels"),
             },
-            None => GroupName {
+            None => by_key(members, &noun).unwrap_or_else(|| GroupName {
                 label: noun.clone(),
-                detail: format!("{noun} with no shared labels"),
-            },
+                detail: format!("{noun} that policies treat alike, with no label in common"),
+            }),
         },
     }
 }
 
+/// Members with no label value in common, named by a telling key they all carry and its
+/// most common values: `app: api, web +3` / `12 pods that policies treat alike, by app:
+/// api (5), web (4), cache, db, queue`.
+fn by_key(members: &[&Pod], noun: &str) -> Option<GroupName> {
+    let key = TELLING.iter().chain(NAMESPACE_KEY).find(|k| {
+        members
+            .iter()
+            .all(|p| p.labels.contains_key(**k) || **k == NAMESPACE_KEY[0])
+    })?;
+    let mut counts: BTreeMap<&str, usize> = BTreeMap::new();
+    for p in members {
+        let value = match p.labels.get(*key) {
+            Some(v) => v.as_str(),
+            None => p.namespace.as_str(),
+        };
+        *counts.entry(value).or_default() += 1;
+    }
+    if *key == NAMESPACE_KEY[0] && counts.len() == 1 {
+        return None; // one namespace: its box on the graph says so already
+    }
+    let mut values: Vec<(&str, usize)> = counts.into_iter().collect();
+    values.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(b.0)));
+    let list = |max: usize, with_counts: bool| {
+        let shown: Vec<String> = values
+            .iter()
+            .take(max)
+            .map(|(v, n)| match (with_counts && *n > 1, v.is_empty()) {
+                (_, true) => "\"\"".to_string(),
+                (true, false) => format!("{v} ({n})"),
+                (false, false) => v.to_string(),
+            })
+            .collect();
+        let more = values.len().saturating_sub(max);
+        let shown = shown.join(", ");
+        if more > 0 {
+            format!("{shown} +{more}")
+        } else {
+            shown
+        }
+    };
+    let (key_words, label_key) = if *key == NAMESPACE_KEY[0] {
+        ("in namespaces", "ns")
+    } else {
+        ("by", *key)
+    };
+    Some(GroupName {
+        label: format!("{label_key}: {}", list(2, false)),
+        detail: format!(
+            "{noun} that policies treat alike, {key_words} {}",
+            if *key == NAMESPACE_KEY[0] {
+                list(6, true)
+            } else {
+                format!("{key}: {}", list(6, true))
+            }
+        ),
+    })
+}
+
+/// The last resort of [`by_key`]: members' namespaces.
+const NAMESPACE_KEY: &[&str] = &["namespace"];
+
 /// `12 pods`, `3 Deployments` (workload templates of one kind), `5 endpoints` (mixed).
 fn noun(members: &[&Pod], count: usize) -> String {
+    let count = crate::scene::thousands(count);
     let kinds: Vec<Option<&str>> = members.iter().map(|p| p.workload.as_deref()).collect();
     match kinds.first().copied().flatten() {
         None if kinds.iter().all(Option::is_none) => format!("{count} pods"),
@@ -210,7 +272,34 @@ mod tests {
         let n = name(&[&c, &d]);
         assert_eq!(
             (n.label.as_str(), n.detail.as_str()),
-            ("2 pods", "2 pods with no shared labels")
+            (
+                "2 pods",
+                "2 pods that policies treat alike, with no label in common"
+            )
+        );
+    }
+
+    #[test]
+    fn no_shared_value_is_named_by_a_key_all_carry_and_its_values() {
+        let pods: Vec<Pod> = ["api", "api", "web", "db", "cache"]
+            .iter()
+            .enumerate()
+            .map(|(i, app)| pod(&format!("p{i}x"), &[("app", app), ("team", "t")]))
+            .collect();
+        let members: Vec<&Pod> = pods.iter().collect();
+        // team=t is shared: the shared label names the group.
+        assert_eq!(name(&members).label, "team=t");
+        let pods: Vec<Pod> = ["api", "api", "web", "db", "cache"]
+            .iter()
+            .enumerate()
+            .map(|(i, app)| pod(&format!("{i}"), &[("app", app)]))
+            .collect();
+        let members: Vec<&Pod> = pods.iter().collect();
+        let n = name(&members);
+        assert_eq!(n.label, "app: api, cache +2");
+        assert_eq!(
+            n.detail,
+            "5 pods that policies treat alike, by app: api (2), cache, db, web"
         );
     }
 

@@ -56,7 +56,11 @@ pub fn step(
                 .filter(|(f, _)| *f == anchor)
                 .collect();
             let own = if leaving.is_empty() {
-                edges.iter().copied().filter(|(_, t)| *t == anchor).collect()
+                edges
+                    .iter()
+                    .copied()
+                    .filter(|(_, t)| *t == anchor)
+                    .collect()
             } else {
                 leaving
             };
@@ -177,7 +181,11 @@ mod tests {
         let g = connectivity::build_with(&a, &Probe::Any, &Default::default());
         let e = drawn_edges(&g, None);
         let (_, to) = e[0];
-        assert!(e.iter().all(|(f, _)| *f != to), "nothing leaves {}", g.nodes[to].id);
+        assert!(
+            e.iter().all(|(f, _)| *f != to),
+            "nothing leaves {}",
+            g.nodes[to].id
+        );
         let Some(Selection::Pair { to: reached, .. }) =
             step(Some(&node(&g.nodes[to].id)), &g, &e, "ArrowDown")
         else {

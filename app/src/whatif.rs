@@ -37,7 +37,7 @@ impl Changes {
             if n == 1 {
                 "1 connection".to_string()
             } else {
-                format!("{n} connections")
+                format!("{} connections", crate::scene::thousands(n))
             }
         };
         match (self.opened_total, self.closed_total) {
@@ -156,7 +156,7 @@ fn plural(n: usize, word: &str) -> String {
     if n == 1 {
         format!("1 {word}")
     } else {
-        format!("{n} {word}s")
+        format!("{} {word}s", crate::scene::thousands(n))
     }
 }
 

@@ -218,7 +218,7 @@ test('a 1,000-pod cluster: grouped, readable; a big one switches to the canvas w
   assert.ok((await count(pg, '[data-testid="node"]')) < 600);
   await pg.screenshot('graph-1000');
   // Everything the worker sends arrives whole: the summary counts every endpoint.
-  assert.match(await pg.tid('summary').innerText(), /^1000 endpoints · 500 policies/);
+  assert.match(await pg.tid('summary').innerText(), /^1,000 endpoints · 500 policies/);
   await pg.changing(() => pg.tid('show-denied').check());
   const canvas = await count(pg, '[data-testid="graph-canvas"]');
   if (canvas) {

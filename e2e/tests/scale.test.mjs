@@ -89,8 +89,8 @@ test('pasting 10,000 pods and 5,000 policies: the page keeps running while the w
   t.diagnostic(`timer callbacks while evaluating: ${seen.ticks}; long tasks (ms): ${seen.long.join(' ')}`);
   assert.ok(seen.ticks >= 3, `the page ran ${seen.ticks} timer callbacks while the worker evaluated`);
   // Everything arrives: the summary counts every endpoint; the canvas draws, with a list.
-  await pg.page.waitForFunction(() => document.querySelector('[data-testid="summary"]')?.innerText.startsWith('10000 endpoints'));
-  assert.match(await pg.tid('summary').innerText(), /^10000 endpoints · 5000 policies/);
+  await pg.page.waitForFunction(() => document.querySelector('[data-testid="summary"]')?.innerText.startsWith('10,000 endpoints'));
+  assert.match(await pg.tid('summary').innerText(), /^10,000 endpoints · 5,000 policies/);
   assert.equal(await pg.tid('graph-canvas').count(), 1);
   const first = pg.page.locator('[data-testid="graph-list"] [data-testid="node"]').first();
   await first.waitFor();

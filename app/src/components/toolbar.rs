@@ -20,8 +20,10 @@ pub fn Toolbar() -> impl IntoView {
             Probe::Any => "on any port".to_string(),
             p => format!("on {}", p.label()),
         };
-        let plural =
-            |n: usize, one: &str, many: &str| format!("{n} {}", if n == 1 { one } else { many });
+        let plural = |n: usize, one: &str, many: &str| {
+            let n_words = crate::scene::thousands(n);
+            format!("{n_words} {}", if n == 1 { one } else { many })
+        };
         let (pods, policies) = (a.model.cluster.pods.len(), a.model.policies.len());
         // In compare mode every count says both states: what is true now, and after.
         match (ctx.after_analysis.get(), ctx.after_graph.get()) {
@@ -53,8 +55,8 @@ pub fn Toolbar() -> impl IntoView {
                     plural(pods, "endpoint", "endpoints"),
                     plural(policies, "policy", "policies"),
                     plural(allowed(&g), "pod pair", "pod pairs"),
-                    c.allowed,
-                    c.open,
+                    crate::scene::thousands(c.allowed as usize),
+                    crate::scene::thousands(c.open as usize),
                 )
             }
         }
