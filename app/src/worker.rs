@@ -138,7 +138,13 @@ async fn run(shell: &Rc<Shell>) {
         // Lint once the page has been quiet a moment: it can take a second on a thousand
         // pods, and the next keystroke must not wait behind it.
         if shell.linted.get() != id {
-            sleep(shell, LINT_IDLE_MS).await;
+            // Waited in short steps: a request arriving meanwhile is answered at once, not
+            // after the whole quiet time.
+            let mut waited = 0;
+            while waited < LINT_IDLE_MS && shell.pending.borrow().is_none() {
+                sleep(shell, LINT_STEP_MS).await;
+                waited += LINT_STEP_MS;
+            }
             if shell.pending.borrow().is_none() {
                 if let Some((id, findings)) = shell.session.borrow().lint() {
                     shell.linted.set(id);
@@ -164,6 +170,8 @@ fn lint_small(shell: &Shell) {
 
 /// Quiet time before lint runs.
 const LINT_IDLE_MS: i32 = 400;
+/// How often the quiet time looks for a new request.
+const LINT_STEP_MS: i32 = 20;
 
 /// The scene, posted at once (with its analysis when that is new and small enough to
 /// read in one go, so the page updates both together); the analysis it was drawn from.

@@ -823,20 +823,42 @@ fn GraphList() -> impl IntoView {
     let nodes_ref = NodeRef::<html::Ul>::new();
     let edges_ref = NodeRef::<html::Ul>::new();
     let build = Rc::new(std::cell::Cell::new(0u64));
+    let drawn = Memo::new(move |_| gs.scene.with(|s| s.as_ref().map_or(0, |s| s.drawn)));
+    // The list's text, a slice per task; a new graph whose list reads the same (a
+    // keystroke that changed no node or edge listed) leaves the list as it is.
+    let shown = Rc::new(RefCell::new(Rc::new(Vec::<(String, String)>::new())));
     Effect::new(move |_| {
         let g = ctx.graph.get();
-        let drawn = gs.scene.with(|s| s.as_ref().map_or(0, |s| s.drawn));
+        let drawn = drawn.get();
         let (Some(nodes), Some(edges)) = (nodes_ref.get(), edges_ref.get()) else {
             return;
         };
+        let mut items: Vec<(bool, usize)> = (0..g.nodes.len()).map(|i| (true, i)).collect();
+        items.extend((0..drawn.min(LISTED_EDGES)).map(|i| (false, i)));
+        let chunks: Vec<(String, String)> = items
+            .chunks(SLICE)
+            .map(|slice| {
+                let (mut n_html, mut e_html) = (String::new(), String::new());
+                for &(is_node, i) in slice {
+                    if is_node {
+                        n_html.push_str(&node_html(&g.nodes[i]));
+                    } else {
+                        e_html.push_str(&edge_html(&g, i));
+                    }
+                }
+                (n_html, e_html)
+            })
+            .collect();
+        if **shown.borrow() == chunks {
+            return;
+        }
+        let chunks = Rc::new(chunks);
+        *shown.borrow_mut() = chunks.clone();
         nodes.set_inner_html("");
         edges.set_inner_html("");
         build.set(build.get() + 1);
-        let mut items: Vec<(bool, usize)> = (0..g.nodes.len()).map(|i| (true, i)).collect();
-        items.extend((0..drawn.min(LISTED_EDGES)).map(|i| (false, i)));
         fill(
-            g,
-            items,
+            chunks,
             0,
             nodes.into(),
             edges.into(),
@@ -894,32 +916,25 @@ fn GraphList() -> impl IntoView {
     }
 }
 
-/// Appends `items[from..]` a slice at a time, stopping when a newer build started.
+/// Appends `chunks[from..]` a slice per task, stopping when a newer build started.
 fn fill(
-    g: std::sync::Arc<Graph>,
-    items: Vec<(bool, usize)>,
+    chunks: Rc<Vec<(String, String)>>,
     from: usize,
     nodes: web_sys::Element,
     edges: web_sys::Element,
     build: Rc<std::cell::Cell<u64>>,
     id: u64,
 ) {
-    if build.get() != id || from >= items.len() {
+    if build.get() != id {
         return;
     }
-    let end = (from + SLICE).min(items.len());
-    let (mut n_html, mut e_html) = (String::new(), String::new());
-    for &(is_node, i) in &items[from..end] {
-        if is_node {
-            n_html.push_str(&node_html(&g.nodes[i]));
-        } else {
-            e_html.push_str(&edge_html(&g, i));
-        }
-    }
-    let _ = nodes.insert_adjacent_html("beforeend", &n_html);
-    let _ = edges.insert_adjacent_html("beforeend", &e_html);
+    let Some((n_html, e_html)) = chunks.get(from) else {
+        return;
+    };
+    let _ = nodes.insert_adjacent_html("beforeend", n_html);
+    let _ = edges.insert_adjacent_html("beforeend", e_html);
     set_timeout(
-        move || fill(g, items, end, nodes, edges, build, id),
+        move || fill(chunks, from + 1, nodes, edges, build, id),
         std::time::Duration::from_millis(0),
     );
 }

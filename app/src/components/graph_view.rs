@@ -299,10 +299,13 @@ pub fn GraphView() -> impl IntoView {
             }
         }
     });
-    let renderer = move || {
+    // A memo: the renderer is built once per change of kind, not once per scene (every
+    // scene would otherwise rebuild the whole drawing, and leave its old frame callbacks
+    // reading a disposed one).
+    let renderer = Memo::new(move |_| {
         gs.scene
             .with(|s| s.as_ref().map_or(Renderer::Svg, |s| s.renderer))
-    };
+    });
     let empty = move || {
         ctx.graph.with(|g| g.nodes.is_empty())
             && gs
@@ -327,7 +330,7 @@ pub fn GraphView() -> impl IntoView {
         <div class="graph-area" data-testid="graph-area" data-timings=timings data-latency-ms=move || format!("{:.1}", gs.latency_ms.get())>
             <GraphBar />
             <div class="graph-wrap">
-                {move || match renderer() {
+                {move || match renderer.get() {
                     Renderer::Svg => view! { <SvgGraph /> }.into_any(),
                     Renderer::Canvas => view! { <CanvasGraph /> }.into_any(),
                 }}
