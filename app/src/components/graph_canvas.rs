@@ -479,6 +479,29 @@ fn draw(g: &CanvasRenderingContext2d, d: &Drawing) {
     draw_boxes(g, d, px, v);
     draw_edges(g, d, px, v);
     draw_nodes(g, d, px, v);
+    if d.t.a * 12.0 < 7.0 {
+        draw_overview_titles(g, d, v);
+    }
+}
+
+/// Zoomed out too far for the boxes' own titles: each namespace's name, on top of its
+/// box at a readable size, so the overview says what is where.
+fn draw_overview_titles(g: &CanvasRenderingContext2d, d: &Drawing, v: (f64, f64, f64, f64)) {
+    let p = d.palette;
+    let unit = 1.0 / d.t.a; // one CSS pixel in layout units
+    g.set_font(&format!("700 {:.2}px system-ui, sans-serif", 13.0 * unit));
+    g.set_line_width(4.0 * unit);
+    g.set_stroke_style_str(&p.background);
+    g.set_fill_style_str(&p.text);
+    for bx in &d.layout.boxes {
+        if bx.x > v.2 || bx.x + bx.w < v.0 || bx.y > v.3 || bx.y + bx.h < v.1 {
+            continue;
+        }
+        let name = bx.namespace.as_deref().unwrap_or("outside the cluster");
+        let (x, y) = (bx.x + 4.0 * unit, bx.y + 15.0 * unit);
+        let _ = g.stroke_text_with_max_width(name, x, y, bx.w - 8.0 * unit);
+        let _ = g.fill_text_with_max_width(name, x, y, bx.w - 8.0 * unit);
+    }
 }
 
 fn draw_boxes(g: &CanvasRenderingContext2d, d: &Drawing, px: f64, v: (f64, f64, f64, f64)) {
