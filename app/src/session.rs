@@ -464,12 +464,12 @@ mod tests {
         ));
         let first = first.unwrap();
         assert!(first.patch.is_none(), "the first analysis crosses whole");
-        let mut page = Assembly::new(first).finish(None).unwrap();
+        let page = Assembly::new(first).finish(None).unwrap();
         // One label value longer, early in the text: every later position moves.
         let at = cluster.find("app: ").expect("a label") + "app: ".len();
         let mut edited = cluster.clone();
-        edited.insert_str(at, "x");
-        let (scene, second) = scene_and_analysis(session.answer(
+        edited.insert(at, 'x');
+        let (_, second) = scene_and_analysis(session.answer(
             2,
             Some((policies.clone(), edited.clone())),
             &view(),
@@ -484,8 +484,6 @@ mod tests {
         );
         let next = Assembly::new(second).finish(Some((1, &page))).unwrap();
         assert_eq!(next.model, Analysis::new(&policies, &edited).model);
-        page = next;
-        let _ = scene;
         // The same texts and view again: nothing of the drawing crosses.
         let (again, none) =
             scene_and_analysis(session.answer(3, Some((policies.clone(), edited)), &view()));
@@ -496,7 +494,6 @@ mod tests {
         session.forget_sent();
         let (whole, _) = scene_and_analysis(session.answer(4, None, &view()));
         assert!(!whole.kept.graph && !whole.graph.nodes.is_empty());
-        let _ = page;
     }
 
     #[test]
