@@ -17,7 +17,8 @@
 
 // The façade: the model, the evaluators and their data are re-exported below; the review
 // and enforcement tools are public namespaces of their own (`lint::lint`, `diff::diff`,
-// `assert::check`, `nft::compile`, `render::explain`, `generate::generate`). Everything else
+// `assert::check`, `nft::compile`, `render::explain`, `generate::generate`, the authoring
+// tools `synth::synthesize`/`freeze`/`allow`/`deny`, `tutorial::check_step`). Everything else
 // is private, so a front-end cannot reach past the chosen API into the machinery.
 mod addresses;
 pub mod assert;
@@ -35,6 +36,8 @@ mod ports;
 mod portspec;
 pub mod render;
 mod syntax;
+pub mod synth;
+pub mod tutorial;
 mod verdict;
 
 pub use crate::{

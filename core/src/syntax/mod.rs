@@ -31,6 +31,7 @@
 
 mod build;
 mod compact;
+pub(crate) mod data;
 mod lines;
 mod lower;
 pub(crate) mod names;
