@@ -96,6 +96,15 @@ pub enum EditError {
         /// What was asked about.
         ports: String,
     },
+    /// The text to edit does not parse as YAML past some point: an edit there would be
+    /// lost.
+    #[error("line {line} of the text to change has a YAML error ({message}); fix it first")]
+    BrokenText {
+        /// The line of the error.
+        line: u32,
+        /// The parser's message.
+        message: String,
+    },
     /// No side can be changed in text (host-network pods, rules in flow-style YAML, ...).
     #[error("no change can be written: {0}")]
     NotEditable(String),
@@ -652,7 +661,27 @@ impl<'a> Workspace<'a> {
         };
         let candidate = &candidates[*chosen];
         let edits = self.edits(&candidate.steps);
+        for edit in &edits {
+            self.readable(edit.file)?;
+        }
         Ok(self.verify(ask, candidate, edits))
+    }
+
+    /// Refuses to edit a text whose YAML stops parsing somewhere: the parser drops what
+    /// follows a syntax error, an edit included.
+    fn readable(&self, file: FileId) -> Result<(), EditError> {
+        let broken = self
+            .model
+            .diagnostics
+            .iter()
+            .find(|d| d.code.starts_with("yaml-") && d.span.is_some_and(|s| s.file == file));
+        match broken {
+            Some(d) => Err(EditError::BrokenText {
+                line: d.span.map_or(0, |s| s.line),
+                message: d.message.clone(),
+            }),
+            None => Ok(()),
+        }
     }
 
     /// The model after `steps` (rules replaced, appended; policies added).

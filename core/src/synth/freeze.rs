@@ -358,39 +358,38 @@ fn cidr(v6: bool, bits: u128, prefix: u32) -> Cidr {
     }
 }
 
-/// The fewest CIDRs covering exactly `first..=last`.
-fn cidrs(v6: bool, mut first: u128, last: u128) -> Vec<Cidr> {
+/// The fewest CIDRs covering exactly `first..=last` (`first <= last`).
+fn cidrs(v6: bool, first: u128, last: u128) -> Vec<Cidr> {
     let width: u32 = if v6 { 128 } else { 32 };
     let mut out = Vec::new();
+    let mut at = first;
     loop {
-        // The largest aligned block starting at `first` that does not pass `last`.
-        let mut size_bits = if first == 0 {
+        // The largest block of 2^k addresses aligned at `at` that ends by `last`.
+        let mut k = if at == 0 {
             width
         } else {
-            first.trailing_zeros().min(width)
+            at.trailing_zeros().min(width)
         };
-        while size_bits > 0 {
-            let end = first.saturating_add((1u128 << size_bits.min(127)) - 1);
-            let fits = if size_bits >= 128 {
-                last == u128::MAX && first == 0
+        while k > 0 {
+            let fits = if k == 128 {
+                last == u128::MAX
             } else {
-                end <= last
+                last - at >= (1u128 << k) - 1
             };
             if fits {
                 break;
             }
-            size_bits -= 1;
+            k -= 1;
         }
-        out.push(cidr(v6, first, width - size_bits));
-        let end = if size_bits >= 128 {
-            u128::MAX
-        } else {
-            first + (1u128 << size_bits) - 1
-        };
+        out.push(cidr(v6, at, width - k));
+        if k == 128 {
+            return out;
+        }
+        let end = at + ((1u128 << k) - 1);
         if end >= last {
             return out;
         }
-        first = end + 1;
+        at = end + 1;
     }
 }
 

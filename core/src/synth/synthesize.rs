@@ -94,23 +94,34 @@ impl<'a> Synth<'a> {
         }
     }
 
-    /// Writes, checks, and writes again without the DNS a failed check blames.
+    /// Writes, checks, and writes again: without the DNS a failed check blames, and (with
+    /// `--keep`) with the sides that the new policies themselves closed (a new policy
+    /// isolates pods that relied on not being isolated), until nothing changes.
     pub fn run(mut self, options: &Options) -> Synthesis {
         let mut no_dns: BTreeSet<String> = BTreeSet::new();
+        let mut carried = Rules::new();
+        let mut probe: Option<Model> = None;
         loop {
-            let (rules, isolation) = self.rules(options, &no_dns);
+            let (mut rules, isolation) = self.rules(options, &no_dns, probe.as_ref());
+            merge(&mut rules, &carried);
             let text = self.text(&rules, &isolation);
             let (check, after) = check::synthesis(self.model, self.spec, &text);
             let blamed = self.dns_blamed(&check, &after, &no_dns);
-            if blamed.is_empty() {
-                return self.finish(text, check, &after);
+            if !blamed.is_empty() {
+                for ns in &blamed {
+                    self.notes.insert(format!(
+                        "no DNS egress for namespace {ns}: an expectation of the spec denies it"
+                    ));
+                }
+                no_dns.extend(blamed);
+                continue;
             }
-            for ns in &blamed {
-                self.notes.insert(format!(
-                    "no DNS egress for namespace {ns}: an expectation of the spec denies it"
-                ));
+            if options.keep && !check.passed() && rules != carried {
+                carried = rules;
+                probe = Some(after);
+                continue;
             }
-            no_dns.extend(blamed);
+            return self.finish(text, check, &after);
         }
     }
 
@@ -158,10 +169,20 @@ impl<'a> Synth<'a> {
     }
 
     /// The rules for every requirement and DNS, and the isolation to add.
-    fn rules(&mut self, options: &Options, no_dns: &BTreeSet<String>) -> (Rules, Isolation) {
+    /// `probe`: with `--keep`, the model to find the closed sides on (the last round's
+    /// output on the cluster); else the policies in force plus the isolation to add.
+    fn rules(
+        &mut self,
+        options: &Options,
+        no_dns: &BTreeSet<String>,
+        probe: Option<&Model>,
+    ) -> (Rules, Isolation) {
         let mut rules = Rules::new();
         let isolation = self.isolation(options);
-        let base = with_isolation(self.model, &isolation);
+        let base = match probe {
+            Some(model) => model.clone(),
+            None => with_isolation(self.model, &isolation),
+        };
         for r in 0..self.intent.requirements.len() {
             self.requirement(r, options, &base, &mut rules);
         }
@@ -553,6 +574,22 @@ impl<'a> Synth<'a> {
             text.push_str(&format!(" and {} more", others.len() - shown.len()));
         }
         text
+    }
+}
+
+/// Adds `from`'s rules to `into`.
+fn merge(into: &mut Rules, from: &Rules) {
+    for (key, directions) in from {
+        let slot = into.entry(key.clone()).or_default();
+        for (d, rules) in directions.iter().enumerate() {
+            for (party, (ports, reasons)) in rules {
+                let (have, why) = slot[d]
+                    .entry(party.clone())
+                    .or_insert_with(|| (Ports::Some(BTreeSet::new()), BTreeSet::new()));
+                have.merge(ports);
+                why.extend(reasons.iter().cloned());
+            }
+        }
     }
 }
 

@@ -1,6 +1,7 @@
 //! The one integration-test binary of `netpol-core` (ripgrep/kube-rs style): each module
 //! pins one area.
 
+mod authoring;
 mod conformance;
 mod invariants;
 mod nft_sim;
@@ -9,3 +10,4 @@ mod parse;
 mod props;
 mod reference;
 mod review;
+mod tutorials;
