@@ -2,12 +2,14 @@
 //! policies in force, and judged with the engine — never trusted because of how it was
 //! made.
 
+use std::collections::BTreeMap;
+
 use serde::Serialize;
 
 use crate::assert::intent::{self, Beyond, Intent};
 use crate::assert::{self, Outcome, Spec, DEFAULT_DENY};
 use crate::diagnostic::{Diagnostic, FileId, Severity};
-use crate::engine::Engine;
+use crate::engine::{Connectivity, Engine};
 use crate::model::{Endpoint, Model, Parsed};
 use crate::ports::AllowedPorts;
 use crate::render;
@@ -125,26 +127,54 @@ impl PairChange {
 /// (a representative of each class of either model), whose allowed ports differ. Both
 /// models must have the same pods.
 pub(crate) fn changes(before: &Model, after: &Model) -> Vec<PairChange> {
-    let (eb, ea) = (Engine::new(before), Engine::new(after));
-    let (cb, ca) = (eb.connectivity(), ea.connectivity());
-    // The address classes of both sides: a rewritten ipBlock may merge classes of
-    // `before` in `after`, so each side's representatives are asked on both.
-    let mut classes = ea.address_classes();
-    for c in eb.address_classes() {
-        if !classes.iter().any(|a| a.representative == c.representative) {
-            classes.push(c);
+    Baseline::new(before).changes(after)
+}
+
+/// A model compiled once, to compare many candidate models with.
+pub(crate) struct Baseline<'m> {
+    model: &'m Model,
+    pub engine: Engine,
+    connectivity: Connectivity,
+}
+
+impl<'m> Baseline<'m> {
+    pub fn new(model: &'m Model) -> Baseline<'m> {
+        let engine = Engine::new(model);
+        let connectivity = engine.connectivity();
+        Baseline {
+            model,
+            engine,
+            connectivity,
         }
     }
-    let label = |e: Endpoint| match e {
-        Endpoint::Pod(_) => render::endpoint_name(after, &e),
-        Endpoint::Address(ip) => classes
-            .iter()
-            .find(|c| c.representative == ip)
-            .map_or_else(|| ip.to_string(), |c| format!("[{}]", c.label)),
-    };
-    let mut out = Vec::new();
-    let mut compare = |src: Endpoint, dst: Endpoint, b: AllowedPorts, a: AllowedPorts| {
-        if a != b {
+
+    /// See [`changes`].
+    pub fn changes(&self, after: &Model) -> Vec<PairChange> {
+        self.compare(after).0
+    }
+
+    /// [`Baseline::changes`], and the engine of `after` for further questions.
+    pub fn compare(&self, after: &Model) -> (Vec<PairChange>, Engine) {
+        let (eb, cb) = (&self.engine, &self.connectivity);
+        let ea = Engine::new(after);
+        let ca = ea.connectivity();
+        // The address classes of both sides: a rewritten ipBlock may merge classes of
+        // `before` in `after`, so each side's representatives are asked on both.
+        let mut classes = ea.address_classes();
+        for c in eb.address_classes() {
+            if !classes.iter().any(|a| a.representative == c.representative) {
+                classes.push(c);
+            }
+        }
+        let label = |e: Endpoint| match e {
+            Endpoint::Pod(_) => render::endpoint_name(after, &e),
+            Endpoint::Address(ip) => classes
+                .iter()
+                .find(|c| c.representative == ip)
+                .map_or_else(|| ip.to_string(), |c| format!("[{}]", c.label)),
+        };
+        let mut out = Vec::new();
+        let mut push = |src: Endpoint, dst: Endpoint, b: AllowedPorts, a: AllowedPorts| {
             out.push(PairChange {
                 src,
                 dst,
@@ -153,21 +183,44 @@ pub(crate) fn changes(before: &Model, after: &Model) -> Vec<PairChange> {
                 before: b,
                 after: a,
             });
+        };
+        let pods = after.cluster.pods.len().min(self.model.cluster.pods.len());
+        let none = AllowedPorts::default();
+        for s in 0..pods {
+            for d in (0..pods).filter(|d| *d != s) {
+                let b = cb.ports(s, d).unwrap_or(&none);
+                let a = ca.ports(s, d).unwrap_or(&none);
+                if a != b {
+                    push(Endpoint::Pod(s), Endpoint::Pod(d), b.clone(), a.clone());
+                }
+            }
         }
-    };
-    let pods = after.cluster.pods.len().min(before.cluster.pods.len());
-    for s in 0..pods {
-        for d in (0..pods).filter(|d| *d != s) {
-            let b = cb.ports(s, d).cloned().unwrap_or_default();
-            let a = ca.ports(s, d).cloned().unwrap_or_default();
-            compare(Endpoint::Pod(s), Endpoint::Pod(d), b, a);
+        // Pods of one class on both sides answer alike for an address: ask once per pair
+        // of classes.
+        let mut asked: BTreeMap<(Option<usize>, Option<usize>, usize), Vec<[AllowedPorts; 4]>> =
+            BTreeMap::new();
+        for s in 0..pods {
+            let key = |k: usize| (cb.pod_class(s), ca.pod_class(s), k);
+            for (k, c) in classes.iter().enumerate() {
+                let (p, x) = (Endpoint::Pod(s), Endpoint::Address(c.representative));
+                let answers = asked.entry(key(k)).or_insert_with(|| {
+                    vec![[
+                        eb.allowed_ports(p, x),
+                        ea.allowed_ports(p, x),
+                        eb.allowed_ports(x, p),
+                        ea.allowed_ports(x, p),
+                    ]]
+                });
+                let [out_b, out_a, in_b, in_a] = &answers[0];
+                if out_a != out_b {
+                    push(p, x, out_b.clone(), out_a.clone());
+                }
+                if in_a != in_b {
+                    push(x, p, in_b.clone(), in_a.clone());
+                }
+            }
         }
-        for c in &classes {
-            let (p, x) = (Endpoint::Pod(s), Endpoint::Address(c.representative));
-            compare(p, x, eb.allowed_ports(p, x), ea.allowed_ports(p, x));
-            compare(x, p, eb.allowed_ports(x, p), ea.allowed_ports(x, p));
-        }
+        out.sort_by_key(|c| (c.src, c.dst));
+        (out, ea)
     }
-    out.sort_by_key(|c| (c.src, c.dst));
-    out
 }

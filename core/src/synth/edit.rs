@@ -16,14 +16,13 @@ use std::collections::BTreeSet;
 
 use serde::Serialize;
 
-use super::check::{self, PairChange};
+use super::check::{Baseline, PairChange};
 use super::groups::{dns_label, preferred_label, Groups};
 use super::narrow::{self, Excluded};
 use super::plan::{self, model_ports, Party, PortItem, Ports};
 use super::synthesize::{declared, host_block, port_name};
 use super::yaml::{self, Notes};
 use crate::diagnostic::FileId;
-use crate::engine::Engine;
 use crate::model::{Endpoint, Model, NetworkPolicy, NetworkPolicyRule, PolicyType, PortRef};
 use crate::pair::PairDirection;
 use crate::ports::{AllowedPorts, PortSet};
@@ -163,9 +162,9 @@ struct Candidate {
 struct Workspace<'a> {
     sources: &'a [(FileId, &'a str)],
     target: FileId,
-    model: Model,
+    model: &'a Model,
     groups: Groups,
-    before: Engine,
+    before: Baseline<'a>,
 }
 
 /// What "allow"/"deny" is about: a pair and the ports.
@@ -188,9 +187,10 @@ pub(crate) fn allow(
     dst: Endpoint,
     port: Option<&PortSpec>,
 ) -> Result<Proposal, EditError> {
-    let ws = Workspace::new(sources, target);
+    let model = crate::load(sources);
+    let ws = Workspace::new(sources, target, &model);
     let ask = ws.ask(src, dst, port, true)?;
-    let allowed = ws.before.allowed_ports(src, dst);
+    let allowed = ws.before.engine.allowed_ports(src, dst);
     if covers(&allowed, &ask.ports) {
         return Err(EditError::AlreadyAllowed {
             src: ws.name(src),
@@ -198,7 +198,7 @@ pub(crate) fn allow(
             ports: allowed.to_string(),
         });
     }
-    let verdict = crate::evaluate_pair(&ws.model, src, dst);
+    let verdict = crate::evaluate_pair(ws.model, src, dst);
     let egress = match src {
         Endpoint::Pod(s) if !covers(&verdict.egress.ports(), &ask.ports) => {
             ws.allow_side(s, PolicyType::Egress, dst, &ask)
@@ -223,9 +223,10 @@ pub(crate) fn deny(
     dst: Endpoint,
     port: Option<&PortSpec>,
 ) -> Result<Proposal, EditError> {
-    let ws = Workspace::new(sources, target);
+    let model = crate::load(sources);
+    let ws = Workspace::new(sources, target, &model);
     let mut ask = ws.ask(src, dst, port, false)?;
-    let allowed = ws.before.allowed_ports(src, dst);
+    let allowed = ws.before.engine.allowed_ports(src, dst);
     let closing = allowed.intersection(&ask.ports);
     if closing.is_empty() {
         return Err(EditError::AlreadyDenied {
@@ -235,7 +236,7 @@ pub(crate) fn deny(
         });
     }
     ask.ports = closing;
-    let verdict = crate::evaluate_pair(&ws.model, src, dst);
+    let verdict = crate::evaluate_pair(ws.model, src, dst);
     let mut combos = Vec::new();
     if let Endpoint::Pod(d) = dst {
         combos.extend(ws.deny_side(d, PolicyType::Ingress, src, &verdict.ingress, &ask));
@@ -275,21 +276,18 @@ fn covers(have: &AllowedPorts, want: &AllowedPorts) -> bool {
 }
 
 impl<'a> Workspace<'a> {
-    fn new(sources: &'a [(FileId, &'a str)], target: FileId) -> Workspace<'a> {
-        let model = crate::load(sources);
-        let groups = Groups::new(&model);
-        let before = Engine::new(&model);
+    fn new(sources: &'a [(FileId, &'a str)], target: FileId, model: &'a Model) -> Workspace<'a> {
         Workspace {
             sources,
             target,
             model,
-            groups,
-            before,
+            groups: Groups::new(model),
+            before: Baseline::new(model),
         }
     }
 
     fn name(&self, e: Endpoint) -> String {
-        render::endpoint_name(&self.model, &e)
+        render::endpoint_name(self.model, &e)
     }
 
     fn text(&self, file: FileId) -> &'a str {
@@ -324,7 +322,7 @@ impl<'a> Workspace<'a> {
         };
         let Some(spec) = port else {
             let items = match (allow, dst_group) {
-                (true, Some(g)) => declared(&self.model, &self.groups.list[g].pods),
+                (true, Some(g)) => declared(self.model, &self.groups.list[g].pods),
                 _ => Ports::All,
             };
             let ports = match (allow, dst) {
@@ -352,7 +350,7 @@ impl<'a> Workspace<'a> {
                 words,
             });
         };
-        let numbers = spec.numbers(&self.model, dst);
+        let numbers = spec.numbers(self.model, dst);
         if numbers.is_empty() {
             return Err(EditError::NoSuchPort {
                 dst: self.name(dst),
@@ -363,7 +361,7 @@ impl<'a> Workspace<'a> {
         *ports.get_mut(spec.protocol) = PortSet::from_ranges(numbers.iter().map(|n| (*n, *n)));
         let named = match &spec.port {
             PortRef::Number(n) => dst_group
-                .and_then(|g| port_name(&self.model, &self.groups.list[g].pods, spec.protocol, *n))
+                .and_then(|g| port_name(self.model, &self.groups.list[g].pods, spec.protocol, *n))
                 .map_or(PortRef::Number(*n), PortRef::Name),
             name => name.clone(),
         };
@@ -503,10 +501,10 @@ impl<'a> Workspace<'a> {
             }
             Endpoint::Address(_) => None,
         };
-        let excluded = Excluded::of(&self.model, other, label);
+        let excluded = Excluded::of(self.model, other, label);
         let rewrite = |rule: &NetworkPolicyRule| {
             narrow::rewrite(
-                &self.model,
+                self.model,
                 rule,
                 &pod.namespace,
                 &excluded,
@@ -631,11 +629,9 @@ impl<'a> Workspace<'a> {
                 continue;
             }
             let after = self.simulate(&c.steps);
-            let target = Engine::new(&after).allowed_ports(ask.src, ask.dst);
-            let others = check::changes(&self.model, &after)
-                .into_iter()
-                .filter(|ch| (ch.src, ch.dst) != (ask.src, ask.dst))
-                .collect::<Vec<_>>();
+            let (mut others, engine) = self.before.compare(&after);
+            others.retain(|ch| (ch.src, ch.dst) != (ask.src, ask.dst));
+            let target = engine.allowed_ports(ask.src, ask.dst);
             let unwanted = others
                 .iter()
                 .filter(|ch| {
@@ -893,23 +889,15 @@ impl<'a> Workspace<'a> {
             .collect();
         let borrowed: Vec<(FileId, &str)> = texts.iter().map(|(f, t)| (*f, t.as_str())).collect();
         let after = crate::load(&borrowed);
-        let mut changes = check::changes(&self.model, &after);
-        let at = changes
-            .iter()
-            .position(|c| (c.src, c.dst) == (ask.src, ask.dst));
-        let target = match at {
-            Some(i) => changes.remove(i),
-            None => {
-                let ports = self.before.allowed_ports(ask.src, ask.dst);
-                PairChange {
-                    src: ask.src,
-                    dst: ask.dst,
-                    from: self.name(ask.src),
-                    to: self.name(ask.dst),
-                    before: ports.clone(),
-                    after: Engine::new(&after).allowed_ports(ask.src, ask.dst),
-                }
-            }
+        let (mut changes, engine) = self.before.compare(&after);
+        changes.retain(|c| (c.src, c.dst) != (ask.src, ask.dst));
+        let target = PairChange {
+            src: ask.src,
+            dst: ask.dst,
+            from: self.name(ask.src),
+            to: self.name(ask.dst),
+            before: self.before.engine.allowed_ports(ask.src, ask.dst),
+            after: engine.allowed_ports(ask.src, ask.dst),
         };
         Proposal {
             summary: candidate.words.join("; "),

@@ -56,6 +56,8 @@ pub(crate) struct Synth<'a> {
     dns_found: bool,
     /// Whether any pod has an IPv6 address (then "outside" includes `::/0`).
     v6: bool,
+    /// Building on the policies in force (`--keep`).
+    keep: bool,
     notes: BTreeSet<String>,
 }
 
@@ -90,6 +92,7 @@ impl<'a> Synth<'a> {
             dns_group,
             dns_found: found.is_some(),
             v6,
+            keep: false,
             notes: BTreeSet::new(),
         }
     }
@@ -98,6 +101,7 @@ impl<'a> Synth<'a> {
     /// `--keep`) with the sides that the new policies themselves closed (a new policy
     /// isolates pods that relied on not being isolated), until nothing changes.
     pub fn run(mut self, options: &Options) -> Synthesis {
+        self.keep = options.keep;
         let mut no_dns: BTreeSet<String> = BTreeSet::new();
         let mut carried = Rules::new();
         let mut probe: Option<Model> = None;
@@ -125,7 +129,18 @@ impl<'a> Synth<'a> {
         }
     }
 
-    fn finish(self, text: String, check: Check, after: &Model) -> Synthesis {
+    fn finish(mut self, text: String, check: Check, after: &Model) -> Synthesis {
+        let denied_fails = self
+            .spec
+            .expectations
+            .iter()
+            .zip(&check.outcomes)
+            .any(|(e, o)| e.expect == Some(crate::assert::Expect::Denied) && !o.passed);
+        if denied_fails && self.keep && !self.spec.default_deny {
+            self.notes.insert(
+                "with --keep, only `default: deny` lets synthesize add isolation: rules that allow can never meet an `expect: denied` entry".to_string(),
+            );
+        }
         let policies = after
             .policies
             .iter()

@@ -450,12 +450,7 @@ fn is_usable(model: &Model) -> bool {
 #[test]
 fn synthesis_on_every_conformance_cluster_keeps_both_promises() {
     let mut judged = 0;
-    let only = std::env::var("NETPOL_CASE").unwrap_or_default();
     for (i, (name, cluster, policies)) in cases().into_iter().enumerate() {
-        if !name.contains(&only) {
-            continue;
-        }
-        let started = std::time::Instant::now();
         let model = load(&cluster, &policies);
         if !is_usable(&model) {
             continue;
@@ -482,7 +477,6 @@ fn synthesis_on_every_conformance_cluster_keeps_both_promises() {
             );
             judged += 1;
         }
-        eprintln!("{name}: {:?}", started.elapsed());
     }
     assert!(judged >= 300, "only {judged} syntheses judged");
 }
