@@ -126,9 +126,21 @@ fn synthesis(repeat: usize) {
     );
 }
 
+/// The generated text split as the playground holds it: the NetworkPolicies (the
+/// Policies editor, `FileId(0)`) and everything else (the Cluster editor, `FileId(1)`).
+fn split(text: &str) -> (String, String) {
+    let (mut policies, mut cluster) = (String::new(), String::new());
+    for doc in text.split("---\n").filter(|d| !d.trim().is_empty()) {
+        let into = if doc.contains("kind: NetworkPolicy") { &mut policies } else { &mut cluster };
+        into.push_str("---\n");
+        into.push_str(doc);
+    }
+    (policies, cluster)
+}
+
 fn edits(repeat: usize) {
-    let text = generate(200, 100, 1);
-    let sources = [(FileId(0), text.as_str())];
+    let (policies, cluster) = split(&generate(200, 100, 1));
+    let sources = [(FileId(0), policies.as_str()), (FileId(1), cluster.as_str())];
     let model = load(&sources);
     let engine = Engine::new(&model);
     let pods = model.cluster.pods.len();

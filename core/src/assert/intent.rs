@@ -381,8 +381,9 @@ mod tests {
 
     #[test]
     fn set_minus_cuts_ranges() {
-        let set = |r: &[(u16, u16)]| PortSet::from_ranges(r.iter().copied());
-        let table: &[(&[(u16, u16)], &[(u16, u16)], &str)] = &[
+        type Ranges = &'static [(u16, u16)];
+        let set = |r: Ranges| PortSet::from_ranges(r.iter().copied());
+        let table: &[(Ranges, Ranges, &str)] = &[
             (&[(1, 65535)], &[(53, 53)], "1-52,54-65535"),
             (&[(80, 90)], &[(1, 65535)], "-"),
             (&[(80, 90)], &[], "80-90"),

@@ -2,7 +2,9 @@
 //! policies in force, and judged with the engine — never trusted because of how it was
 //! made.
 
+use std::cell::RefCell;
 use std::collections::BTreeMap;
+use std::net::IpAddr;
 
 use serde::Serialize;
 
@@ -135,6 +137,8 @@ pub(crate) struct Baseline<'m> {
     model: &'m Model,
     pub engine: Engine,
     connectivity: Connectivity,
+    /// Per (pod class, address): what the baseline allows out to it and in from it.
+    addresses: RefCell<BTreeMap<(usize, IpAddr), [AllowedPorts; 2]>>,
 }
 
 impl<'m> Baseline<'m> {
@@ -145,6 +149,7 @@ impl<'m> Baseline<'m> {
             model,
             engine,
             connectivity,
+            addresses: RefCell::new(BTreeMap::new()),
         }
     }
 
@@ -195,28 +200,29 @@ impl<'m> Baseline<'m> {
                 }
             }
         }
-        // Pods of one class on both sides answer alike for an address: ask once per pair
-        // of classes.
-        let mut asked: BTreeMap<(Option<usize>, Option<usize>, usize), Vec<[AllowedPorts; 4]>> =
-            BTreeMap::new();
+        // Pods of one engine class answer alike for an address: each side is asked once
+        // per (class, address), the baseline's answers kept for the next comparison.
+        let mut after_answers: BTreeMap<(usize, usize), [AllowedPorts; 2]> = BTreeMap::new();
+        let mut before_answers = self.addresses.borrow_mut();
         for s in 0..pods {
-            let key = |k: usize| (cb.pod_class(s), ca.pod_class(s), k);
+            let p = Endpoint::Pod(s);
+            let (Some(class_b), Some(class_a)) = (cb.pod_class(s), ca.pod_class(s)) else {
+                continue;
+            };
             for (k, c) in classes.iter().enumerate() {
-                let (p, x) = (Endpoint::Pod(s), Endpoint::Address(c.representative));
-                let answers = asked.entry(key(k)).or_insert_with(|| {
-                    vec![[
-                        eb.allowed_ports(p, x),
-                        ea.allowed_ports(p, x),
-                        eb.allowed_ports(x, p),
-                        ea.allowed_ports(x, p),
-                    ]]
-                });
-                let [out_b, out_a, in_b, in_a] = &answers[0];
-                if out_a != out_b {
-                    push(p, x, out_b.clone(), out_a.clone());
+                let x = Endpoint::Address(c.representative);
+                let [out_b, in_b] = before_answers
+                    .entry((class_b, c.representative))
+                    .or_insert_with(|| [eb.allowed_ports(p, x), eb.allowed_ports(x, p)])
+                    .clone();
+                let [out_a, in_a] = after_answers
+                    .entry((class_a, k))
+                    .or_insert_with(|| [ea.allowed_ports(p, x), ea.allowed_ports(x, p)]);
+                if *out_a != out_b {
+                    push(p, x, out_b, out_a.clone());
                 }
-                if in_a != in_b {
-                    push(x, p, in_b.clone(), in_a.clone());
+                if *in_a != in_b {
+                    push(x, p, in_b, in_a.clone());
                 }
             }
         }

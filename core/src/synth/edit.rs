@@ -23,7 +23,9 @@ use super::plan::{self, model_ports, Party, PortItem, Ports};
 use super::synthesize::{declared, host_block, port_name};
 use super::yaml::{self, Notes};
 use crate::diagnostic::FileId;
-use crate::model::{Endpoint, Model, NetworkPolicy, NetworkPolicyRule, PolicyType, PortRef};
+use crate::model::{
+    Endpoint, Model, NetworkPolicy, NetworkPolicyRule, Parsed, PolicyType, PortRef,
+};
 use crate::pair::PairDirection;
 use crate::ports::{AllowedPorts, PortSet};
 use crate::portspec::PortSpec;
@@ -163,8 +165,15 @@ struct Workspace<'a> {
     sources: &'a [(FileId, &'a str)],
     target: FileId,
     model: &'a Model,
+    /// Each source parsed, in `sources` order (the model is built from these).
+    parsed: Vec<Parsed>,
     groups: Groups,
     before: Baseline<'a>,
+}
+
+/// Each source parsed on its own, as [`crate::load`] does before building.
+fn parse_each(sources: &[(FileId, &str)]) -> Vec<Parsed> {
+    sources.iter().map(|(f, t)| crate::parse(*f, t)).collect()
 }
 
 /// What "allow"/"deny" is about: a pair and the ports.
@@ -187,8 +196,9 @@ pub(crate) fn allow(
     dst: Endpoint,
     port: Option<&PortSpec>,
 ) -> Result<Proposal, EditError> {
-    let model = crate::load(sources);
-    let ws = Workspace::new(sources, target, &model);
+    let parsed = parse_each(sources);
+    let model = crate::build(parsed.clone());
+    let ws = Workspace::new(sources, target, &model, parsed);
     let ask = ws.ask(src, dst, port, true)?;
     let allowed = ws.before.engine.allowed_ports(src, dst);
     if covers(&allowed, &ask.ports) {
@@ -211,8 +221,13 @@ pub(crate) fn allow(
         }
         _ => vec![Candidate::none()],
     };
-    let combos = combine(&egress, &ingress);
-    ws.best(combos, &ask, true)
+    // One side at a time (the egress side with the first ingress candidate, then the
+    // ingress side with the chosen egress one): E + I trials instead of E × I.
+    let first = ingress.first().cloned().into_iter().collect::<Vec<_>>();
+    let chosen = ws
+        .rank(&combine(&egress, &first), &ask, true)
+        .map_or_else(Candidate::none, |i| egress[i].clone());
+    ws.best(combine(&[chosen], &ingress), &ask, true)
 }
 
 /// See [`super::deny`].
@@ -223,8 +238,9 @@ pub(crate) fn deny(
     dst: Endpoint,
     port: Option<&PortSpec>,
 ) -> Result<Proposal, EditError> {
-    let model = crate::load(sources);
-    let ws = Workspace::new(sources, target, &model);
+    let parsed = parse_each(sources);
+    let model = crate::build(parsed.clone());
+    let ws = Workspace::new(sources, target, &model, parsed);
     let mut ask = ws.ask(src, dst, port, false)?;
     let allowed = ws.before.engine.allowed_ports(src, dst);
     let closing = allowed.intersection(&ask.ports);
@@ -276,11 +292,17 @@ fn covers(have: &AllowedPorts, want: &AllowedPorts) -> bool {
 }
 
 impl<'a> Workspace<'a> {
-    fn new(sources: &'a [(FileId, &'a str)], target: FileId, model: &'a Model) -> Workspace<'a> {
+    fn new(
+        sources: &'a [(FileId, &'a str)],
+        target: FileId,
+        model: &'a Model,
+        parsed: Vec<Parsed>,
+    ) -> Workspace<'a> {
         Workspace {
             sources,
             target,
             model,
+            parsed,
             groups: Groups::new(model),
             before: Baseline::new(model),
         }
@@ -616,6 +638,22 @@ impl<'a> Workspace<'a> {
         ask: &Ask,
         allow: bool,
     ) -> Result<Proposal, EditError> {
+        let Some(chosen) = self.rank(&candidates, ask, allow) else {
+            return Err(EditError::NotEditable(
+                "the policies that decide this pair are not block-style YAML, or the ends are host-network pods".to_string(),
+            ));
+        };
+        let candidate = &candidates[chosen];
+        let edits = self.edits(&candidate.steps);
+        for edit in &edits {
+            self.readable(edit.file)?;
+        }
+        Ok(self.verify(ask, candidate, edits))
+    }
+
+    /// The index of the best candidate: it does what was asked, then changes the fewest
+    /// other pairs the wrong way, then the fewest at all, then adds the fewest policies.
+    fn rank(&self, candidates: &[Candidate], ask: &Ask, allow: bool) -> Option<usize> {
         let done = |after: &AllowedPorts| {
             if allow {
                 covers(after, &ask.ports)
@@ -650,17 +688,7 @@ impl<'a> Workspace<'a> {
             ranked.push(((!done(&target), unwanted, others.len(), adds, i), i));
         }
         ranked.sort();
-        let Some((_, chosen)) = ranked.first() else {
-            return Err(EditError::NotEditable(
-                "the policies that decide this pair are not block-style YAML, or the ends are host-network pods".to_string(),
-            ));
-        };
-        let candidate = &candidates[*chosen];
-        let edits = self.edits(&candidate.steps);
-        for edit in &edits {
-            self.readable(edit.file)?;
-        }
-        Ok(self.verify(ask, candidate, edits))
+        ranked.first().map(|(_, i)| *i)
     }
 
     /// Refuses to edit a text whose YAML stops parsing somewhere: the parser drops what
@@ -882,13 +910,20 @@ impl<'a> Workspace<'a> {
 
     /// Applies the edits, parses the sources back and reports what changed.
     fn verify(&self, ask: &Ask, candidate: &Candidate, edits: Vec<Edit>) -> Proposal {
-        let texts: Vec<(FileId, String)> = self
+        // Only the edited texts are parsed again (the cluster text is usually the big one).
+        let parsed = self
             .sources
             .iter()
-            .map(|(f, t)| (*f, apply(*f, t, &edits)))
+            .zip(&self.parsed)
+            .map(|((f, t), before)| {
+                if edits.iter().any(|e| e.file == *f) {
+                    crate::parse(*f, &apply(*f, t, &edits))
+                } else {
+                    before.clone()
+                }
+            })
             .collect();
-        let borrowed: Vec<(FileId, &str)> = texts.iter().map(|(f, t)| (*f, t.as_str())).collect();
-        let after = crate::load(&borrowed);
+        let after = crate::build(parsed);
         let (mut changes, engine) = self.before.compare(&after);
         changes.retain(|c| (c.src, c.dst) != (ask.src, ask.dst));
         let target = PairChange {
