@@ -6,6 +6,9 @@
 #   - the Rust toolchain of rust-toolchain.toml (with the wasm32 target), trunk 0.21.14,
 #     wasm-bindgen-cli matching Cargo.lock
 #   - the e2e test's npm packages
+#   - Go, for the tests' control plane (testenv/build.sh builds etcd and kube-apiserver from
+#     the Go module proxy; a Debian Go older than testenv/go/go.mod's fetches the right
+#     toolchain through the proxy by itself)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -21,6 +24,7 @@ command -v nft >/dev/null 2>&1 || need_pkgs+=(nftables)
 command -v ip >/dev/null 2>&1 || need_pkgs+=(iproute2)
 command -v nc >/dev/null 2>&1 || need_pkgs+=(netcat-openbsd)
 command -v conntrack >/dev/null 2>&1 || need_pkgs+=(conntrack)
+command -v go >/dev/null 2>&1 || need_pkgs+=(golang-go)
 if [ ${#need_pkgs[@]} -gt 0 ]; then
   log "installing Debian packages: ${need_pkgs[*]}"
   $SUDO apt-get update -qq

@@ -2,11 +2,13 @@
 //! Namespaces and NetworkPolicies.
 //!
 //! The boundary is JSON: the watchers keep objects untyped (`DynamicObject`), and each
-//! object is serialized on its own and given to [`netpol_core::parse`], the parser the CLI
-//! and the playground use. Kubernetes defaulting and every policy decision therefore happen
-//! in one place, and the core is the one judge of what is malformed: an object it rejects
-//! keeps its previous version ([`crate::sources`], like the API server keeps the last
-//! accepted object), where typed deserialization would have failed the whole list.
+//! object is serialized on its own through [`netpol_kube`] (the boundary the CLI's
+//! `--cluster` shares, so both hand the core the same text) and given to
+//! [`netpol_core::parse`], the parser the CLI and the playground use. Kubernetes defaulting
+//! and every policy decision therefore happen in one place, and the core is the one judge
+//! of what is malformed: an object it rejects keeps its previous version
+//! ([`crate::sources`], like the API server keeps the last accepted object), where typed
+//! deserialization would have failed the whole list.
 //! Objects are parsed again only when their `resourceVersion` changes.
 //!
 //! Resilience comes from `kube::runtime`: the watcher lists, then watches from the list's
@@ -33,7 +35,6 @@ use kube::api::{ApiResource, DynamicObject};
 use kube::runtime::reflector::{self, Store};
 use kube::runtime::{watcher, WatchStreamExt};
 use kube::{Api, Client, Config};
-use serde_json::Value;
 use tokio::sync::{watch, Notify};
 
 use crate::metrics::Metrics;
@@ -181,32 +182,16 @@ pub struct Stores {
     stores: Vec<(&'static Kind, Store<DynamicObject>)>,
 }
 
-/// An object as the core reads it: `kind` and `apiVersion` set (list items lack them),
-/// without `managedFields` and annotations (kubectl's last-applied-configuration is a second
-/// copy of the object; no policy decision reads them), pretty-printed so a diagnostic's
-/// source excerpt is one readable line.
+/// An object as the core reads it, through the boundary shared with the CLI's `--cluster`
+/// ([`netpol_kube::for_core`]: `kind` and `apiVersion` set, as list items lack them;
+/// `managedFields` and annotations dropped), as the same text the CLI hands the core.
 fn to_json(api: &ApiResource, object: &DynamicObject) -> Content {
-    let mut value = match serde_json::to_value(object) {
-        Ok(value) => value,
-        Err(e) => {
-            return Content::Unreadable {
-                message: format!("cannot serialize the object: {e}"),
-                lossy: None,
-            }
-        }
-    };
-    if let Some(map) = value.as_object_mut() {
-        map.insert("kind".into(), Value::String(api.kind.clone()));
-        map.insert("apiVersion".into(), Value::String(api.api_version.clone()));
-    }
-    strip(&mut value);
-    Content::Text(serde_json::to_string_pretty(&value).unwrap_or_default())
-}
-
-fn strip(value: &mut Value) {
-    if let Some(meta) = value.get_mut("metadata").and_then(Value::as_object_mut) {
-        meta.remove("managedFields");
-        meta.remove("annotations");
+    match netpol_kube::for_core(&api.api_version, &api.kind, object) {
+        Ok(value) => Content::Text(netpol_kube::text(&value)),
+        Err(e) => Content::Unreadable {
+            message: format!("cannot serialize the object: {e}"),
+            lossy: None,
+        },
     }
 }
 
@@ -280,6 +265,9 @@ where
                     changed.notify_one();
                 }
                 Err(error) => {
+                    if let Some(verb) = crate::forbidden::verb(&error) {
+                        tracing::error!("{}", crate::forbidden::message(verb, kind.resource));
+                    }
                     // The watcher resumes from the last resourceVersion, re-lists on 410
                     // Gone and backs off while the API server is away; the store keeps its
                     // last content in the meantime.

@@ -21,9 +21,11 @@
 //!   kernel keeps the last applied table; a failed apply is retried, never fatal; nothing is
 //!   applied before the state is complete.
 //!
-//! Only this crate knows kube and nftables; `netpol-core` stays pure.
+//! Only this crate knows nftables and watches Kubernetes (its objects reach the core through
+//! `netpol-kube`, the boundary the CLI's `--cluster` shares); `netpol-core` stays pure.
 
 pub mod enforce;
+pub mod forbidden;
 pub mod kube_source;
 pub mod manifests;
 pub mod metrics;

@@ -16,7 +16,9 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::hash::{Hash, Hasher};
 use std::net::IpAddr;
 
+use netpol_core::exposure::{Namespaces, Peer};
 use netpol_core::named_ports;
+use netpol_core::render;
 use netpol_core::Connectivity;
 use netpol_core::{AddressClass, AllowedPorts, Endpoint, Engine, Model, PortRef};
 use petgraph::graphmap::DiGraphMap;
@@ -614,6 +616,141 @@ pub fn address_of(endpoint: Endpoint) -> Option<IpAddr> {
     }
 }
 
+// ---------------------------------------------------------------------------------------
+// Exposure: ghost nodes for pods that do not exist yet
+
+/// The layout box of ghosts whose namespaces are chosen by a selector (any namespace, or
+/// namespaces labelled so): not a namespace name (`*` is not a DNS label), so it never
+/// collides with one. Ghosts of one named namespace sit in that namespace's box.
+pub const GHOST_BOX: &str = "*";
+
+/// Prefix of ghost node ids, so a selection tells ghosts from endpoints.
+pub const GHOST_PREFIX: &str = "exposure:";
+
+/// A peer that does not exist yet, described by the selectors of the rules admitting it
+/// (`netpol_core::exposure`): drawn as a ghost node.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Ghost {
+    /// `exposure:` + the description; stable across edits that keep the selectors.
+    pub id: String,
+    /// Short text in the node: the pod selector (`app=web`) or `any pod`.
+    pub label: String,
+    /// The whole description, `pods labelled app=web in namespace shop`.
+    pub description: String,
+    /// The layout box: its namespace when it names one, else [`GHOST_BOX`].
+    pub namespace: String,
+    /// Endpoints of the input the description matches now, by id.
+    pub matches_now: Vec<String>,
+}
+
+/// What a ghost may do with a drawn endpoint, by the endpoint's own policies.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct GhostEdge {
+    /// Index into [`Exposure::ghosts`].
+    pub ghost: usize,
+    /// Index into [`Graph::nodes`] (an endpoint or a group).
+    pub node: usize,
+    /// `true`: the ghost may connect to the node (the node's ingress); `false`: the node may
+    /// connect to the ghost (its egress).
+    pub incoming: bool,
+    /// The ports admitted, in the core's words (`TCP 80`, `all ports`).
+    pub ports: String,
+}
+
+/// The exposure overlay of a graph: ghosts and their edges. Only sides some policy
+/// isolates get edges — a side no policy isolates is open to every pod and address, which
+/// the node's style already says, and drawing that for each would bury the rest — and only
+/// pod descriptions (addresses are drawn as outside-address nodes already).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Exposure {
+    /// Ghost nodes, in order of first use.
+    pub ghosts: Vec<Ghost>,
+    /// Ghost edges, in node then direction order.
+    pub edges: Vec<GhostEdge>,
+}
+
+impl Exposure {
+    /// Index of the ghost with `id`.
+    pub fn index_of(&self, id: &str) -> Option<usize> {
+        self.ghosts.iter().position(|g| g.id == id)
+    }
+
+    /// The layout keys of the ghosts, after the graph's nodes.
+    pub fn layout_keys(&self) -> impl Iterator<Item = Option<&str>> {
+        self.ghosts.iter().map(|g| Some(g.namespace.as_str()))
+    }
+}
+
+/// The exposure overlay of `graph` (its endpoints and groups, a group through its first
+/// member: every member has the same policies and the same named ports).
+pub fn exposure(analysis: &Analysis, graph: &Graph) -> Exposure {
+    let model = &analysis.model;
+    let mut out = Exposure::default();
+    for (node, n) in graph.nodes.iter().enumerate() {
+        let Some(Endpoint::Pod(pod)) = representative(analysis, n) else {
+            continue;
+        };
+        let Some(e) = netpol_core::exposure::exposure(model, pod) else {
+            continue;
+        };
+        for (incoming, side) in [(true, &e.ingress), (false, &e.egress)] {
+            if side.isolated_by.is_empty() {
+                continue;
+            }
+            for x in &side.exposures {
+                let Some(ghost) = ghost_index(&mut out.ghosts, model, x) else {
+                    continue;
+                };
+                out.edges.push(GhostEdge {
+                    ghost,
+                    node,
+                    incoming,
+                    ports: render::exposure_ports(&x.ports, &x.named),
+                });
+            }
+        }
+    }
+    out
+}
+
+/// The ghost for a pod description (added when new); `None` for address descriptions.
+fn ghost_index(
+    ghosts: &mut Vec<Ghost>,
+    model: &Model,
+    x: &netpol_core::exposure::Exposure,
+) -> Option<usize> {
+    let Peer::Pods { namespaces, pods } = &x.peer else {
+        return None;
+    };
+    let description = render::exposure_peer(&x.peer);
+    let id = format!("{GHOST_PREFIX}{description}");
+    if let Some(i) = ghosts.iter().position(|g| g.id == id) {
+        return Some(i);
+    }
+    let namespace = match namespaces {
+        Namespaces::Named(name) => name.clone(),
+        Namespaces::Matching(_) => GHOST_BOX.to_string(),
+    };
+    let label = if pods.is_empty() {
+        "any pod".to_string()
+    } else {
+        render::selector_words(pods)
+    };
+    let matches_now = x
+        .matches_now
+        .iter()
+        .filter_map(|i| model.cluster.pods.get(*i).map(|p| p.id.clone()))
+        .collect();
+    ghosts.push(Ghost {
+        id,
+        label,
+        description,
+        namespace,
+        matches_now,
+    });
+    Some(ghosts.len() - 1)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -843,6 +980,63 @@ mod tests {
         assert_eq!(g.cell(web, db), Cell::Allowed);
         // web has no such port: a probe of the name cannot reach it.
         assert_eq!(g.cell(db, web), Cell::Denied);
+    }
+
+    /// Exposure on the Services example: one ghost per pod description of the api's
+    /// ingress rules, in its namespace's box or in the ghost box for a namespace selector,
+    /// with the rule's exact ports; sides no policy isolates get no ghost edges.
+    #[test]
+    fn exposure_ghosts_of_the_services_example() {
+        let ex = crate::examples::find("services").unwrap();
+        let a = Analysis::new(ex.policies, ex.cluster);
+        let g = build(&a, &Probe::Any, false, &BTreeSet::new());
+        let x = exposure(&a, &g);
+        let ghosts: Vec<(&str, &str, &str)> = x
+            .ghosts
+            .iter()
+            .map(|g| {
+                (
+                    g.description.as_str(),
+                    g.namespace.as_str(),
+                    g.label.as_str(),
+                )
+            })
+            .collect();
+        assert_eq!(
+            ghosts,
+            [
+                ("pods labelled app=web in namespace shop", "shop", "app=web"),
+                (
+                    "pods labelled app=prometheus in namespaces labelled team=ops",
+                    GHOST_BOX,
+                    "app=prometheus"
+                ),
+            ]
+        );
+        let api = g.index_of("shop/Deployment/api").unwrap();
+        let edges: Vec<(usize, usize, bool, &str)> = x
+            .edges
+            .iter()
+            .map(|e| (e.ghost, e.node, e.incoming, e.ports.as_str()))
+            .collect();
+        assert_eq!(
+            edges,
+            [(0, api, true, "TCP 80"), (1, api, true, "TCP 9100")]
+        );
+        assert_eq!(
+            x.ghosts[1].matches_now,
+            ["monitoring/Deployment/prometheus"]
+        );
+        assert_eq!(x.layout_keys().count(), 2);
+        assert_eq!(x.index_of(&x.ghosts[1].id), Some(1));
+        // Nothing is isolated in the default example's monitoring namespace, and default's
+        // pods only for ingress from app=frontend.
+        let first = &crate::examples::EXAMPLES[0];
+        let a = Analysis::new(first.policies, first.cluster);
+        let g = build(&a, &Probe::Any, false, &BTreeSet::new());
+        let x = exposure(&a, &g);
+        assert_eq!(x.ghosts.len(), 1);
+        assert!(x.edges.iter().all(|e| e.incoming && e.ports == "all ports"));
     }
 
     #[test]

@@ -52,6 +52,12 @@ pub const EXAMPLES: &[Example] = &[
         policies: include_str!("../examples/named-port-policy.yaml"),
         cluster: include_str!("../examples/named-port-cluster.yaml"),
     },
+    Example {
+        key: "services",
+        title: "Services (port vs targetPort)",
+        policies: include_str!("../examples/service-policy.yaml"),
+        cluster: include_str!("../examples/service-cluster.yaml"),
+    },
 ];
 
 /// The example with `key`.

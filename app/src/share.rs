@@ -41,11 +41,19 @@ pub struct SharedState {
     /// Whether denied pairs are drawn.
     #[serde(default)]
     pub show_denied: bool,
+    /// Whether exposure (ghost nodes) is drawn; left out of links when off, so links made
+    /// before it existed and links without it encode the same.
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub show_exposure: bool,
     /// Compare mode's "after" texts; absent in links made without compare mode (and in
     /// every link made before compare mode existed, which is why it is optional: old `v1.`
     /// links keep opening unchanged).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub after: Option<AfterState>,
+}
+
+fn is_false(b: &bool) -> bool {
+    !*b
 }
 
 /// The "after" side of compare mode.
@@ -156,6 +164,7 @@ mod tests {
             port: "TCP:80".into(),
             view: View::Matrix,
             show_denied: true,
+            show_exposure: false,
             after: None,
         }
     }
@@ -177,10 +186,15 @@ mod tests {
         );
         let opened = decode(&link).expect("old link opens");
         assert_eq!(opened.after, None);
+        assert!(!opened.show_exposure, "old links open without exposure");
         assert_eq!(opened.policies, "p");
-        // Without compare mode the field is not written at all.
+        // Without compare mode (or exposure) the field is not written at all.
         let plain = serde_json::to_string(&sample()).unwrap_or_default();
         assert!(!plain.contains("after"));
+        assert!(!plain.contains("show_exposure"));
+        let mut exposed = sample();
+        exposed.show_exposure = true;
+        assert_eq!(decode(&encode(&exposed)), Ok(exposed));
     }
 
     #[test]

@@ -8,6 +8,7 @@
 use std::collections::HashMap;
 use std::io::Write;
 
+use netpol_core::address_ranges::{address_ranges, AddressRanges};
 use netpol_core::Connectivity;
 use netpol_core::{AllowedPorts, Endpoint, Engine, PortSet};
 
@@ -60,8 +61,14 @@ struct Unit {
     class: Option<usize>,
 }
 
-/// Computes the connectivity and writes it as text or JSON.
-pub fn run(inputs: &Inputs, json: bool, out: &mut dyn Write) -> Result<(), Failure> {
+/// Computes the connectivity and writes it as text or JSON, limited to the endpoints of
+/// `namespace` when given (evaluated with every endpoint all the same).
+pub fn run(
+    inputs: &Inputs,
+    json: bool,
+    namespace: Option<&str>,
+    out: &mut dyn Write,
+) -> Result<(), Failure> {
     let engine = Engine::new(&inputs.model);
     let connectivity = engine.connectivity();
     let ids: Vec<&str> = inputs
@@ -71,8 +78,9 @@ pub fn run(inputs: &Inputs, json: bool, out: &mut dyn Write) -> Result<(), Failu
         .iter()
         .map(|p| p.id.as_str())
         .collect();
+    let shown = inputs.shown_pods(namespace);
     if json {
-        write_json(&engine, &connectivity, &ids, out)?;
+        write_json(&engine, &connectivity, &ids, &shown, out)?;
         return Ok(());
     }
 
@@ -81,7 +89,7 @@ pub fn run(inputs: &Inputs, json: bool, out: &mut dyn Write) -> Result<(), Failu
     // memory (10,000 pods would otherwise need a 100-million-cell table).
     let mut by_class: Vec<Vec<usize>> = vec![Vec::new(); connectivity.classes()];
     let mut pods: Vec<Unit> = Vec::new();
-    for i in 0..ids.len() {
+    for &i in &shown {
         match connectivity.pod_class(i) {
             Some(c) if c < by_class.len() => by_class[c].push(i),
             // Not expected from the engine; such a pod still gets an answer of its own.
@@ -108,7 +116,7 @@ pub fn run(inputs: &Inputs, json: bool, out: &mut dyn Write) -> Result<(), Failu
     let mut interner = Interner::default();
     let table = compute(&engine, &connectivity, &pods, &pods, &mut interner);
     let mut legend = Legend::default();
-    let n = ids.len();
+    let n = shown.len();
     writeln!(
         out,
         "{n} endpoint{}, traffic to itself included",
@@ -205,48 +213,94 @@ fn compute(
     }
 }
 
-/// Streams `{"endpoints": [...], "connections": [...]}`, one connection per line, skipping
-/// each endpoint's traffic to itself as the contract says. Each distinct result is
+/// The version of the JSON schema (documented in `cli/README.md`). Output without a
+/// `version` field is version 1: endpoints and pod-to-pod connections only. Version 2 adds
+/// `addresses` and the connections to and from them; fields are only ever added.
+const JSON_VERSION: u32 = 2;
+
+/// `, "tcp": [...], "udp": [...], "sctp": [...]}`: the tail of one connection object.
+fn fragment(r: &AllowedPorts) -> String {
+    format!(
+        ", \"tcp\": {}, \"udp\": {}, \"sctp\": {}}}",
+        ranges(&r.tcp),
+        ranges(&r.udp),
+        ranges(&r.sctp)
+    )
+}
+
+/// The endpoints of the model (`ids`, by pod index) and those shown (`--namespace`).
+#[derive(Clone, Copy)]
+struct Endpoints<'a> {
+    ids: &'a [&'a str],
+    shown: &'a [usize],
+}
+
+/// Streams `{"endpoints": [...], "connections": [...], "version": 2, "addresses": [...]}`,
+/// one connection per line: every ordered pair of distinct shown endpoints (each endpoint's
+/// traffic to itself is skipped, as the contract says), then every endpoint to and from
+/// every outside-address class, named by its label in brackets. Each distinct result is
 /// rendered once; the per-pair work is a lookup and a few writes.
 fn write_json(
     engine: &Engine,
     connectivity: &Connectivity,
     ids: &[&str],
+    shown: &[usize],
     out: &mut dyn Write,
 ) -> std::io::Result<()> {
-    let fragment = |r: &AllowedPorts| {
-        format!(
-            ", \"tcp\": {}, \"udp\": {}, \"sctp\": {}}}",
-            ranges(&r.tcp),
-            ranges(&r.udp),
-            ranges(&r.sctp)
-        )
-    };
-    let fragments: Vec<String> = connectivity.results().iter().map(fragment).collect();
-    let to: Vec<String> = ids
-        .iter()
-        .map(|id| format!(", \"to\": {}", json::string(id)))
-        .collect();
     writeln!(
         out,
         "{{\"endpoints\": {},",
-        json::string_array(ids.iter().copied())
+        json::string_array(shown.iter().map(|&i| ids[i]))
     )?;
     write!(out, " \"connections\": [")?;
     let mut first = true;
-    let classes: Vec<Option<usize>> = (0..ids.len()).map(|i| connectivity.pod_class(i)).collect();
-    for (src, id) in ids.iter().enumerate() {
-        let from = format!("{{\"from\": {}", json::string(id));
-        for (dst, to_dst) in to.iter().enumerate() {
+    let endpoints = Endpoints { ids, shown };
+    write_pod_pairs(engine, connectivity, &endpoints, &mut first, out)?;
+    let classes = address_ranges(engine);
+    let labels: Vec<String> = classes.iter().map(|c| format!("[{}]", c.label)).collect();
+    write_address_connections(
+        engine,
+        connectivity,
+        &endpoints,
+        &classes,
+        &labels,
+        &mut first,
+        out,
+    )?;
+    writeln!(out, "],")?;
+    writeln!(out, " \"version\": {JSON_VERSION},")?;
+    write_addresses(&classes, &labels, out)?;
+    writeln!(out, "}}")?;
+    Ok(())
+}
+
+/// Every ordered pair of distinct shown endpoints, from the class-pair table.
+fn write_pod_pairs(
+    engine: &Engine,
+    connectivity: &Connectivity,
+    endpoints: &Endpoints,
+    first: &mut bool,
+    out: &mut dyn Write,
+) -> std::io::Result<()> {
+    let Endpoints { ids, shown } = *endpoints;
+    let fragments: Vec<String> = connectivity.results().iter().map(fragment).collect();
+    let to: Vec<(usize, String)> = shown
+        .iter()
+        .map(|&i| (i, format!(", \"to\": {}", json::string(ids[i]))))
+        .collect();
+    let pod_class: Vec<Option<usize>> = (0..ids.len()).map(|i| connectivity.pod_class(i)).collect();
+    for &src in shown {
+        let from = format!("{{\"from\": {}", json::string(ids[src]));
+        for (dst, to_dst) in to.iter().map(|(i, t)| (*i, t)) {
             if src == dst {
                 continue;
             }
-            out.write_all(if first { b"\n  " } else { b",\n  " })?;
-            first = false;
+            out.write_all(if *first { b"\n  " } else { b",\n  " })?;
+            *first = false;
             out.write_all(from.as_bytes())?;
             out.write_all(to_dst.as_bytes())?;
-            let pair = classes[src]
-                .zip(classes[dst])
+            let pair = pod_class[src]
+                .zip(pod_class[dst])
                 .and_then(|(s, d)| connectivity.class_pair(s, d))
                 .and_then(|r| fragments.get(r));
             match pair {
@@ -258,8 +312,93 @@ fn write_json(
             }
         }
     }
-    writeln!(out, "]}}")?;
     Ok(())
+}
+
+/// ` "addresses": [{"label": "[...]", "ranges": [["first", "last"], ...]}]`.
+fn write_addresses(
+    classes: &[AddressRanges],
+    labels: &[String],
+    out: &mut dyn Write,
+) -> std::io::Result<()> {
+    write!(out, " \"addresses\": [")?;
+    for (i, (class, label)) in classes.iter().zip(labels).enumerate() {
+        let ranges: Vec<String> = class
+            .ranges
+            .iter()
+            .map(|(a, b)| format!("[\"{a}\", \"{b}\"]"))
+            .collect();
+        write!(
+            out,
+            "{}{{\"label\": {}, \"ranges\": [{}]}}",
+            if i == 0 { "\n  " } else { ",\n  " },
+            json::string(label),
+            ranges.join(", ")
+        )?;
+    }
+    write!(out, "]")
+}
+
+/// Every shown endpoint to every address class, then every class to every shown endpoint,
+/// in the connection format; computed once per pod class (its pods behave alike).
+fn write_address_connections(
+    engine: &Engine,
+    connectivity: &Connectivity,
+    endpoints: &Endpoints,
+    classes: &[AddressRanges],
+    labels: &[String],
+    first: &mut bool,
+    out: &mut dyn Write,
+) -> std::io::Result<()> {
+    let mut cache: HashMap<(bool, Option<usize>, usize), String> = HashMap::new();
+    let mut cell = |outgoing: bool, pod: usize, class: usize| -> String {
+        let key = (outgoing, connectivity.pod_class(pod), class);
+        let compute = || {
+            let (p, a) = (
+                Endpoint::Pod(pod),
+                Endpoint::Address(classes[class].representative),
+            );
+            let ports = if outgoing {
+                engine.allowed_ports(p, a)
+            } else {
+                engine.allowed_ports(a, p)
+            };
+            fragment(&ports)
+        };
+        match key.1 {
+            Some(_) => cache.entry(key).or_insert_with(compute).clone(),
+            None => compute(),
+        }
+    };
+    for &pod in endpoints.shown {
+        for (class, label) in labels.iter().enumerate() {
+            let line = format!(
+                "{{\"from\": {}, \"to\": {}{}",
+                json::string(endpoints.ids[pod]),
+                json::string(label),
+                cell(true, pod, class)
+            );
+            write_connection(out, first, &line)?;
+        }
+    }
+    for (class, label) in labels.iter().enumerate() {
+        for &pod in endpoints.shown {
+            let line = format!(
+                "{{\"from\": {}, \"to\": {}{}",
+                json::string(label),
+                json::string(endpoints.ids[pod]),
+                cell(false, pod, class)
+            );
+            write_connection(out, first, &line)?;
+        }
+    }
+    Ok(())
+}
+
+fn write_connection(out: &mut dyn Write, first: &mut bool, line: &str) -> std::io::Result<()> {
+    out.write_all(if *first { b"\n  " } else { b",\n  " })?;
+    *first = false;
+    out.write_all(line.as_bytes())
 }
 
 /// `[[1, 65535]]`: inclusive ranges, already sorted and merged by `PortSet`.

@@ -6,8 +6,9 @@ use std::net::IpAddr;
 
 use miette::miette;
 use netpol_core::named_ports;
+use netpol_core::services;
 use netpol_core::PortSpec;
-use netpol_core::{Endpoint, Flow, Model, PortRef};
+use netpol_core::{Endpoint, Flow, Model, PortRef, Service, Verdict};
 
 use crate::input::Inputs;
 use crate::Failure;
@@ -99,6 +100,247 @@ fn run_pair(
     }
     let text = netpol_core::render::explain_pair(model, &src, &dst, &verdict);
     write_text(notes, &text, out)
+}
+
+/// A question about a Service: `--from` to the pods behind `--to-service`.
+pub struct ServiceQuery<'a> {
+    /// `--from`: id or IP.
+    pub from: &'a str,
+    /// `--to-service`: `namespace/name`.
+    pub service: &'a str,
+    /// `--port`: the Service's port (number or name); `None`: every port of the Service.
+    pub port: Option<&'a PortSpec>,
+}
+
+/// `--to-service`: resolves the Service port to the pods behind it and the targetPort each
+/// receives on (`netpol_core::services`), then explains each pod on its port. Policies see
+/// the pods and the targetPort, never the Service.
+pub fn run_service(
+    inputs: &Inputs,
+    query: &ServiceQuery,
+    json: bool,
+    out: &mut dyn Write,
+) -> Result<(), Failure> {
+    let model = &inputs.model;
+    let mut notes = Vec::new();
+    let src = resolve(model, "--from", query.from, &mut notes).map_err(Failure::Usage)?;
+    let service = find_service(model, query.service).map_err(Failure::Usage)?;
+    let resolved: Vec<services::Resolved> = match query.port {
+        Some(spec) => vec![services::resolve(model, service, spec).map_err(|e| {
+            let services::ServiceError::NoSuchPort { available, .. } = &e;
+            Failure::Usage(miette!(
+                code = "unknown-service-port",
+                help = service_ports_help(available),
+                "{e}"
+            ))
+        })?],
+        None => service
+            .ports
+            .iter()
+            .map(|p| services::backends_at(model, service, p))
+            .collect(),
+    };
+    if resolved.is_empty() {
+        return Err(Failure::Usage(miette!(
+            code = "unknown-service-port",
+            help = "give the Service `spec.ports`",
+            "service {} has no ports",
+            service.id
+        )));
+    }
+    let ports: Vec<ServicePortResult> = resolved
+        .iter()
+        .map(|r| ServicePortResult::new(model, src, r))
+        .collect();
+    if json {
+        let value = serde_json::json!({
+            "from": query.from,
+            "service": service.id,
+            "ports": ports.iter().map(|p| p.json(model)).collect::<Vec<_>>(),
+            "notes": notes,
+        });
+        return write_json(value, inputs, out);
+    }
+    let mut text = String::new();
+    for (i, port) in ports.iter().enumerate() {
+        if i > 0 {
+            text.push('\n');
+        }
+        text.push_str(&port.text(model, src));
+    }
+    write_text(&notes, &text, out)
+}
+
+/// The Service `namespace/name`, or a usage error with suggestions.
+fn find_service<'m>(model: &'m Model, id: &str) -> Result<&'m Service, miette::Report> {
+    let services = &model.cluster.services;
+    if let Some(i) = model.cluster.service_index(id) {
+        return Ok(&services[i]);
+    }
+    let help = match suggestions(services.iter().map(|s| s.id.as_str()), id).as_slice() {
+        [] if services.is_empty() => "the input defines no Services".to_string(),
+        [] => format!(
+            "Services of the input: {}",
+            services
+                .iter()
+                .map(|s| s.id.as_str())
+                .collect::<Vec<_>>()
+                .join(", ")
+        ),
+        found => format!("did you mean {}?", found.join(" or ")),
+    };
+    Err(miette!(
+        code = "unknown-service",
+        help = help,
+        "--to-service {id} names no Service of the input"
+    ))
+}
+
+fn service_ports_help(available: &[String]) -> String {
+    if available.is_empty() {
+        "the Service has no ports".to_string()
+    } else {
+        format!(
+            "its ports are {} (give --port as the Service port's number or name, with /UDP or /SCTP when not TCP)",
+            available.join(", ")
+        )
+    }
+}
+
+/// One Service port's answer: each pod behind the Service with its verdict on the port it
+/// receives on (`None` when the pod lacks a named targetPort).
+struct ServicePortResult<'r> {
+    resolved: &'r services::Resolved<'r>,
+    verdicts: Vec<Option<(Flow, Verdict)>>,
+}
+
+impl<'r> ServicePortResult<'r> {
+    fn new(model: &Model, src: Endpoint, resolved: &'r services::Resolved<'r>) -> Self {
+        let verdicts = resolved
+            .backends
+            .iter()
+            .map(|b| {
+                b.port.map(|port| {
+                    let flow = Flow {
+                        src,
+                        dst: Endpoint::Pod(b.pod),
+                        protocol: resolved.port.protocol,
+                        port,
+                    };
+                    (flow, netpol_core::evaluate(model, &flow))
+                })
+            })
+            .collect();
+        ServicePortResult { resolved, verdicts }
+    }
+
+    /// Pods that receive the port (those with the named targetPort), and how many of them
+    /// allow the connection.
+    fn counts(&self) -> (usize, usize) {
+        let receiving = self.verdicts.iter().flatten();
+        let allowed = receiving.clone().filter(|(_, v)| v.is_allowed()).count();
+        (receiving.count(), allowed)
+    }
+
+    /// Allowed when every pod receiving the port allows it (and one does).
+    fn allowed(&self) -> bool {
+        let (receiving, allowed) = self.counts();
+        receiving > 0 && allowed == receiving
+    }
+
+    fn heading(&self, model: &Model, src: Endpoint) -> String {
+        let r = self.resolved;
+        let port = format!("{}/{}", r.port.port, r.port.protocol);
+        let from = netpol_core::render::endpoint_name(model, &src);
+        let decision = match (self.verdicts.len(), self.counts()) {
+            (0, _) => match &r.service.selector {
+                None => {
+                    "no pod is behind it: it has no selector (its endpoints are managed by hand)"
+                        .to_string()
+                }
+                Some(_) => {
+                    "no pod is behind it: its selector matches no endpoint of the input".to_string()
+                }
+            },
+            (_, (0, _)) => format!(
+                "no pod behind it has a {} port named {}: nothing receives it",
+                r.port.protocol, r.port.target_port
+            ),
+            (_, (n, a)) if a == n => format!("allowed to every pod that receives it ({n})"),
+            (_, (n, 0)) => format!("denied to every pod that receives it ({n})"),
+            (_, (n, a)) => format!("allowed to {a} of the {n} pods that receive it"),
+        };
+        format!(
+            "{from} -> service {} port {port}: {decision}\n",
+            r.service.id
+        )
+    }
+
+    fn text(&self, model: &Model, src: Endpoint) -> String {
+        let r = self.resolved;
+        let mut text = self.heading(model, src);
+        let targets: Vec<String> = r
+            .backends
+            .iter()
+            .map(|b| {
+                let id = &model.cluster.pods[b.pod].id;
+                match b.port {
+                    Some(p) => format!("{id} on {p}/{}", r.port.protocol),
+                    None => format!(
+                        "{id} (no {} port named {}: it receives nothing)",
+                        r.port.protocol, r.port.target_port
+                    ),
+                }
+            })
+            .collect();
+        if !targets.is_empty() {
+            text.push_str(&format!(
+                "the Service sends port {} to targetPort {}: {}\n",
+                r.port.port,
+                r.port.target_port,
+                targets.join(", ")
+            ));
+        }
+        for (flow, verdict) in self.verdicts.iter().flatten() {
+            text.push('\n');
+            text.push_str(&netpol_core::render::explain(model, flow, verdict));
+        }
+        text
+    }
+
+    fn json(&self, model: &Model) -> serde_json::Value {
+        let r = self.resolved;
+        let target = match &r.port.target_port {
+            PortRef::Number(n) => serde_json::json!(n),
+            PortRef::Name(name) => serde_json::json!(name),
+        };
+        let backends: Vec<serde_json::Value> = r
+            .backends
+            .iter()
+            .zip(&self.verdicts)
+            .map(|(b, verdict)| {
+                let to = &model.cluster.pods[b.pod].id;
+                match verdict {
+                    Some((flow, v)) => serde_json::json!({
+                        "to": to, "port": flow.port, "allowed": v.is_allowed(),
+                        "egress": v.egress, "ingress": v.ingress,
+                    }),
+                    None => serde_json::json!({
+                        "to": to, "port": null, "allowed": false,
+                        "reason": format!("{to} has no {} port named {}", r.port.protocol, r.port.target_port),
+                    }),
+                }
+            })
+            .collect();
+        serde_json::json!({
+            "port": r.port.port,
+            "name": r.port.name,
+            "protocol": r.port.protocol.as_str(),
+            "target_port": target,
+            "allowed": self.allowed(),
+            "backends": backends,
+        })
+    }
 }
 
 fn write_json(

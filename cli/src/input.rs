@@ -1,4 +1,5 @@
-//! From command-line paths to a [`Model`]: the only place that touches the file system.
+//! From command-line paths (and `--cluster`) to a [`Model`]: the only place that touches the
+//! file system.
 //!
 //! Every source text gets a [`FileId`] equal to its index in [`Inputs::sources`], so a
 //! diagnostic's span leads straight back to the path and the text for rendering.
@@ -10,6 +11,8 @@ use std::sync::Arc;
 use miette::miette;
 use netpol_core::{Diagnostic, FileId, Model};
 
+use crate::cluster::ClusterArgs;
+
 /// Extensions picked up when walking a directory. Explicitly named files are read whatever
 /// their extension; the core detects YAML, JSON and the compact form from the text itself.
 const EXTENSIONS: [&str; 5] = ["yaml", "yml", "json", "txt", "np"];
@@ -17,7 +20,7 @@ const EXTENSIONS: [&str; 5] = ["yaml", "yml", "json", "txt", "np"];
 /// One source text and the name it is shown under in diagnostics.
 #[derive(Debug)]
 pub struct Source {
-    /// The path as given (or found by the walk), or `<stdin>`.
+    /// The path as given (or found by the walk), `<stdin>`, or `cluster:RESOURCE/NS/NAME`.
     pub name: String,
     /// The text; shared with miette's `NamedSource` without copying.
     pub text: Arc<str>,
@@ -53,9 +56,16 @@ pub struct Inputs {
 }
 
 impl Inputs {
-    /// Reads every path (files, directories recursively in sorted order, `-` for stdin) and
-    /// builds the model. A path that does not exist is a usage error.
-    pub fn load(paths: &[String]) -> Result<Inputs, miette::Report> {
+    /// Reads the cluster (with `--cluster`), then every path (files, directories
+    /// recursively in sorted order, `-` for stdin), and builds the model. A path that does
+    /// not exist, or a cluster that cannot be read, is a usage error.
+    pub fn load(paths: &[String], cluster: &ClusterArgs) -> Result<Inputs, miette::Report> {
+        let sources = crate::cluster::sources(cluster)?;
+        Self::load_files(paths, sources)
+    }
+
+    /// Reads every path after the `sources` already read, and builds the model.
+    fn load_files(paths: &[String], mut sources: Vec<Source>) -> Result<Inputs, miette::Report> {
         let mut files: Vec<(String, Option<PathBuf>)> = Vec::new();
         let mut stdin_seen = false;
         for arg in paths {
@@ -91,7 +101,7 @@ impl Inputs {
             }
         }
 
-        let mut sources = Vec::with_capacity(files.len());
+        sources.reserve(files.len());
         let mut unreadable = Vec::new();
         for (name, path) in files {
             let bytes = match &path {
@@ -128,6 +138,15 @@ impl Inputs {
             unreadable,
             model,
         })
+    }
+
+    /// Indices of the model's pods to show: those of `namespace`, or all. Only what is
+    /// shown is limited; everything is evaluated.
+    pub fn shown_pods(&self, namespace: Option<&str>) -> Vec<usize> {
+        let pods = &self.model.cluster.pods;
+        (0..pods.len())
+            .filter(|&i| namespace.is_none_or(|ns| pods[i].namespace == ns))
+            .collect()
     }
 
     /// The source a diagnostic's span points into.

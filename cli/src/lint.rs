@@ -6,7 +6,7 @@
 
 use std::io::Write;
 
-use netpol_core::{Diagnostic, Related, Severity, Span};
+use netpol_core::{Diagnostic, Model, Related, Severity, Span};
 use serde_json::{json, Value};
 
 use crate::input::Inputs;
@@ -20,16 +20,33 @@ pub struct Deny {
     pub warnings: bool,
 }
 
-/// Lints the inputs and prints the findings. Returns whether the run failed: an error
-/// finding (or an unreadable file), or a warning under `--deny warnings`.
+/// What of the findings the text and JSON show.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Shown<'a> {
+    /// `--namespace`: only the findings about objects of this namespace (the lint itself
+    /// sees everything).
+    pub namespace: Option<&'a str>,
+    /// `--verbose`: every `ignored-kind` finding in the text, instead of one `ignored:` line
+    /// that sums them up by kind (JSON always has every finding shown).
+    pub verbose: bool,
+}
+
+/// Lints the inputs and prints the findings `shown` selects. Returns whether the run failed:
+/// an error finding (or an unreadable file), or a warning under `--deny warnings`, among
+/// those of `--namespace`.
 pub fn run(
     inputs: &Inputs,
     json_output: bool,
     deny: Deny,
+    shown: Shown<'_>,
     out: &mut dyn Write,
 ) -> Result<bool, Failure> {
     let mut findings: Vec<Diagnostic> = inputs.unreadable.iter().map(|u| u.diagnostic()).collect();
     findings.extend(netpol_core::lint::lint(&inputs.model));
+    let verbose = shown.verbose;
+    if let Some(namespace) = shown.namespace {
+        findings.retain(|f| shown_in(&inputs.model, f, namespace));
+    }
     let count = |s: Severity| findings.iter().filter(|f| f.severity == s).count();
     let (errors, warnings, infos) = (
         count(Severity::Error),
@@ -46,13 +63,22 @@ pub fn run(
         writeln!(out, "{text}")?;
     } else {
         let handler = report::handler(true);
-        for f in &findings {
+        let listed = findings
+            .iter()
+            .filter(|f| verbose || !report::is_ignored_kind(f));
+        for f in listed {
             let mut text = String::new();
             let rendered = report::rendered(inputs, f);
             if handler.render_report(&mut text, &rendered).is_err() {
                 text = format!("{}: {}\n", f.code, f.message);
             }
             writeln!(out, "{text}")?;
+        }
+        if let Some(line) = (!verbose)
+            .then(|| report::ignored_summary(&inputs.model.cluster.ignored))
+            .flatten()
+        {
+            writeln!(out, "{line}\n")?;
         }
         writeln!(
             out,
@@ -68,6 +94,40 @@ pub fn run(
         )?;
     }
     Ok(errors > 0 || (deny.warnings && warnings > 0))
+}
+
+/// Whether a finding shows under `--namespace`: it points into an object of that namespace,
+/// or into no object the model knows (a file-level problem is everyone's).
+fn shown_in(model: &Model, finding: &Diagnostic, namespace: &str) -> bool {
+    let Some(span) = &finding.span else {
+        return true;
+    };
+    let inside = |s: &Span| s.file == span.file && s.start <= span.start && span.end <= s.end;
+    let owner = model
+        .policies
+        .iter()
+        .find(|p| inside(&p.span))
+        .map(|p| p.namespace.as_str())
+        .or_else(|| {
+            let pods = &model.cluster.pods;
+            let pod = pods.iter().find(|p| p.span.as_ref().is_some_and(inside));
+            pod.map(|p| p.namespace.as_str())
+        })
+        .or_else(|| {
+            let namespaces = &model.cluster.namespaces;
+            let ns = namespaces
+                .iter()
+                .find(|n| n.span.as_ref().is_some_and(inside));
+            ns.map(|n| n.name.as_str())
+        })
+        .or_else(|| {
+            let services = &model.cluster.services;
+            let service = services
+                .iter()
+                .find(|s| s.span.as_ref().is_some_and(inside));
+            service.map(|s| s.namespace.as_str())
+        });
+    owner.is_none_or(|owner| owner == namespace)
 }
 
 fn plural(n: usize, word: &str) -> String {

@@ -14,9 +14,11 @@
 //! - `2`: usage error — bad flags or values (clap's own code), a path that cannot be read, or
 //!   an `explain` endpoint that names nothing in the input.
 
+mod cluster;
 mod connectivity;
 mod diff;
 mod explain;
+mod exposure;
 mod freeze;
 mod input;
 mod json;
@@ -32,6 +34,7 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand, ValueEnum};
 use netpol_core::PortSpec;
 
+use crate::cluster::ClusterArgs;
 use crate::input::Inputs;
 
 /// Exit code for invalid input (error diagnostics).
@@ -48,16 +51,22 @@ const EXIT_USAGE: u8 = 2;
   netpol matrix cluster.yaml policies/ --port 80 --port 53/UDP
   netpol connectivity manifests/ -o json > connectivity.json
   netpol explain manifests/ --from prod/api --to prod/db --port 5432
+  netpol exposure manifests/ --endpoint prod/db
   kubectl get pods,ns,netpol -A -o yaml | netpol matrix -
+  netpol matrix --cluster --context prod -n shop --port 5432
   netpol generate --pods 1000 --policies 500 --seed 1 > cluster.yaml
 
 Inputs: files, directories (searched recursively for *.yaml, *.yml, *.json, *.txt, *.np) and
-`-` for stdin. Exit codes: 0 success, 1 invalid input (error diagnostics; results for what
+`-` for stdin; with --cluster, the live cluster of a kubeconfig context (read once). Exit codes: 0 success, 1 invalid input (error diagnostics; results for what
 was understood are still printed), 2 usage error."
 )]
 struct Cli {
     #[command(subcommand)]
     command: Command,
+    /// Report every object of a kind that does not affect policy (ConfigMap, Secret, ...)
+    /// where it is, instead of one `ignored:` line with a count per kind
+    #[arg(long, short = 'v', global = true)]
+    verbose: bool,
 }
 
 #[derive(Subcommand, Debug)]
@@ -78,13 +87,18 @@ CSV: header `src,dst,port,protocol,allowed`, one row per ordered pair and probe.
 A named port is resolved against each destination; a destination without it is denied.")]
     Matrix {
         /// Manifest files, directories, or `-` for stdin
-        #[arg(required = true, value_name = "PATH")]
+        #[arg(required_unless_present = "cluster", value_name = "PATH")]
         paths: Vec<String>,
+        #[command(flatten)]
+        cluster: ClusterArgs,
         /// Port to probe: `80`, `80/TCP`, `53/UDP`, `132/SCTP` or a port name such as
         /// `serve-80-tcp/TCP`; the protocol defaults to TCP. Repeat for several probes
         /// [default: 80/TCP]
         #[arg(long = "port", value_name = "SPEC")]
         ports: Vec<PortSpec>,
+        /// Show only the endpoints of this namespace (everything is still evaluated)
+        #[arg(short = 'n', long, value_name = "NAMESPACE")]
+        namespace: Option<String>,
         /// Output format
         #[arg(short, long, value_enum, default_value_t = MatrixFormat::Text)]
         output: MatrixFormat,
@@ -103,8 +117,45 @@ JSON: {\"endpoints\": [ids], \"connections\": [{\"from\": id, \"to\": id, \"tcp\
 port ranges sorted and merged, named ports resolved.")]
     Connectivity {
         /// Manifest files, directories, or `-` for stdin
-        #[arg(required = true, value_name = "PATH")]
+        #[arg(required_unless_present = "cluster", value_name = "PATH")]
         paths: Vec<String>,
+        #[command(flatten)]
+        cluster: ClusterArgs,
+        /// Show only the endpoints of this namespace (everything is still evaluated)
+        #[arg(short = 'n', long, value_name = "NAMESPACE")]
+        namespace: Option<String>,
+        /// Output format
+        #[arg(short, long, value_enum, default_value_t = TextOrJson::Text)]
+        output: TextOrJson,
+    },
+    /// What pods that do not exist yet (and outside addresses) could connect to each
+    /// endpoint, or be connected to from it, by the policies' selectors
+    #[command(after_help = "Examples:
+  netpol exposure manifests/
+  netpol exposure cluster.yaml policies/ --endpoint prod/api -o json
+
+Per endpoint and direction: the peers the endpoint's side admits, described by the
+selectors of the admitting rules (`pods labelled app=web in namespace prod`, `any pod in
+namespaces labelled team=a`, `addresses in 10.0.0.0/8`, `any address`), with exactly the
+ports admitted (named ports resolved on the endpoint when it receives; towards a pod that
+does not exist the name stays a name), the rules, and the endpoints the description
+matches now. A side no policy isolates is exposed to everything. The other side is a pod
+we do not know: its own policies are assumed to allow the connection, except that
+policies certainly selecting it (one namespace, a podSelector it must match) are named
+with what they admit.
+JSON: {\"version\": 1, \"assumption\", \"endpoints\": [{\"id\", \"ingress\": {\"isolated_by\",
+\"exposures\": [{\"peer\", \"description\", \"ports\", \"named_ports\", \"rules\",
+\"matches_now\" (at most 100 ids), \"matches_now_count\", \"peer_side\"}]}, \"egress\": {...}}]};
+see cli/README.md.")]
+    Exposure {
+        /// Manifest files, directories, or `-` for stdin
+        #[arg(required_unless_present = "cluster", value_name = "PATH")]
+        paths: Vec<String>,
+        #[command(flatten)]
+        cluster: ClusterArgs,
+        /// Only these endpoints (ids); repeat for several [default: every endpoint]
+        #[arg(long = "endpoint", value_name = "ID")]
+        endpoints: Vec<String>,
         /// Output format
         #[arg(short, long, value_enum, default_value_t = TextOrJson::Text)]
         output: TextOrJson,
@@ -116,6 +167,7 @@ port ranges sorted and merged, named ports resolved.")]
   netpol explain examples/ --from default/internal --to 8.8.8.8 --port 53/UDP
   netpol explain cluster.yaml --from 10.0.0.7 --to prod/api --port http -o json
   netpol explain examples/ --from default/internal --to default/external
+  netpol explain manifests/ --from shop/web --to-service shop/api --port 80
 
 An endpoint is a pod id (`namespace/name`), a workload id (`namespace/Kind/name`) or an IP
 address. An IP address is always evaluated as an address (only ipBlock peers can match it),
@@ -127,17 +179,30 @@ something and exactly which ports, or why no rule admits any port; the pair is a
 the ports both directions allow.
 JSON: {\"flow\": {...}, \"allowed\": bool, \"egress\": ..., \"ingress\": ..., \"notes\": [...]};
 without --port, flow.port/port_name/protocol are null, \"ports\": {\"tcp\": [[first, last]],
-\"udp\", \"sctp\"} is added, and egress/ingress list each rule with its \"ports\".")]
+\"udp\", \"sctp\"} is added, and egress/ingress list each rule with its \"ports\".
+--to-service NS/NAME asks about a Service: --port is the Service's port (number or port
+name; every port of the Service without it), resolved to the pods behind the Service and
+the targetPort each receives on, since policies see the pods and the targetPort, never the
+Service. Each pod is explained on its targetPort. JSON: {\"service\": {\"id\", \"port\",
+\"protocol\", \"target_port\"}, \"allowed\": every pod allows it, \"backends\": [{\"to\",
+\"port\", \"allowed\", \"egress\", \"ingress\"}]}, one object per Service port in
+\"ports\".")]
     Explain {
         /// Manifest files, directories, or `-` for stdin
-        #[arg(required = true, value_name = "PATH")]
+        #[arg(required_unless_present = "cluster", value_name = "PATH")]
         paths: Vec<String>,
+        #[command(flatten)]
+        cluster: ClusterArgs,
         /// Source: endpoint id or IP address
         #[arg(long, value_name = "ID|IP")]
         from: String,
         /// Destination: endpoint id or IP address
-        #[arg(long, value_name = "ID|IP")]
-        to: String,
+        #[arg(long, value_name = "ID|IP", required_unless_present = "to_service")]
+        to: Option<String>,
+        /// Destination Service (`namespace/name`): each pod behind it, on the targetPort the
+        /// Service sends --port to
+        #[arg(long, value_name = "NS/NAME", conflicts_with = "to")]
+        to_service: Option<String>,
         /// Destination port: `80`, `53/UDP`, `http/TCP`, ...; protocol defaults to TCP.
         /// Without it, the pair is explained on every port
         #[arg(long, value_name = "SPEC")]
@@ -163,8 +228,13 @@ JSON: {\"findings\": [{\"code\", \"severity\", \"message\", \"span\": {\"file\",
 \"warnings\", \"infos\"}}.")]
     Lint {
         /// Manifest files, directories, or `-` for stdin
-        #[arg(required = true, value_name = "PATH")]
+        #[arg(required_unless_present = "cluster", value_name = "PATH")]
         paths: Vec<String>,
+        #[command(flatten)]
+        cluster: ClusterArgs,
+        /// Show only the findings about objects of this namespace (everything is still evaluated)
+        #[arg(short = 'n', long, value_name = "NAMESPACE")]
+        namespace: Option<String>,
         /// Output format
         #[arg(short, long, value_enum, default_value_t = TextOrJson::Text)]
         output: TextOrJson,
@@ -188,9 +258,11 @@ CSV: change,from,to,before,after,added,removed, one row per changed pair.
 Exit codes: 0 (also when connections changed), 1 error diagnostics in the inputs, 2 usage
 error.")]
     Diff {
-        /// Manifests before the change
-        #[arg(long, required = true, num_args = 1.., value_name = "PATH")]
+        /// Manifests before the change (or, with --cluster, the live cluster)
+        #[arg(long, required_unless_present = "cluster", conflicts_with = "cluster", num_args = 1.., value_name = "PATH")]
         before: Vec<String>,
+        #[command(flatten)]
+        cluster: ClusterArgs,
         /// Manifests after the change
         #[arg(long, required = true, num_args = 1.., value_name = "PATH")]
         after: Vec<String>,
@@ -226,8 +298,10 @@ explanation. Exit codes: 0 all passed, 1 a failure (or error diagnostics in the 
         #[arg(value_name = "SPEC")]
         spec: String,
         /// Manifest files, directories, or `-` for stdin
-        #[arg(required = true, value_name = "PATH")]
+        #[arg(required_unless_present = "cluster", value_name = "PATH")]
         paths: Vec<String>,
+        #[command(flatten)]
+        cluster: ClusterArgs,
         /// Output format
         #[arg(short, long, value_enum, default_value_t = TextOrJson::Text)]
         output: TextOrJson,
@@ -268,8 +342,10 @@ Exit codes: 0 every expectation holds, 1 one does not (or error diagnostics in t
         #[arg(value_name = "SPEC")]
         spec: String,
         /// The cluster: manifest files, directories, or `-` for stdin
-        #[arg(required = true, value_name = "CLUSTER")]
+        #[arg(required_unless_present = "cluster", value_name = "CLUSTER")]
         paths: Vec<String>,
+        #[command(flatten)]
+        cluster: ClusterArgs,
         /// Existing policies to build on (files or directories; repeat)
         #[arg(long, value_name = "EXISTING")]
         keep: Vec<String>,
@@ -297,8 +373,10 @@ Exit codes: 0 nothing would lose a port, 1 something would (or error diagnostics
 inputs), 2 usage error.")]
     Freeze {
         /// The cluster and the policies in force: manifest files, directories, or `-`
-        #[arg(required = true, value_name = "PATH")]
+        #[arg(required_unless_present = "cluster", value_name = "PATH")]
         paths: Vec<String>,
+        #[command(flatten)]
+        cluster: ClusterArgs,
         /// Output format
         #[arg(short, long, value_enum, default_value_t = synthesize::Format::Yaml)]
         output: synthesize::Format,
@@ -362,50 +440,96 @@ impl From<std::io::Error> for Failure {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    let result = match cli.command {
+    exit_code(run(cli.command, cli.verbose))
+}
+
+/// Runs one command; `Ok(true)` means invalid input (exit 1).
+fn run(command: Command, verbose: bool) -> Result<bool, Failure> {
+    match command {
         Command::Matrix {
             paths,
+            cluster,
             ports,
+            namespace,
             output,
-        } => with_inputs(&paths, |inputs, out| {
-            matrix::run(inputs, &ports, output, out)
+        } => with_inputs(&paths, &cluster, verbose, |inputs, out| {
+            matrix::run(inputs, &ports, output, namespace.as_deref(), out)
         }),
-        Command::Connectivity { paths, output } => with_inputs(&paths, |inputs, out| {
-            connectivity::run(inputs, output == TextOrJson::Json, out)
+        Command::Connectivity {
+            paths,
+            cluster,
+            namespace,
+            output,
+        } => with_inputs(&paths, &cluster, verbose, |inputs, out| {
+            let json = output == TextOrJson::Json;
+            connectivity::run(inputs, json, namespace.as_deref(), out)
+        }),
+        Command::Exposure {
+            paths,
+            cluster,
+            endpoints,
+            output,
+        } => with_inputs(&paths, &cluster, verbose, |inputs, out| {
+            exposure::run(inputs, &endpoints, output == TextOrJson::Json, out)
         }),
         Command::Explain {
             paths,
+            cluster,
             from,
             to,
+            to_service,
             port,
             output,
-        } => with_inputs(&paths, |inputs, out| {
-            let query = explain::Query {
-                from: &from,
-                to: &to,
-                port: port.as_ref(),
-            };
-            explain::run(inputs, &query, output == TextOrJson::Json, out)
+        } => with_inputs(&paths, &cluster, verbose, |inputs, out| {
+            let json = output == TextOrJson::Json;
+            match (to, to_service) {
+                (_, Some(service)) => {
+                    let query = explain::ServiceQuery {
+                        from: &from,
+                        service: &service,
+                        port: port.as_ref(),
+                    };
+                    explain::run_service(inputs, &query, json, out)
+                }
+                (to, None) => {
+                    // clap requires --to when --to-service is absent
+                    let to = to.unwrap_or_default();
+                    let query = explain::Query {
+                        from: &from,
+                        to: &to,
+                        port: port.as_ref(),
+                    };
+                    explain::run(inputs, &query, json, out)
+                }
+            }
         }),
         Command::Lint {
             paths,
+            cluster,
+            namespace,
             output,
             deny,
-        } => run_review(&paths, |inputs, out| {
+        } => run_review(&paths, &cluster, |inputs, out| {
             let deny = lint::Deny {
                 warnings: deny == Some(DenyLevel::Warnings),
             };
-            lint::run(inputs, output == TextOrJson::Json, deny, out)
+            let shown = lint::Shown {
+                namespace: namespace.as_deref(),
+                verbose,
+            };
+            lint::run(inputs, output == TextOrJson::Json, deny, shown, out)
         }),
         Command::Diff {
             before,
+            cluster,
             after,
             output,
-        } => Inputs::load(&before)
-            .and_then(|b| Inputs::load(&after).map(|a| (b, a)))
+        } => Inputs::load(&before, &cluster)
+            .and_then(|b| Inputs::load(&after, &ClusterArgs::default()).map(|a| (b, a)))
             .map_err(Failure::Usage)
             .and_then(|(b, a)| {
-                let errors = report::print_diagnostics(&b) | report::print_diagnostics(&a);
+                let errors =
+                    report::print_diagnostics(&b, verbose) | report::print_diagnostics(&a, verbose);
                 let stdout = std::io::stdout().lock();
                 let mut out = std::io::BufWriter::with_capacity(1 << 16, stdout);
                 diff::run(&b, &a, output, &mut out)?;
@@ -415,11 +539,12 @@ fn main() -> ExitCode {
         Command::Test {
             spec,
             paths,
+            cluster,
             output,
         } => match test_cmd::load_spec(&spec) {
             Err(report) => Err(Failure::Usage(report)),
-            Ok(parsed) => run_review(&paths, |inputs, out| {
-                let input_errors = report::print_diagnostics(inputs);
+            Ok(parsed) => run_review(&paths, &cluster, |inputs, out| {
+                let input_errors = report::print_diagnostics(inputs, verbose);
                 let failed =
                     test_cmd::run(inputs, &spec, &parsed, output == TextOrJson::Json, out)?;
                 Ok(failed || input_errors)
@@ -428,20 +553,25 @@ fn main() -> ExitCode {
         Command::Synthesize {
             spec,
             paths,
+            cluster,
             keep,
             output,
         } => match test_cmd::load_spec(&spec) {
             Err(report) => Err(Failure::Usage(report)),
             Ok(parsed) => {
                 let all: Vec<String> = paths.iter().chain(&keep).cloned().collect();
-                with_inputs_failing(&all, |inputs, out| {
+                with_inputs_failing(&all, &cluster, verbose, |inputs, out| {
                     synthesize::run(inputs, &parsed, !keep.is_empty(), output, out)
                 })
             }
         },
-        Command::Freeze { paths, output } => {
-            with_inputs_failing(&paths, |inputs, out| freeze::run(inputs, output, out))
-        }
+        Command::Freeze {
+            paths,
+            cluster,
+            output,
+        } => with_inputs_failing(&paths, &cluster, verbose, |inputs, out| {
+            freeze::run(inputs, output, out)
+        }),
         Command::Generate {
             pods,
             policies,
@@ -454,7 +584,11 @@ fn main() -> ExitCode {
                 .map_err(Failure::Output)
                 .map(|()| false)
         }
-    };
+    }
+}
+
+/// The process exit code of a command's result (the contract in the module docs).
+fn exit_code(result: Result<bool, Failure>) -> ExitCode {
     match result {
         Ok(false) => ExitCode::SUCCESS,
         Ok(true) => ExitCode::from(EXIT_INVALID_INPUT),
@@ -475,10 +609,12 @@ fn main() -> ExitCode {
 /// has printed its result for what was understood.
 fn with_inputs(
     paths: &[String],
+    cluster: &ClusterArgs,
+    verbose: bool,
     command: impl FnOnce(&Inputs, &mut dyn Write) -> Result<(), Failure>,
 ) -> Result<bool, Failure> {
-    let inputs = Inputs::load(paths).map_err(Failure::Usage)?;
-    let had_errors = report::print_diagnostics(&inputs);
+    let inputs = Inputs::load(paths, cluster).map_err(Failure::Usage)?;
+    let had_errors = report::print_diagnostics(&inputs, verbose);
     let stdout = std::io::stdout().lock();
     let mut out = std::io::BufWriter::with_capacity(1 << 16, stdout);
     command(&inputs, &mut out)?;
@@ -490,10 +626,12 @@ fn with_inputs(
 /// commands' self-checks): exit 1 on error diagnostics or when `command` says so.
 fn with_inputs_failing(
     paths: &[String],
+    cluster: &ClusterArgs,
+    verbose: bool,
     command: impl FnOnce(&Inputs, &mut dyn Write) -> Result<bool, Failure>,
 ) -> Result<bool, Failure> {
     let mut failed = false;
-    let had_errors = with_inputs(paths, |inputs, out| {
+    let had_errors = with_inputs(paths, cluster, verbose, |inputs, out| {
         failed = command(inputs, out)?;
         Ok(())
     })?;
@@ -504,9 +642,10 @@ fn with_inputs_failing(
 /// findings: diagnostics are not printed separately, and the command decides the exit code.
 fn run_review(
     paths: &[String],
+    cluster: &ClusterArgs,
     command: impl FnOnce(&Inputs, &mut dyn Write) -> Result<bool, Failure>,
 ) -> Result<bool, Failure> {
-    let inputs = Inputs::load(paths).map_err(Failure::Usage)?;
+    let inputs = Inputs::load(paths, cluster).map_err(Failure::Usage)?;
     let stdout = std::io::stdout().lock();
     let mut out = std::io::BufWriter::with_capacity(1 << 16, stdout);
     let failed = command(&inputs, &mut out)?;

@@ -7,11 +7,25 @@ use netpol_core::{Engine, Matrix, PortRef, PortSpec, Protocol};
 use crate::input::Inputs;
 use crate::{json, Failure, MatrixFormat};
 
-/// Computes the matrix of every probe and writes it in `format`.
+/// The endpoints shown (those of `--namespace`, or all): model indices and ids.
+struct Shown<'a> {
+    index: Vec<usize>,
+    ids: Vec<&'a str>,
+}
+
+impl Shown<'_> {
+    fn allowed(&self, matrix: &Matrix, src: usize, dst: usize) -> bool {
+        matrix.allowed(self.index[src], self.index[dst])
+    }
+}
+
+/// Computes the matrix of every probe and writes it in `format`, rows and columns limited
+/// to `namespace` when given.
 pub fn run(
     inputs: &Inputs,
     ports: &[PortSpec],
     format: MatrixFormat,
+    namespace: Option<&str>,
     out: &mut dyn Write,
 ) -> Result<(), Failure> {
     // 80/TCP, what the Kubernetes e2e suite probes first.
@@ -22,28 +36,25 @@ pub fn run(
         ports
     };
     let engine = Engine::new(&inputs.model);
-    let ids: Vec<&str> = inputs
-        .model
-        .cluster
-        .pods
-        .iter()
-        .map(|p| p.id.as_str())
-        .collect();
+    let index = inputs.shown_pods(namespace);
+    let pods = &inputs.model.cluster.pods;
+    let ids = index.iter().map(|&i| pods[i].id.as_str()).collect();
+    let shown = Shown { index, ids };
     let matrices: Vec<(&PortSpec, Matrix)> = probes
         .iter()
         .map(|probe| (probe, engine.matrix(probe.protocol, &probe.port)))
         .collect();
     match format {
-        MatrixFormat::Text => write_text(&ids, &matrices, out)?,
-        MatrixFormat::Json => write_json(&ids, &matrices, out)?,
-        MatrixFormat::Csv => write_csv(&ids, &matrices, out)?,
+        MatrixFormat::Text => write_text(&shown, &matrices, out)?,
+        MatrixFormat::Json => write_json(&shown, &matrices, out)?,
+        MatrixFormat::Csv => write_csv(&shown, &matrices, out)?,
     }
     Ok(())
 }
 
 /// The Kubernetes e2e `TruthTable.PrettyPrint` layout, under a `port P/PROTO` heading.
 fn write_text(
-    ids: &[&str],
+    shown: &Shown,
     matrices: &[(&PortSpec, Matrix)],
     out: &mut dyn Write,
 ) -> std::io::Result<()> {
@@ -53,17 +64,21 @@ fn write_text(
         }
         writeln!(out, "port {probe}")?;
         write!(out, "-")?;
-        for id in ids {
+        for id in &shown.ids {
             write!(out, "\t{id}")?;
         }
         writeln!(out)?;
         let mut line = String::new();
-        for (src, id) in ids.iter().enumerate() {
+        for (src, id) in shown.ids.iter().enumerate() {
             line.clear();
             line.push_str(id);
-            for dst in 0..ids.len() {
+            for dst in 0..shown.ids.len() {
                 line.push('\t');
-                line.push(if matrix.allowed(src, dst) { '.' } else { 'X' });
+                line.push(if shown.allowed(matrix, src, dst) {
+                    '.'
+                } else {
+                    'X'
+                });
             }
             line.push('\n');
             out.write_all(line.as_bytes())?;
@@ -75,14 +90,14 @@ fn write_text(
 /// `{"endpoints": [...], "probes": [{"port", "protocol", "allowed": [[bool]]}]}`, one matrix
 /// row per line so large outputs stay diffable.
 fn write_json(
-    ids: &[&str],
+    shown: &Shown,
     matrices: &[(&PortSpec, Matrix)],
     out: &mut dyn Write,
 ) -> std::io::Result<()> {
     writeln!(
         out,
         "{{\"endpoints\": {},",
-        json::string_array(ids.iter().copied())
+        json::string_array(shown.ids.iter().copied())
     )?;
     write!(out, " \"probes\": [")?;
     let mut line = String::new();
@@ -96,14 +111,14 @@ fn write_json(
             json::string(&probe.port.to_string()),
             probe.protocol
         )?;
-        for src in 0..ids.len() {
+        for src in 0..shown.ids.len() {
             line.clear();
             line.push_str(if src > 0 { ",\n    [" } else { "\n    [" });
-            for dst in 0..ids.len() {
+            for dst in 0..shown.ids.len() {
                 if dst > 0 {
                     line.push_str(", ");
                 }
-                line.push_str(if matrix.allowed(src, dst) {
+                line.push_str(if shown.allowed(matrix, src, dst) {
                     "true"
                 } else {
                     "false"
@@ -121,12 +136,12 @@ fn write_json(
 /// Header `src,dst,port,protocol,allowed`; one row per probe and ordered pair, probes in
 /// the order given, then sources and destinations in endpoint order.
 fn write_csv(
-    ids: &[&str],
+    shown: &Shown,
     matrices: &[(&PortSpec, Matrix)],
     out: &mut dyn Write,
 ) -> std::io::Result<()> {
     writeln!(out, "src,dst,port,protocol,allowed")?;
-    let quoted: Vec<String> = ids.iter().map(|id| csv_field(id)).collect();
+    let quoted: Vec<String> = shown.ids.iter().map(|id| csv_field(id)).collect();
     for (probe, matrix) in matrices {
         let port = csv_field(&probe.port.to_string());
         for (src, s) in quoted.iter().enumerate() {
@@ -135,7 +150,7 @@ fn write_csv(
                     out,
                     "{s},{d},{port},{},{}",
                     probe.protocol,
-                    matrix.allowed(src, dst)
+                    shown.allowed(matrix, src, dst)
                 )?;
             }
         }

@@ -224,12 +224,26 @@ fn connectivity_json_lists_every_distinct_pair() {
     let run = netpol(&["connectivity", &cluster, &policy, "-o", "json"]);
     assert_eq!(run.code, 0, "stderr: {}", run.stderr);
     let out = json(&run);
-    let connections = out["connections"]
+    let all_connections = out["connections"]
         .as_array()
         .expect("connections is an array");
+    // Schema version 2: the pairs of distinct endpoints, then each endpoint to and from
+    // each outside-address class (here only `[any other address]`).
+    let endpoints = out["endpoints"].as_array().expect("endpoints");
+    let is_endpoint = |v: &Value| endpoints.contains(v);
+    let connections: Vec<&Value> = all_connections
+        .iter()
+        .filter(|c| is_endpoint(&c["from"]) && is_endpoint(&c["to"]))
+        .collect();
     assert_eq!(connections.len(), 5 * 4);
+    assert_eq!(all_connections.len(), 5 * 4 + 2 * 5);
+    assert_eq!(
+        all_connections[..20].iter().collect::<Vec<_>>(),
+        connections,
+        "pod pairs first, as in version 1"
+    );
     let find = |from: &str, to: &str| {
-        connections
+        all_connections
             .iter()
             .find(|c| c["from"] == from && c["to"] == to)
             .unwrap_or_else(|| panic!("no entry {from} → {to}"))
@@ -249,6 +263,91 @@ fn connectivity_json_lists_every_distinct_pair() {
         (&all, &all, &all)
     );
     assert!(connections.iter().all(|c| c["from"] != c["to"]));
+    assert_eq!(out["version"], 2);
+    assert_eq!(
+        out["addresses"],
+        serde_json::json!([{"label": "[any other address]", "ranges": [
+            ["0.0.0.0", "255.255.255.255"],
+            ["::", "ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff"]
+        ]}])
+    );
+    let out_dns = find("default/internal", "[any other address]");
+    assert_eq!(
+        (&out_dns["tcp"], &out_dns["udp"], &out_dns["sctp"]),
+        (
+            &serde_json::json!([[53, 53]]),
+            &serde_json::json!([[53, 53]]),
+            &serde_json::json!([])
+        )
+    );
+    let back = find("[any other address]", "default/internal");
+    assert_eq!(back["tcp"], all);
+}
+
+/// Outside addresses in the JSON, as the text shows them: an ipBlock with `except` is a
+/// class of its own with its ranges; every connection to and from it is listed, and equals
+/// what `explain` says for an address inside it.
+#[test]
+fn connectivity_json_includes_the_outside_address_classes() {
+    let examples = concat!(env!("CARGO_MANIFEST_DIR"), "/../app/examples");
+    let (policy, cluster) = (
+        format!("{examples}/ipblock-policy.yaml"),
+        format!("{examples}/ipblock-cluster.yaml"),
+    );
+    let run = netpol(&["connectivity", &cluster, &policy, "-o", "json"]);
+    assert_eq!(run.code, 0, "stderr: {}", run.stderr);
+    let out = json(&run);
+    let labels: Vec<&str> = out["addresses"]
+        .as_array()
+        .expect("addresses")
+        .iter()
+        .map(|a| a["label"].as_str().unwrap_or_default())
+        .collect();
+    assert_eq!(
+        labels,
+        [
+            "[10.0.0.0/8 except 10.66.0.0/16]",
+            "[192.168.0.0/16]",
+            "[any other address]"
+        ]
+    );
+    assert_eq!(
+        out["addresses"][0]["ranges"],
+        serde_json::json!([
+            ["10.0.0.0", "10.65.255.255"],
+            ["10.67.0.0", "10.255.255.255"]
+        ])
+    );
+    let connections = out["connections"].as_array().expect("connections");
+    assert_eq!(connections.len(), 3 * 2 + 2 * 3 * 3);
+    let get = |from: &str, to: &str| {
+        connections
+            .iter()
+            .find(|c| c["from"] == from && c["to"] == to)
+            .unwrap_or_else(|| panic!("no entry {from} → {to}"))
+            .clone()
+    };
+    let egress = get("prod/api", "[10.0.0.0/8 except 10.66.0.0/16]");
+    assert_eq!(egress["tcp"], serde_json::json!([[443, 443]]));
+    // The same question to one address of the class, through explain.
+    let explained = netpol(&[
+        "explain",
+        &cluster,
+        &policy,
+        "--from",
+        "prod/api",
+        "--to",
+        "10.200.0.1",
+        "-o",
+        "json",
+    ]);
+    assert_eq!(json(&explained)["ports"]["tcp"], egress["tcp"]);
+    let hole = get("prod/api", "[any other address]");
+    assert_eq!(
+        hole["tcp"],
+        serde_json::json!([]),
+        "10.66.0.0/16 is excepted"
+    );
 }
 
 #[test]
@@ -856,4 +955,182 @@ fn review_commands_have_help_with_examples() {
             run.stdout
         );
     }
+}
+
+// ---------------------------------------------------------------------------------------
+// Services, exposure and the quiet summary of ignored kinds
+
+#[test]
+fn ignored_kinds_are_one_line_unless_verbose() {
+    let services = data("services.yaml");
+    let run = netpol(&["matrix", &services]);
+    assert_eq!(run.code, 0, "stderr: {}", run.stderr);
+    assert_eq!(
+        run.stderr,
+        "ignored: 2 ConfigMap, 1 Secret (kinds that do not affect network policy; --verbose says where)\n"
+    );
+    let verbose = netpol(&["matrix", &services, "--verbose"]);
+    assert_eq!(verbose.stdout, run.stdout, "the result is the same");
+    assert_eq!(
+        verbose.stderr.matches("ignored-kind").count(),
+        3,
+        "{}",
+        verbose.stderr
+    );
+    assert!(verbose
+        .stderr
+        .contains("kind `ConfigMap` does not affect network policy"));
+    assert!(!verbose.stderr.contains("ignored: 2 ConfigMap"));
+    // lint's findings are its output: the same summary there.
+    let lint = netpol(&["lint", &services]);
+    assert!(
+        lint.stdout.contains("ignored: 2 ConfigMap, 1 Secret"),
+        "{}",
+        lint.stdout
+    );
+    assert!(!lint.stdout.contains("ignored-kind"), "{}", lint.stdout);
+    let lint_v = netpol(&["lint", &services, "-v"]);
+    assert_eq!(lint_v.stdout.matches("ignored-kind").count(), 3);
+}
+
+#[test]
+fn explain_to_a_service_resolves_the_pods_and_target_ports() {
+    let services = data("services.yaml");
+    let run = netpol(&[
+        "explain",
+        &services,
+        "--from",
+        "shop/web",
+        "--to-service",
+        "shop/api",
+        "--port",
+        "80",
+    ]);
+    assert_eq!(run.code, 0, "stderr: {}", run.stderr);
+    insta::assert_snapshot!(run.stdout);
+    let by_name = netpol(&[
+        "explain",
+        &services,
+        "--from",
+        "shop/web",
+        "--to-service",
+        "shop/api",
+        "--port",
+        "http",
+    ]);
+    assert_eq!(by_name.stdout, run.stdout, "the Service port by its name");
+    let all_ports = netpol(&[
+        "explain",
+        &services,
+        "--from",
+        "shop/web",
+        "--to-service",
+        "shop/api",
+    ]);
+    assert_eq!(all_ports.stdout, run.stdout, "the Service has one port");
+    let j = netpol(&[
+        "explain",
+        &services,
+        "--from",
+        "shop/web",
+        "--to-service",
+        "shop/api",
+        "-o",
+        "json",
+    ]);
+    let v = json(&j);
+    assert_eq!(v["service"], "shop/api");
+    let port = &v["ports"][0];
+    assert_eq!(
+        (port["port"].as_u64(), port["target_port"].as_str()),
+        (Some(80), Some("http"))
+    );
+    assert_eq!(port["allowed"], false);
+    let backends = port["backends"].as_array().expect("backends");
+    assert_eq!(backends.len(), 2);
+    assert_eq!(backends[0]["to"], "shop/Deployment/api");
+    assert_eq!(backends[0]["port"], 8080);
+    assert_eq!(
+        backends[0]["ingress"]["Denied"]["isolated_by"][0]["name"],
+        "api"
+    );
+    assert_eq!(backends[1]["port"], Value::Null);
+}
+
+#[test]
+fn explain_to_an_unknown_service_or_port_is_a_usage_error() {
+    let services = data("services.yaml");
+    let run = netpol(&[
+        "explain",
+        &services,
+        "--from",
+        "shop/web",
+        "--to-service",
+        "shop/apj",
+    ]);
+    assert_eq!(run.code, 2);
+    assert!(run
+        .stderr
+        .contains("--to-service shop/apj names no Service of the input"));
+    assert!(run.stderr.contains("did you mean shop/api?"));
+    let run = netpol(&[
+        "explain",
+        &services,
+        "--from",
+        "shop/web",
+        "--to-service",
+        "shop/api",
+        "--port",
+        "53/UDP",
+    ]);
+    assert_eq!(run.code, 2);
+    assert!(
+        run.stderr.contains("service shop/api has no UDP port 53"),
+        "{}",
+        run.stderr
+    );
+    assert!(
+        run.stderr.contains("its ports are http 80/TCP -> http"),
+        "{}",
+        run.stderr
+    );
+    let both = netpol(&[
+        "explain",
+        &services,
+        "--from",
+        "shop/web",
+        "--to",
+        "shop/web",
+        "--to-service",
+        "shop/api",
+    ]);
+    assert_eq!(both.code, 2, "--to and --to-service exclude each other");
+    let neither = netpol(&["explain", &services, "--from", "shop/web"]);
+    assert_eq!(neither.code, 2);
+}
+
+#[test]
+fn exposure_text_and_json() {
+    let services = data("services.yaml");
+    let run = netpol(&["exposure", &services, "--endpoint", "shop/Deployment/api"]);
+    assert_eq!(run.code, 0, "stderr: {}", run.stderr);
+    insta::assert_snapshot!(run.stdout);
+    let j = json(&netpol(&["exposure", &services, "-o", "json"]));
+    assert_eq!(j["version"], 1);
+    let endpoints = j["endpoints"].as_array().expect("endpoints");
+    assert_eq!(endpoints.len(), 3);
+    let api = &endpoints[0];
+    assert_eq!(api["id"], "shop/Deployment/api");
+    let ingress = &api["ingress"]["exposures"][0];
+    assert_eq!(
+        ingress["description"],
+        "pods labelled app=web in namespace shop"
+    );
+    assert_eq!(ingress["peer"]["kind"], "pods");
+    assert_eq!(ingress["peer"]["namespace"], "shop");
+    assert_eq!(ingress["ports"]["tcp"], serde_json::json!([[80, 80]]));
+    assert_eq!(ingress["matches_now"], serde_json::json!(["shop/web"]));
+    assert_eq!(ingress["rules"][0]["span"]["line"], 50);
+    let unknown = netpol(&["exposure", &services, "--endpoint", "shop/nope"]);
+    assert_eq!(unknown.code, 2);
 }

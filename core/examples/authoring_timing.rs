@@ -131,7 +131,11 @@ fn synthesis(repeat: usize) {
 fn split(text: &str) -> (String, String) {
     let (mut policies, mut cluster) = (String::new(), String::new());
     for doc in text.split("---\n").filter(|d| !d.trim().is_empty()) {
-        let into = if doc.contains("kind: NetworkPolicy") { &mut policies } else { &mut cluster };
+        let into = if doc.contains("kind: NetworkPolicy") {
+            &mut policies
+        } else {
+            &mut cluster
+        };
         into.push_str("---\n");
         into.push_str(doc);
     }
@@ -140,7 +144,10 @@ fn split(text: &str) -> (String, String) {
 
 fn edits(repeat: usize) {
     let (policies, cluster) = split(&generate(200, 100, 1));
-    let sources = [(FileId(0), policies.as_str()), (FileId(1), cluster.as_str())];
+    let sources = [
+        (FileId(0), policies.as_str()),
+        (FileId(1), cluster.as_str()),
+    ];
     let model = load(&sources);
     let engine = Engine::new(&model);
     let pods = model.cluster.pods.len();

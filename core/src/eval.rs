@@ -499,6 +499,7 @@ pub(crate) mod tests {
                 pod("prod", "db", "app=db", "10.0.0.2", &[]),
                 pod("prod", "web", "app=web", "10.0.0.1", &[("http", 8080)]),
             ],
+            ..Default::default()
         }
     }
 

@@ -17,9 +17,11 @@
 
 // The façade: the model, the evaluators and their data are re-exported below; the review
 // and enforcement tools are public namespaces of their own (`lint::lint`, `diff::diff`,
-// `assert::check`, `nft::compile`, `render::explain`, `generate::generate`, the authoring
+// `assert::check`, `nft::compile`, `render::explain`, `generate::generate`,
+// `exposure::exposure`, `address_ranges::address_ranges`, `services::resolve`, the authoring
 // tools `synth::synthesize`/`freeze`/`allow`/`deny`, `tutorial::check_step`). Everything else
 // is private, so a front-end cannot reach past the chosen API into the machinery.
+pub mod address_ranges;
 mod addresses;
 pub mod assert;
 mod cidr;
@@ -27,6 +29,7 @@ mod diagnostic;
 pub mod diff;
 mod engine;
 mod eval;
+pub mod exposure;
 pub mod generate;
 pub mod lint;
 mod model;
@@ -35,6 +38,7 @@ mod pair;
 mod ports;
 mod portspec;
 pub mod render;
+pub mod services;
 mod syntax;
 pub mod synth;
 pub mod tutorial;
@@ -49,8 +53,8 @@ pub use crate::{
     model::{
         Cluster, ContainerPort, Endpoint, Flow, IpBlock, LabelSelector, LabelSelectorRequirement,
         Labels, Model, Namespace, NetworkPolicy, NetworkPolicyPeer, NetworkPolicyPort,
-        NetworkPolicyRule, Operator, Parsed, Pod, PolicyType, PortRef, Protocol,
-        NAMESPACE_NAME_LABEL,
+        NetworkPolicyRule, Operator, Parsed, Pod, PolicyType, PortRef, Protocol, Service,
+        ServicePort, NAMESPACE_NAME_LABEL,
     },
     pair::{
         named_ports, NamedPort, PairDirection, PairMiss, PairMissReason, PairVerdict, RulePorts,

@@ -323,13 +323,58 @@ pub(crate) fn numbers_named(
     numbers.into_iter()
 }
 
-/// A cluster snapshot: namespaces and endpoints, both sorted (by name, by id).
+/// One entry of a `Service`'s `spec.ports`, after defaulting (`protocol` TCP, `targetPort`
+/// = `port`).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct ServicePort {
+    /// `name`, if any (required by Kubernetes when a Service has several ports).
+    pub name: Option<String>,
+    /// `protocol` (default TCP).
+    pub protocol: Protocol,
+    /// `port`: what clients connect to on the Service's address.
+    pub port: u16,
+    /// `targetPort`: the number, or the container port name, traffic is sent to on the pods
+    /// behind the Service (defaults to `port`). Policies see this port, never `port`: the
+    /// Service's address is translated before any policy is enforced.
+    pub target_port: PortRef,
+    /// The entry's text.
+    pub span: Span,
+}
+
+/// A `Service`: a stable address in front of the pods its selector matches. Policies never
+/// mention Services, but authors think in them; [`crate::services`] resolves a Service to
+/// the pods and ports the policies actually see.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Service {
+    /// `namespace/name`.
+    pub id: String,
+    /// `metadata.namespace`, `default` when missing.
+    pub namespace: String,
+    /// `metadata.name`.
+    pub name: String,
+    /// `spec.selector`; `None` when absent or empty: such a Service's endpoints are managed
+    /// by hand (or it is an `ExternalName`), so no pod of the model is behind it.
+    pub selector: Option<Labels>,
+    /// `spec.ports`, in source order.
+    pub ports: Vec<ServicePort>,
+    /// Where it was declared.
+    pub span: Option<Span>,
+}
+
+/// A cluster snapshot: namespaces, endpoints and Services, sorted (by name, by id, by id).
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
 pub struct Cluster {
     /// Sorted by `name`, unique.
     pub namespaces: Vec<Namespace>,
     /// Sorted by `id`, unique. Indices into this vector are the "pod index" used everywhere.
     pub pods: Vec<Pod>,
+    /// Sorted by `id`, unique.
+    pub services: Vec<Service>,
+    /// Objects of the input that do not affect policy (ConfigMaps, Secrets, Ingresses, a
+    /// CRD reusing a built-in kind's name, ...), counted by kind: `ConfigMap`, or
+    /// `NetworkPolicy (crd.projectcalico.org/v1)` when the apiVersion tells them apart. Each
+    /// one also has an `ignored-kind` info diagnostic, for front-ends that show details.
+    pub ignored: BTreeMap<String, usize>,
 }
 
 impl Cluster {
@@ -350,6 +395,13 @@ impl Cluster {
     pub fn namespace_labels(&self, name: &str) -> Option<&Labels> {
         self.namespace(name).map(|n| &n.labels)
     }
+
+    /// Index of the Service with this id (`namespace/name`).
+    pub fn service_index(&self, id: &str) -> Option<usize> {
+        self.services
+            .binary_search_by(|s| s.id.as_str().cmp(id))
+            .ok()
+    }
 }
 
 /// What [`crate::parse`] understood of one source text.
@@ -361,6 +413,10 @@ pub struct Parsed {
     pub namespaces: Vec<Namespace>,
     /// Pods and workloads, in source order.
     pub pods: Vec<Pod>,
+    /// Services, in source order.
+    pub services: Vec<Service>,
+    /// Objects that do not affect policy, counted by kind (see [`Cluster::ignored`]).
+    pub ignored: BTreeMap<String, usize>,
     /// Problems found, sorted by position.
     pub diagnostics: Vec<Diagnostic>,
 }

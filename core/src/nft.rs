@@ -560,7 +560,11 @@ mod tests {
         let mut pods = pods;
         pods.sort_by(|a, b| a.id.cmp(&b.id));
         Model {
-            cluster: Cluster { namespaces, pods },
+            cluster: Cluster {
+                namespaces,
+                pods,
+                ..Default::default()
+            },
             policies,
             diagnostics: Vec::new(),
         }

@@ -281,7 +281,7 @@ fn rule_admits(
 ///
 /// Spec: an empty `ports` matches every port and protocol; an entry without `port`
 /// matches every port of its protocol; `endPort` makes an inclusive range.
-fn rule_ports(
+pub(crate) fn rule_ports(
     entries: &[NetworkPolicyPort],
     dst_pod: Option<&Pod>,
 ) -> (AllowedPorts, Vec<NamedPort>) {

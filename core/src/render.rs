@@ -6,7 +6,8 @@
 
 use std::fmt::Write as _;
 
-use crate::model::{Endpoint, Flow, Model, PolicyType, Protocol};
+use crate::exposure::{DirectionExposure, EndpointExposure, Namespaces, Peer, PeerSide};
+use crate::model::{Endpoint, Flow, LabelSelector, Model, Operator, PolicyType, Protocol};
 use crate::pair::{NamedPort, PairDirection, PairMissReason, PairVerdict};
 use crate::ports::AllowedPorts;
 use crate::verdict::{DirectionVerdict, MissReason, PeerMiss, PolicyRef, RuleRef, Verdict};
@@ -433,6 +434,187 @@ fn policy_list(policies: &[PolicyRef]) -> String {
         .map(policy_name)
         .collect::<Vec<_>>()
         .join(", ")
+}
+
+// ---------------------------------------------------------------------------------------
+// Exposure
+
+/// The assumption every exposure rests on, said once above a listing.
+pub const EXPOSURE_ASSUMPTION: &str = "who could connect to each endpoint, or be connected to from it, if pods (or addresses) the policies' peers describe existed: exact about the endpoint's own side; the other side's policies are assumed to allow it unless they are named";
+
+/// A peer description in words: `any pod in any namespace`, `pods labelled app=web in
+/// namespace prod`, `any pod in namespaces labelled team=a`, `addresses in 10.0.0.0/8
+/// except 10.1.0.0/16`, `any address`.
+pub fn exposure_peer(peer: &Peer) -> String {
+    match peer {
+        Peer::AnyAddress => "any address".to_string(),
+        Peer::Addresses(block) => {
+            let mut s = format!("addresses in {}", block.cidr);
+            if !block.except.is_empty() {
+                let holes: Vec<String> = block.except.iter().map(|e| e.to_string()).collect();
+                let _ = write!(s, " except {}", holes.join(", "));
+            }
+            s
+        }
+        Peer::Pods { namespaces, pods } => {
+            let who = if pods.is_empty() {
+                "any pod".to_string()
+            } else {
+                format!("pods labelled {}", selector_words(pods))
+            };
+            let place = match namespaces {
+                Namespaces::Named(name) => format!("namespace {name}"),
+                Namespaces::Matching(sel) if sel.is_empty() => "any namespace".to_string(),
+                Namespaces::Matching(sel) => format!("namespaces labelled {}", selector_words(sel)),
+            };
+            format!("{who} in {place}")
+        }
+    }
+}
+
+/// `app=web, tier in (a, b), !canary`: a selector as kubectl writes one.
+pub fn selector_words(selector: &LabelSelector) -> String {
+    let mut parts: Vec<String> = selector
+        .match_labels
+        .iter()
+        .map(|(k, v)| format!("{k}={v}"))
+        .collect();
+    for r in &selector.match_expressions {
+        parts.push(match r.operator {
+            Operator::In => format!("{} in ({})", r.key, r.values.join(", ")),
+            Operator::NotIn => format!("{} notin ({})", r.key, r.values.join(", ")),
+            Operator::Exists => r.key.clone(),
+            Operator::DoesNotExist => format!("!{}", r.key),
+        });
+    }
+    parts.join(", ")
+}
+
+/// What an exposure admits: `TCP 80`, `all ports`, `TCP 53; named port dns/UDP (on the
+/// destination)`.
+pub fn exposure_ports(ports: &AllowedPorts, named: &[NamedPort]) -> String {
+    let mut parts = Vec::new();
+    if !ports.is_empty() || named.is_empty() {
+        parts.push(ports_text(ports));
+    }
+    if !named.is_empty() {
+        let names: Vec<String> = named
+            .iter()
+            .map(|n| format!("{}/{}", n.name, n.protocol))
+            .collect();
+        parts.push(format!(
+            "named port{} {} (resolved on the destination)",
+            if named.len() == 1 { "" } else { "s" },
+            names.join(", ")
+        ));
+    }
+    parts.join("; ")
+}
+
+/// One endpoint's exposure, both directions:
+///
+/// ```text
+/// prod/api
+///   ingress, isolated by prod/api-policy:
+///     from pods labelled app=web in namespace prod: TCP 8080 (now: prod/web)
+///       admitted by prod/api-policy spec.ingress[0] (line 9)
+///   egress, not isolated:
+///     to any pod in any namespace: all ports (now: 3 endpoints)
+///     to any address: all ports
+/// ```
+pub fn exposure(model: &Model, exposure: &EndpointExposure) -> String {
+    let mut out = String::new();
+    let _ = writeln!(
+        out,
+        "{}",
+        endpoint_name(model, &Endpoint::Pod(exposure.endpoint))
+    );
+    for (direction, side) in [
+        (PolicyType::Ingress, &exposure.ingress),
+        (PolicyType::Egress, &exposure.egress),
+    ] {
+        exposure_direction(&mut out, model, direction, side);
+    }
+    out
+}
+
+fn exposure_direction(
+    out: &mut String,
+    model: &Model,
+    direction: PolicyType,
+    side: &DirectionExposure,
+) {
+    let (word, towards) = match direction {
+        PolicyType::Ingress => ("ingress", "from"),
+        PolicyType::Egress => ("egress", "to"),
+    };
+    if side.isolated_by.is_empty() {
+        let _ = writeln!(out, "  {word}, not isolated:");
+    } else {
+        let _ = writeln!(
+            out,
+            "  {word}, isolated by {}:",
+            policy_list(&side.isolated_by)
+        );
+    }
+    if side.exposures.is_empty() {
+        let _ = writeln!(out, "    nothing: no rule admits any peer");
+    }
+    for e in &side.exposures {
+        let _ = writeln!(
+            out,
+            "    {towards} {}: {}{}",
+            exposure_peer(&e.peer),
+            exposure_ports(&e.ports, &e.named),
+            now_text(model, &e.peer, &e.matches_now),
+        );
+        for rule in &e.rules {
+            let _ = writeln!(out, "      admitted by {}", rule_name(rule));
+        }
+        if let Some(line) = peer_side_text(direction, e.peer_side.as_ref()) {
+            let _ = writeln!(out, "      {line}");
+        }
+    }
+}
+
+/// Which endpoints of the input a description matches: ` (now: a, b)`, ` (now: 12
+/// endpoints)`, ` (none yet)`; for addresses, the pods whose IPs are in it, if any.
+fn now_text(model: &Model, peer: &Peer, pods: &[usize]) -> String {
+    let is_pods = matches!(peer, Peer::Pods { .. });
+    let what = if is_pods { "now" } else { "pod IPs of" };
+    match pods.len() {
+        0 if is_pods => " (none yet)".to_string(),
+        0 => String::new(),
+        1..=3 => {
+            let ids: Vec<String> = pods
+                .iter()
+                .map(|i| endpoint_name(model, &Endpoint::Pod(*i)))
+                .collect();
+            format!(" ({what}: {})", ids.join(", "))
+        }
+        n => format!(" ({what}: {n} endpoints)"),
+    }
+}
+
+/// What the peer's own policies are known to admit, or nothing to say.
+pub fn peer_side_text(direction: PolicyType, side: Option<&PeerSide>) -> Option<String> {
+    let side = side?;
+    let (word, towards) = match direction {
+        PolicyType::Ingress => ("egress", "towards it"),
+        PolicyType::Egress => ("ingress", "from it"),
+    };
+    let admits = if side.allows.is_empty() && side.named.is_empty() {
+        "which admit nothing (unless another policy selecting it does)".to_string()
+    } else {
+        format!(
+            "which admit {} {towards} at least",
+            exposure_ports(&side.allows, &side.named)
+        )
+    };
+    Some(format!(
+        "such a pod is {word}-isolated by {}, {admits}",
+        policy_list(&side.isolated_by)
+    ))
 }
 
 #[cfg(test)]

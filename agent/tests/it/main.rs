@@ -9,13 +9,19 @@
 //!   matrix denies ever connects: broken files (`faults_files`), restarts
 //!   (`faults_restart`), failed applies (`faults_apply`), API server outages, 410 and
 //!   malformed objects (`faults_api`, against `fakeapi`), strict mode (`faults_strict`);
-//!   `harness` holds what they share.
+//!   `harness` holds what they share;
+//! - `apiserver`: Kubernetes mode against a real etcd and kube-apiserver (`testenv/`),
+//!   with real packets on the fault tests' cluster; `apiserver_rbac`: `deploy/rbac.yaml` is
+//!   least privilege.
 //!
 //! The simulated cluster: `netns.rs` (namespaces, processes), `fabric.rs` (the routed
-//! topology), `bridged.rs` (the fault tests' fixed two-node cluster), `reach.rs` (probes), `agents.rs` (real agents on it), `cases.rs` (the core's
+//! topology), `bridged.rs` (the fixed two-node cluster of the fault and API-server tests),
+//! `reach.rs` (probes), `agents.rs` (real agents on it), `cases.rs` (the core's
 //! conformance case files).
 
 mod agents;
+mod apiserver;
+mod apiserver_rbac;
 mod bridged;
 mod cases;
 mod fabric;

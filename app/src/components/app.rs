@@ -21,6 +21,7 @@ pub fn default_state() -> SharedState {
         port: "any".to_string(),
         view: View::Graph,
         show_denied: false,
+        show_exposure: false,
         after: None,
     }
 }

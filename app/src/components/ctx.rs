@@ -13,7 +13,7 @@ use netpol_core::Span;
 use crate::analysis::Analysis;
 use crate::browser;
 use crate::compare::{self, Merged};
-use crate::connectivity::{self, Graph};
+use crate::connectivity::{self, Exposure, Graph};
 use crate::layout::{self, Layout};
 use crate::probe::Probe;
 use crate::share::{AfterState, SharedState, View};
@@ -29,8 +29,17 @@ pub enum Selection {
         /// Destination node id.
         to: String,
     },
-    /// A node id.
+    /// A node id (an endpoint, a group, an address class or a ghost).
     Node(String),
+    /// A ghost edge: what a pod that does not exist yet may do with a drawn node.
+    Exposure {
+        /// The ghost's id.
+        ghost: String,
+        /// The node's id.
+        node: String,
+        /// `true`: the ghost may connect to the node; `false`: the node to the ghost.
+        incoming: bool,
+    },
 }
 
 /// A request to select a span in the editor that owns its file.
@@ -66,6 +75,8 @@ pub struct Ctx {
     pub view: RwSignal<View>,
     /// Draw denied pairs too.
     pub show_denied: RwSignal<bool>,
+    /// Draw exposure: ghost nodes for the pods that do not exist yet the rules admit.
+    pub show_exposure: RwSignal<bool>,
     /// Group node ids the user expanded.
     pub expanded: RwSignal<BTreeSet<String>>,
     /// What the explanation panel shows.
@@ -91,7 +102,9 @@ pub struct Ctx {
     pub analysis: Memo<Arc<Analysis>>,
     /// The graph for the probe.
     pub graph: Memo<Arc<Graph>>,
-    /// Its layout.
+    /// The exposure overlay of the graph, when shown.
+    pub exposure: Memo<Option<Arc<Exposure>>>,
+    /// Its layout (the graph's nodes, then the exposure's ghosts).
     pub layout: Memo<Arc<Layout>>,
     /// What-if summary.
     pub whatif: Memo<WhatIf>,
@@ -160,11 +173,22 @@ impl Ctx {
             },
             arc_changed,
         );
+        let show_exposure = RwSignal::new(initial.show_exposure);
+        let exposure = Memo::new(move |_| {
+            show_exposure
+                .get()
+                .then(|| Arc::new(connectivity::exposure(&analysis.get(), &graph.get())))
+        });
         let layout = Memo::new_with_compare(
             move |_| {
                 let g = graph.get();
-                let keys: Vec<Option<&str>> =
-                    g.nodes.iter().map(|n| n.namespace.as_deref()).collect();
+                let ghosts = exposure.get();
+                let keys: Vec<Option<&str>> = g
+                    .nodes
+                    .iter()
+                    .map(|n| n.namespace.as_deref())
+                    .chain(ghosts.iter().flat_map(|x| x.layout_keys()))
+                    .collect();
                 Arc::new(layout::layout(&keys))
             },
             arc_changed,
@@ -227,6 +251,7 @@ impl Ctx {
             probe,
             view: RwSignal::new(initial.view),
             show_denied,
+            show_exposure,
             expanded,
             selection: RwSignal::new(None),
             jump: RwSignal::new(None),
@@ -239,6 +264,7 @@ impl Ctx {
             dragged: RwSignal::new(HashMap::new()),
             analysis,
             graph,
+            exposure,
             layout,
             whatif,
             lint,
@@ -263,6 +289,7 @@ impl Ctx {
             port: self.probe.get().key(),
             view: self.view.get(),
             show_denied: self.show_denied.get(),
+            show_exposure: self.show_exposure.get(),
             after: self.compare.get().then(|| {
                 let (policies, cluster) = self.after_committed.get();
                 AfterState { policies, cluster }
@@ -299,6 +326,7 @@ impl Ctx {
             .set(Probe::parse(&state.port).unwrap_or(Probe::Any));
         self.view.set(state.view);
         self.show_denied.set(state.show_denied);
+        self.show_exposure.set(state.show_exposure);
         self.expanded.set(BTreeSet::new());
         self.selection.set(None);
         self.dragged.set(HashMap::new());

@@ -8,6 +8,7 @@ use netpol_core::{DirectionVerdict, Endpoint, Flow, PairDirection, PolicyRef, Ru
 
 use crate::analysis::Analysis;
 use crate::components::ctx::{Ctx, Selection};
+use crate::components::exposure_info::{ExposureInfo, GhostInfo};
 use crate::components::node_info::NodeInfo;
 use crate::connectivity::{self, NodeKind};
 use crate::probe::Probe;
@@ -27,8 +28,10 @@ pub fn Explanation() -> impl IntoView {
             </div>
         }
         .into_any(),
+        Some(Selection::Node(id)) if id.starts_with(connectivity::GHOST_PREFIX) => view! { <GhostInfo id=id /> }.into_any(),
         Some(Selection::Node(id)) => view! { <NodeInfo id=id /> }.into_any(),
         Some(Selection::Pair { from, to }) => pair(ctx, &from, &to),
+        Some(Selection::Exposure { ghost, node, incoming }) => view! { <ExposureInfo ghost=ghost node=node incoming=incoming /> }.into_any(),
     }
     };
     view! {
@@ -55,7 +58,8 @@ pub fn policy_link(ctx: Ctx, p: &PolicyRef) -> impl IntoView {
     }
 }
 
-fn rule_link(ctx: Ctx, r: &RuleRef) -> impl IntoView {
+/// A link to a rule (selects its text), with its line.
+pub fn rule_link(ctx: Ctx, r: &RuleRef) -> impl IntoView {
     let span = r.span;
     view! {
         <button class="ref" data-testid="rule-link" data-policy=r.policy.name.clone() on:click=move |_| ctx.jump_to(span)>
@@ -190,7 +194,8 @@ fn verdict_row(allowed: bool, chip: String, chip_title: &'static str) -> impl In
     }
 }
 
-fn plain_text(text: String) -> impl IntoView {
+/// The CLI's text of an explanation, folded.
+pub fn plain_text(text: String) -> impl IntoView {
     (!text.trim().is_empty()).then(|| {
         view! {
             <details class="plain">

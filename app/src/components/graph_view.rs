@@ -7,7 +7,7 @@ use leptos::svg;
 
 use crate::components::ctx::{Ctx, Selection};
 use crate::components::legend::Legend;
-use crate::connectivity::NodeKind;
+use crate::connectivity::{NodeKind, GHOST_BOX};
 use crate::geometry;
 use crate::layout::{NODE_H, NODE_W};
 
@@ -140,14 +140,28 @@ pub fn GraphView() -> impl IntoView {
             .boxes
             .iter()
             .map(|b| {
-                let name = b.namespace.clone().unwrap_or_else(|| "outside the cluster".into());
+                let name = b
+                    .namespace
+                    .clone()
+                    .unwrap_or_else(|| "outside the cluster".into());
                 let outside = b.namespace.is_none();
+                let ghosts = b.namespace.as_deref() == Some(GHOST_BOX);
                 let data_name = name.clone();
+                let title = match (outside, ghosts) {
+                    (true, _) => name,
+                    (_, true) => "not in the input".to_string(),
+                    _ => format!("namespace {name}"),
+                };
+                let class = match (outside, ghosts) {
+                    (true, _) => "ns ns--outside",
+                    (_, true) => "ns ns--ghosts",
+                    _ => "ns",
+                };
                 view! {
-                    <g class=if outside { "ns ns--outside" } else { "ns" } data-testid="namespace" data-name=data_name>
+                    <g class=class data-testid="namespace" data-name=data_name>
                         <rect class="ns__box" x=b.x y=b.y width=b.w height=b.h rx="12"></rect>
                         <text class="ns__title" x=b.x + 14.0 y=b.y + 21.0>
-                            {if outside { name } else { format!("namespace {name}") }}
+                            {title}
                         </text>
                     </g>
                 }
@@ -262,6 +276,7 @@ pub fn GraphView() -> impl IntoView {
                 let is_selected = match &selected {
                     Some(Selection::Node(id)) => *id == n.id,
                     Some(Selection::Pair { from, to }) => *from == n.id || *to == n.id,
+                    Some(Selection::Exposure { node, .. }) => *node == n.id,
                     None => false,
                 };
                 let iso = n.isolation.class();
@@ -333,6 +348,119 @@ pub fn GraphView() -> impl IntoView {
             .collect_view()
     };
 
+    let ghost_edges = move || {
+        let g = ctx.graph.get();
+        let Some(x) = ctx.exposure.get() else {
+            return Vec::new();
+        };
+        ctx.layout.track();
+        ctx.dragged.track();
+        let selected = ctx.selection.get();
+        let first_ghost = g.nodes.len();
+        x.edges
+            .iter()
+            .take(MAX_DRAWN_EDGES)
+            .filter_map(|e| {
+                let ghost = x.ghosts.get(e.ghost)?;
+                let node = g.nodes.get(e.node)?;
+                let gp = ctx.position(first_ghost + e.ghost, &ghost.id);
+                let np = ctx.position(e.node, &node.id);
+                let (a, b) = if e.incoming { (gp, np) } else { (np, gp) };
+                let (from, to) = if e.incoming {
+                    (ghost.id.clone(), node.id.clone())
+                } else {
+                    (node.id.clone(), ghost.id.clone())
+                };
+                let (d, (mx, my)) = geometry::edge_path(a, b);
+                let is_selected = matches!(&selected, Some(Selection::Exposure { ghost: gid, node: nid, incoming })
+                    if *gid == ghost.id && *nid == node.id && *incoming == e.incoming);
+                let class = format!("edge edge--exposure{}", if is_selected { " edge--selected" } else { "" });
+                let select = Selection::Exposure { ghost: ghost.id.clone(), node: node.id.clone(), incoming: e.incoming };
+                let select2 = select.clone();
+                let aria = format!("{from} to {to}: could connect ({})", e.ports);
+                let label = (e.ports != "all ports").then(|| view! {
+                    <text class="edge__label" x=mx y=my - 4.0 text-anchor="middle">{e.ports.clone()}</text>
+                });
+                Some(view! {
+                    <g
+                        class=class
+                        data-testid="ghost-edge"
+                        data-from=from
+                        data-to=to
+                        data-ports=e.ports.clone()
+                        tabindex="0"
+                        role="button"
+                        aria-label=aria
+                        on:click=move |_| ctx.selection.set(Some(select.clone()))
+                        on:keydown=move |ev| {
+                            if activate_key(&ev) {
+                                ev.prevent_default();
+                                ctx.selection.set(Some(select2.clone()));
+                            }
+                        }
+                    >
+                        <path class="edge__hit" d=d.clone()></path>
+                        <path class="edge__line" d=d marker-end="url(#arrow-exposure)"></path>
+                        {label}
+                    </g>
+                })
+            })
+            .collect::<Vec<_>>()
+    };
+
+    let ghosts = move || {
+        let g = ctx.graph.get();
+        let Some(x) = ctx.exposure.get() else {
+            return Vec::new();
+        };
+        ctx.layout.track();
+        ctx.dragged.track();
+        let selected = ctx.selection.get();
+        x.ghosts
+            .iter()
+            .enumerate()
+            .map(|(i, ghost)| {
+                let (px, py) = ctx.position(g.nodes.len() + i, &ghost.id);
+                let is_selected = match &selected {
+                    Some(Selection::Node(id)) => *id == ghost.id,
+                    Some(Selection::Exposure { ghost: gid, .. }) => *gid == ghost.id,
+                    _ => false,
+                };
+                let class = format!("node node--ghost{}", if is_selected { " node--selected" } else { "" });
+                let id = ghost.id.clone();
+                let id2 = ghost.id.clone();
+                let sub = if ghost.matches_now.is_empty() {
+                    "none yet".to_string()
+                } else {
+                    format!("now: {}", ghost.matches_now.len())
+                };
+                view! {
+                    <g
+                        class=class
+                        data-testid="ghost"
+                        data-id=ghost.id.clone()
+                        transform=format!("translate({px:.1},{py:.1})")
+                        tabindex="0"
+                        role="button"
+                        aria-label=format!("{} (not in the input)", ghost.description)
+                        on:click=move |_| ctx.selection.set(Some(Selection::Node(id.clone())))
+                        on:keydown=move |ev| {
+                            if activate_key(&ev) {
+                                ev.prevent_default();
+                                ctx.selection.set(Some(Selection::Node(id2.clone())));
+                            }
+                        }
+                    >
+                        <title>{format!("{} — not in the input", ghost.description)}</title>
+                        <rect class="node__box" x=-NODE_W / 2.0 y=-NODE_H / 2.0 width=NODE_W height=NODE_H rx="8"></rect>
+                        <text class="node__label" x="0" y="-3" text-anchor="middle">{truncate(&ghost.label, 19)}</text>
+                        <text class="node__sub" x="0" y="12" text-anchor="middle">{sub}</text>
+                    </g>
+                }
+            })
+            .collect::<Vec<_>>()
+    };
+
     let empty = move || ctx.graph.with(|g| g.nodes.is_empty());
 
     view! {
@@ -372,6 +500,9 @@ pub fn GraphView() -> impl IntoView {
                     <marker id="arrow-removed" viewBox="0 0 10 10" refX="9" refY="5" markerUnits="userSpaceOnUse" markerWidth="11" markerHeight="11" orient="auto-start-reverse">
                         <path d="M0,0 L10,5 L0,10 z"></path>
                     </marker>
+                    <marker id="arrow-exposure" viewBox="0 0 10 10" refX="9" refY="5" markerUnits="userSpaceOnUse" markerWidth="11" markerHeight="11" orient="auto-start-reverse">
+                        <path d="M0,0 L10,5 L0,10 z"></path>
+                    </marker>
                 </defs>
                 <g transform=move || {
                     let (x, y) = pan.get();
@@ -379,7 +510,9 @@ pub fn GraphView() -> impl IntoView {
                 }>
                     <g class="layer-boxes">{boxes}</g>
                     <g class="layer-edges">{edges}</g>
+                    <g class="layer-ghost-edges">{ghost_edges}</g>
                     <g class="layer-nodes">{nodes}</g>
+                    <g class="layer-ghosts">{ghosts}</g>
                 </g>
             </svg>
             {move || {

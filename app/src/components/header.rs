@@ -24,6 +24,7 @@ pub fn Header() -> impl IntoView {
                 port: "any".into(),
                 view: ctx.view.get_untracked(),
                 show_denied: ctx.show_denied.get_untracked(),
+                show_exposure: ctx.show_exposure.get_untracked(),
                 after: None,
             });
         }
@@ -165,6 +166,15 @@ pub fn Header() -> impl IntoView {
                         on:change=move |ev| ctx.show_denied.set(event_target_checked(&ev))
                     />
                     <span>"Show denied"</span>
+                </label>
+                <label class="toggle" title="Draw the pods that do not exist yet which the policies' rules admit (ghost nodes), for the sides a policy isolates">
+                    <input
+                        type="checkbox"
+                        data-testid="show-exposure"
+                        prop:checked=move || ctx.show_exposure.get()
+                        on:change=move |ev| ctx.show_exposure.set(event_target_checked(&ev))
+                    />
+                    <span>"Exposure"</span>
                 </label>
                 <label class="toggle" title="Edit a second, \"after\" state and see what the change does">
                     <input

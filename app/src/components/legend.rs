@@ -55,6 +55,14 @@ pub fn Legend() -> impl IntoView {
                         "removed (before only)"
                     </li>
                 })}
+                {move || ctx.show_exposure.get().then(|| view! {
+                    <li class="legend__item" data-testid="legend-exposure">
+                        <svg class="legend__swatch" viewBox="0 0 34 18" aria-hidden="true">
+                            <line class="legend__exposure" x1="2" y1="9" x2="32" y2="9"></line>
+                        </svg>
+                        "could connect: pods not in the input (isolated sides only)"
+                    </li>
+                })}
                 <li class="legend__item legend__note">"no label = all ports"</li>
             </ul>
         </div>

@@ -7,6 +7,7 @@ pub mod diagnostics;
 pub mod diff_summary;
 pub mod editor;
 pub mod explanation;
+pub mod exposure_info;
 pub mod graph_view;
 pub mod header;
 pub mod legend;

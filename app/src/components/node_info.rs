@@ -5,6 +5,7 @@ use leptos::prelude::*;
 use crate::components::ctx::{Ctx, Selection};
 use crate::components::explanation::policy_link;
 use crate::connectivity::NodeKind;
+use netpol_core::{services, Model};
 
 /// Facts about node `id`.
 #[component]
@@ -82,6 +83,7 @@ pub fn NodeInfo(
                 }
                 .into_any()
             };
+            let services = services_view(&a.model, pi);
             let members = match &node.kind {
                 NodeKind::Group(m) => Some(view! {
                     <h3 class="info__h">{format!("Members ({})", m.len())}</h3>
@@ -107,6 +109,8 @@ pub fn NodeInfo(
                 <div class="chips">{labels}</div>
                 <h3 class="info__h">"Selected by"</h3>
                 {policies}
+                <h3 class="info__h">"Services"</h3>
+                {services}
                 {members}
             }
             .into_any()
@@ -122,6 +126,47 @@ pub fn NodeInfo(
             <h3 class="info__h">"Can send to (egress)"</h3>
             {peer_list(egress, true, node.id.clone())}
         </div>
+    }
+    .into_any()
+}
+
+/// The Services this pod is behind, each port with the port this pod receives it on (the
+/// core's resolution of `targetPort`): what policies must allow, never the Service's port.
+fn services_view(model: &Model, pod: usize) -> AnyView {
+    let behind = services::services_of(&model.cluster, pod);
+    let Some(p) = model.cluster.pods.get(pod) else {
+        return ().into_any();
+    };
+    if behind.is_empty() {
+        return view! { <p class="muted" data-testid="node-services">"not behind any Service"</p> }
+            .into_any();
+    }
+    let items = behind
+        .into_iter()
+        .filter_map(|s| model.cluster.services.get(s))
+        .map(|service| {
+            let ports: Vec<String> = service
+                .ports
+                .iter()
+                .map(|port| match services::target_port(p, port) {
+                    Some(n) => format!("{}/{} → {n}", port.port, port.protocol),
+                    None => format!(
+                        "{}/{} → {} (no such port here: it receives nothing)",
+                        port.port, port.protocol, port.target_port
+                    ),
+                })
+                .collect();
+            let text = if ports.is_empty() {
+                format!("{} (no ports)", service.id)
+            } else {
+                format!("{}: {}", service.id, ports.join(", "))
+            };
+            view! { <li data-testid="node-service" data-service=service.id.clone()>{text}</li> }
+        })
+        .collect_view();
+    view! {
+        <ul class="node-services" data-testid="node-services">{items}</ul>
+        <p class="muted small">"Policies see the port on the right: the Service's address and port are translated before any policy applies."</p>
     }
     .into_any()
 }

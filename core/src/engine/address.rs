@@ -29,6 +29,22 @@ pub(super) struct AddressSpace {
     pub(super) class_blocks: Vec<Vec<usize>>,
     /// Classes for [`super::Engine::address_classes`].
     pub(super) listed: Vec<AddressClass>,
+    /// The class id of each entry of `listed`.
+    listed_ids: Vec<usize>,
+}
+
+/// One interval of the cut address space, for outputs that list a class's addresses.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct Interval {
+    /// First and last address, inclusive.
+    pub first: IpAddr,
+    /// Last address, inclusive.
+    pub last: IpAddr,
+    /// Index into [`super::Engine::address_classes`]; `None` for a class the engine lists
+    /// no representative for (every address a pod IP, or IPv6 no policy mentions).
+    pub listed: Option<usize>,
+    /// Whether the interval is inside no ipBlock at all.
+    pub in_no_block: bool,
 }
 
 #[derive(Clone, Debug, Default)]
@@ -128,11 +144,12 @@ impl AddressSpace {
     pub(super) fn new(blocks: &[IpBlock], pod_ips: &[IpAddr]) -> AddressSpace {
         let mut cutting = Cutting::default();
         let families = [cutting.family(blocks, false), cutting.family(blocks, true)];
-        let listed = listed(blocks, &cutting, pod_ips);
+        let (listed, listed_ids) = listed(blocks, &cutting, pod_ips).into_iter().unzip();
         AddressSpace {
             families,
             class_blocks: cutting.class_blocks,
             listed,
+            listed_ids,
         }
     }
 
@@ -151,6 +168,25 @@ impl AddressSpace {
         family.class.get(i).copied().unwrap_or(0)
     }
 
+    /// Both families' intervals in address order (v4 first), each with the listed class it
+    /// belongs to.
+    pub(super) fn listed_intervals(&self) -> Vec<Interval> {
+        let mut listed_of = vec![None; self.classes()];
+        for (index, id) in self.listed_ids.iter().enumerate() {
+            listed_of[*id] = Some(index);
+        }
+        [false, true]
+            .into_iter()
+            .flat_map(|v6| self.intervals(v6).map(move |i| (v6, i)))
+            .map(|(v6, (first, last, class))| Interval {
+                first: ip_of(first, v6),
+                last: ip_of(last, v6),
+                listed: listed_of[class],
+                in_no_block: self.class_blocks[class].is_empty(),
+            })
+            .collect()
+    }
+
     /// The intervals of one family in address order: `(first, last, class)`.
     pub(super) fn intervals(&self, v6: bool) -> impl Iterator<Item = (u128, u128, usize)> + '_ {
         let family = &self.families[usize::from(v6)];
@@ -164,9 +200,9 @@ impl AddressSpace {
     }
 }
 
-/// The classes worth listing (those with a representative), sorted: v4 before v6,
-/// specific classes before "any other", then by label.
-fn listed(blocks: &[IpBlock], cutting: &Cutting, pod_ips: &[IpAddr]) -> Vec<AddressClass> {
+/// The classes worth listing (those with a representative) with their class ids, sorted:
+/// v4 before v6, specific classes before "any other", then by label.
+fn listed(blocks: &[IpBlock], cutting: &Cutting, pod_ips: &[IpAddr]) -> Vec<(AddressClass, usize)> {
     let mut taken: Vec<(bool, u128)> = pod_ips
         .iter()
         .map(|ip| {
@@ -177,7 +213,7 @@ fn listed(blocks: &[IpBlock], cutting: &Cutting, pod_ips: &[IpAddr]) -> Vec<Addr
     taken.sort_unstable();
     taken.dedup();
     let mentions_v6 = blocks.iter().any(|b| b.cidr.is_v6());
-    let mut listed: Vec<(bool, bool, String, IpAddr)> = Vec::new();
+    let mut listed: Vec<(bool, bool, String, IpAddr, usize)> = Vec::new();
     for (id, intervals) in cutting.intervals.iter().enumerate() {
         let v6 = cutting.v6[id];
         if v6 && !mentions_v6 {
@@ -188,14 +224,19 @@ fn listed(blocks: &[IpBlock], cutting: &Cutting, pod_ips: &[IpAddr]) -> Vec<Addr
         };
         let inside = &cutting.class_blocks[id];
         let label = class_label(blocks, inside, v6);
-        listed.push((v6, inside.is_empty(), label, rep));
+        listed.push((v6, inside.is_empty(), label, rep, id));
     }
     listed.sort_by(|a, b| (a.0, a.1, &a.2).cmp(&(b.0, b.1, &b.2)));
     listed
         .into_iter()
-        .map(|(_, _, label, representative)| AddressClass {
-            label,
-            representative,
+        .map(|(_, _, label, representative, id)| {
+            (
+                AddressClass {
+                    label,
+                    representative,
+                },
+                id,
+            )
         })
         .collect()
 }

@@ -157,6 +157,12 @@ impl Engine {
         self.addresses.listed.clone()
     }
 
+    /// The cut address space, both families, as inclusive intervals with the class of
+    /// [`Engine::address_classes`] each belongs to: what a class label stands for.
+    pub(crate) fn address_intervals(&self) -> Vec<address::Interval> {
+        self.addresses.listed_intervals()
+    }
+
     /// The sizes of the compiled form, one line (for benchmarks and tuning).
     pub fn describe(&self) -> String {
         format!(

@@ -1,5 +1,10 @@
-//! `egress-without-dns`: egress-isolated endpoints whose policies allow port 53 (UDP or
-//! TCP) nowhere, so name resolution fails.
+//! `egress-without-dns`: egress-isolated endpoints whose policies allow DNS (UDP or TCP)
+//! nowhere, so name resolution fails.
+//!
+//! Clients ask the cluster DNS Service on port 53, but policies see the DNS pods' port after
+//! the Service translated it: 53 for kube-dns/CoreDNS, 5353 for OpenShift's DNS pods. So a
+//! rule allows DNS when it allows 53, 5353, or the target port of any Service port 53 of
+//! the input (resolved on the pods behind it).
 
 use std::collections::BTreeMap;
 
@@ -8,6 +13,7 @@ use super::Cx;
 use crate::diagnostic::{Diagnostic, Related, Severity};
 use crate::eval::selects;
 use crate::model::{NetworkPolicy, NetworkPolicyPort, PolicyType, PortRef, Protocol};
+use crate::services;
 
 /// Indices of policies isolating the same endpoints' egress, with those endpoints' ids.
 type Groups = BTreeMap<Vec<usize>, Vec<String>>;
@@ -85,18 +91,43 @@ fn allows_dns(cx: &Cx, policy: &NetworkPolicy, protocol: Protocol) -> bool {
 }
 
 fn entry_allows_53(cx: &Cx, p: &NetworkPolicyPort, protocol: Protocol) -> bool {
+    let dns = dns_ports(cx, protocol);
     match &p.port {
         None => true,
-        Some(PortRef::Number(n)) => *n <= 53 && p.end_port.unwrap_or(*n) >= 53,
-        // Resolved at the destination; accept a name any pod resolves to 53 (kube-dns calls
-        // it `dns`/`dns-tcp`).
+        Some(PortRef::Number(n)) => {
+            let last = p.end_port.unwrap_or(*n);
+            dns.iter().any(|d| *n <= *d && *d <= last)
+        }
+        // Resolved at the destination; accept a name any pod resolves to a DNS port
+        // (kube-dns calls it `dns`/`dns-tcp`).
         Some(PortRef::Name(n)) => cx
             .model
             .cluster
             .pods
             .iter()
-            .any(|pod| pod.named_ports(n, protocol).any(|n| n == 53)),
+            .any(|pod| pod.named_ports(n, protocol).any(|x| dns.contains(&x))),
     }
+}
+
+/// The ports DNS pods may receive 53 on: 53, 5353 (OpenShift), and the target ports of the
+/// input's Service ports 53.
+fn dns_ports(cx: &Cx, protocol: Protocol) -> Vec<u16> {
+    let mut ports = vec![53, 5353];
+    let cluster = &cx.model.cluster;
+    for service in &cluster.services {
+        for port in service
+            .ports
+            .iter()
+            .filter(|p| p.port == 53 && p.protocol == protocol)
+        {
+            for pod in services::backends(cluster, service) {
+                ports.extend(services::target_port(&cluster.pods[pod], port));
+            }
+        }
+    }
+    ports.sort_unstable();
+    ports.dedup();
+    ports
 }
 
 /// The finding for one group of isolating policies that misses DNS on `missing` protocols.
@@ -112,18 +143,15 @@ fn finding_for(cx: &Cx, group: &[usize], pods: &[String], missing: &[&str]) -> O
     } else {
         format!("{} ({})", plural(pods.len(), "endpoint"), list(pods))
     };
-    let ports = missing
-        .iter()
-        .map(|p| format!("53/{p}"))
-        .collect::<Vec<_>>()
-        .join(" or ");
+    let protocols = missing.join(" or ");
     let mut f = finding(
         "egress-without-dns",
         Severity::Warning,
         Some(first.span),
         format!(
-            "egress of {who} is isolated by {} but no rule allows {ports} anywhere, so name resolution fails",
-            list(&names)
+            "egress of {who} is isolated by {} but no rule allows DNS over {protocols} (port 53, or 5353 where the DNS pods listen on it) anywhere, so {}",
+            list(&names),
+            consequence(missing)
         ),
         "add an egress rule allowing DNS, e.g. `- to: [{namespaceSelector: {}}]` with `ports: [{port: 53, protocol: UDP}, {port: 53, protocol: TCP}]` (narrow the peer to kube-dns if you can)",
     );
@@ -133,4 +161,14 @@ fn finding_for(cx: &Cx, group: &[usize], pods: &[String], missing: &[&str]) -> O
         .filter_map(|&j| policies.get(j).map(|p| Related::at(p.span)))
         .collect();
     Some(f)
+}
+
+/// What a missing DNS protocol breaks: resolvers ask over UDP and retry over TCP only when
+/// an answer is too large for UDP, so TCP alone missing breaks only those.
+fn consequence(missing: &[&str]) -> &'static str {
+    if missing == ["TCP"] {
+        "DNS answers too large for UDP (which resolvers then ask again over TCP) fail"
+    } else {
+        "name resolution fails"
+    }
 }

@@ -6,7 +6,15 @@ use crate::diagnostic::{Diagnostic, Severity};
 use crate::model::PolicyType;
 
 pub(super) fn check(cx: &Cx, out: &mut Vec<Diagnostic>) {
-    let pods = &cx.model.cluster.pods;
+    // Host-network pods carry their node's address: matching node traffic is what ipBlocks
+    // are for, and every plugin agrees on it, so only pod-network IPs are worth a warning.
+    let pods: Vec<_> = cx
+        .model
+        .cluster
+        .pods
+        .iter()
+        .filter(|p| !p.host_network)
+        .collect();
     let with_ips = pods.iter().filter(|p| !p.ips.is_empty()).count();
     for policy in &cx.model.policies {
         for direction in [PolicyType::Ingress, PolicyType::Egress] {

@@ -34,6 +34,7 @@ mod redundancy;
 mod redundancy_skipped;
 mod redundant_policy;
 mod redundant_rule;
+mod service_port_mismatch;
 mod shadowed_rule;
 mod unknown_namespace_label;
 mod unprotected_endpoint;
@@ -64,8 +65,11 @@ pub const CODES: &[(&str, Severity, &str)] = &[
     ("named-port-not-exposed", Severity::Warning, "no endpoint the port applies to exposes the named port with that protocol"),
     ("and-or-trap", Severity::Warning, "a namespaceSelector-only peer next to a podSelector-only peer: OR where AND was probably meant"),
     ("ipblock-contains-pods", Severity::Warning, "an ipBlock contains pod IPs (network plugins disagree on this)"),
-    ("unprotected-endpoint", Severity::Warning, "endpoints no policy isolates, in a namespace where others are isolated"),
-    ("missing-default-deny", Severity::Info, "a namespace without a default-deny ingress policy"),
+    ("unprotected-endpoint", Severity::Warning, "endpoints no policy isolates for ingress, in a namespace where others are isolated for ingress"),
+    ("unprotected-endpoint-egress", Severity::Info, "endpoints no policy isolates for egress, in a namespace where others are isolated for egress"),
+    ("service-port-mismatch", Severity::Warning, "an ingress rule allows a Service's port on the pods behind it, but not the targetPort they receive its traffic on"),
+    ("missing-default-deny", Severity::Info, "a namespace where no policy with an empty podSelector isolates ingress, so new pods there accept every connection"),
+    ("missing-default-deny-egress", Severity::Info, "a namespace that isolates the egress of some pods, but where no policy with an empty podSelector isolates egress for new pods"),
 ];
 
 /// Tunable bounds of the expensive checks.
@@ -106,6 +110,7 @@ pub fn lint_with(model: &Model, options: &Options) -> Vec<Diagnostic> {
         named_port_not_exposed::check(&cx, &mut out);
         ipblock_contains_pods::check(&cx, &mut out);
         unprotected_endpoint::check(&cx, &mut out);
+        service_port_mismatch::check(&cx, &mut out);
         redundancy::check(&cx, &mut out);
     }
     out.sort_by(|a, b| {

@@ -21,7 +21,8 @@ pub(super) fn check(cx: &Cx, out: &mut Vec<Diagnostic>) {
         let pods = peer
             .pod_selector
             .as_ref()
-            .map_or("any pod".to_string(), |s| {
+            .filter(|s| !s.is_empty())
+            .map_or("pod".to_string(), |s| {
                 format!("pods matching {}", selector_text(s))
             });
         out.push(finding(

@@ -11,8 +11,11 @@ use std::collections::BTreeMap;
 use super::{redundancy_skipped, redundant_policy, redundant_rule, shadowed_rule, Cx};
 use crate::diagnostic::Diagnostic;
 use crate::engine::{Connectivity, Engine};
+use crate::exposure;
 use crate::model::{Endpoint, Model, NetworkPolicy, NetworkPolicyRule, PolicyType};
+use crate::pair;
 use crate::ports::AllowedPorts;
+use crate::render;
 
 /// What each live rule allows on its own, by (policy index, direction, rule index).
 pub(super) type Alone = BTreeMap<(usize, PolicyType, usize), Vec<AllowedPorts>>;
@@ -46,7 +49,7 @@ pub(super) fn check(cx: &Cx, out: &mut Vec<Diagnostic>) {
                 alone: &alone,
             };
             let shadowed = shadowed_rule::check(model, &group, &mut working, out);
-            redundant_rule::check(&slices, &group, &shadowed, &mut working, out);
+            redundant_rule::check(model, &slices, &group, &shadowed, &mut working, out);
         }
     }
 }
@@ -56,7 +59,7 @@ pub(super) struct Slices {
     base: Engine,
     base_table: Connectivity,
     /// Every endpoint, then one representative per outside-address class.
-    peers: Vec<Endpoint>,
+    pub(super) peers: Vec<Endpoint>,
 }
 
 impl Slices {
@@ -217,6 +220,115 @@ pub(super) fn rules_mut<'m>(
         PolicyType::Ingress => &mut p.ingress,
         PolicyType::Egress => &mut p.egress,
     })
+}
+
+/// The first pair where `direction`'s side of a target allows something in `before` that
+/// it does not in `after` (the pair verdict of each side, not the connection), worded as
+/// `x/a -> y/b on TCP 80, denied by the ingress of y/b`; `None` when that side allows the
+/// same everywhere. Used when a removal changes no connection, to tell "other rules allow
+/// the same" from "the other end denies it anyway".
+pub(super) fn side_change(
+    before: &Model,
+    after: &Model,
+    slices: &Slices,
+    targets: &[usize],
+    direction: PolicyType,
+) -> Option<String> {
+    let side = |model: &Model, t: usize, peer: Endpoint| match direction {
+        PolicyType::Egress => pair::evaluate_pair(model, Endpoint::Pod(t), peer)
+            .egress
+            .ports(),
+        PolicyType::Ingress => pair::evaluate_pair(model, peer, Endpoint::Pod(t))
+            .ingress
+            .ports(),
+    };
+    for &t in targets {
+        for &peer in &slices.peers {
+            let (was, is) = (side(before, t, peer), side(after, t, peer));
+            if was == is {
+                continue;
+            }
+            let lost = render::ports_text(&difference(&was, &is));
+            let (me, other) = (
+                render::endpoint_name(before, &Endpoint::Pod(t)),
+                render::endpoint_name(before, &peer),
+            );
+            return Some(match direction {
+                PolicyType::Egress => {
+                    format!("{me} -> {other} on {lost}, denied by the ingress of {other}")
+                }
+                PolicyType::Ingress => {
+                    format!("{other} -> {me} on {lost}, denied by the egress of {other}")
+                }
+            });
+        }
+    }
+    None
+}
+
+/// Whether a removal that changes no connection of the input also changes nothing for the
+/// pods that do not exist yet, judged on the exposure of each target (`crate::exposure`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(super) enum Beyond {
+    /// The targets admit the same peer descriptions with the same ports either way.
+    Same,
+    /// What only the removed part admits, every pod it describes refuses on its own side.
+    Refused,
+    /// Some pod that does not exist yet would be affected: not reported.
+    Matters,
+}
+
+/// See [`Beyond`]; `after` is `before` without the removed policy or rule.
+pub(super) fn beyond(
+    before: &Model,
+    after: &Model,
+    targets: &[usize],
+    directions: &[PolicyType],
+) -> Beyond {
+    let mut verdict = Beyond::Same;
+    for &t in targets {
+        let (Some(was), Some(is)) = (exposure::exposure(before, t), exposure::exposure(after, t))
+        else {
+            return Beyond::Matters;
+        };
+        for &d in directions {
+            let side = |e: &exposure::EndpointExposure| match d {
+                PolicyType::Ingress => e.ingress.clone(),
+                PolicyType::Egress => e.egress.clone(),
+            };
+            let (was, is) = (side(&was), side(&is));
+            if was.same_admissions(&is) {
+                continue;
+            }
+            let lost = was.exposures.iter().filter(|x| {
+                !is.exposures
+                    .iter()
+                    .any(|y| y.peer == x.peer && y.ports == x.ports && y.named == x.named)
+            });
+            for x in lost {
+                if !exposure::certainly_refused(before, x, t, d) {
+                    return Beyond::Matters;
+                }
+            }
+            verdict = Beyond::Refused;
+        }
+    }
+    verdict
+}
+
+/// Per protocol, the ports of `a` not in `b`.
+fn difference(a: &AllowedPorts, b: &AllowedPorts) -> AllowedPorts {
+    let mut out = AllowedPorts::default();
+    for p in crate::model::Protocol::ALL {
+        let keep = a
+            .get(p)
+            .ranges
+            .iter()
+            .flat_map(|&(x, y)| (x..=y).filter(|n| !b.get(p).contains(*n)))
+            .map(|n| (n, n));
+        *out.get_mut(p) = crate::ports::PortSet::from_ranges(keep);
+    }
+    out
 }
 
 /// Whether a rule allows nothing on its own (then the selector and named-port findings say

@@ -4,13 +4,19 @@
 use std::collections::BTreeSet;
 
 use super::common::{finding, plural, policy_name};
-use super::redundancy::Slices;
+use super::redundancy::{beyond, Beyond, Slices};
 use crate::diagnostic::{Diagnostic, Severity};
 use crate::model::Model;
 
 /// Greedy, from the last policy back: of two equivalent policies the later one is reported,
 /// and the earlier one is then judged without it (so not both). Reported policies are
 /// removed from `working`; returns their indices.
+///
+/// A policy is reported only when removing it changes nothing both alone (from the
+/// unchanged model) and together with the policies reported before it: each finding is
+/// true on its own, and deleting all of them at once is safe too. (Judged only
+/// cumulatively, an allow-all egress policy next to a port-80 one was called redundant
+/// once the port-80 one was gone, though deleting it alone would cut egress to port 80.)
 pub(super) fn check(
     model: &Model,
     slices: &Slices,
@@ -42,7 +48,23 @@ pub(super) fn check(
             continue;
         };
         candidate.policies.remove(pos);
-        if slices.after(&candidate, targets, &policy.policy_types) == before {
+        let alone = || {
+            let mut alone = model.clone();
+            alone.policies.remove(index);
+            slices.after(&alone, targets, &policy.policy_types) == before
+        };
+        let cumulative = slices.after(&candidate, targets, &policy.policy_types) == before;
+        // Nothing removed yet: the cumulative check was the check alone.
+        let in_snapshot = cumulative && (working.policies.len() == model.policies.len() || alone());
+        // ... and for the pods that do not exist yet: the targets admit the same peer
+        // descriptions without it (an ipBlock 0.0.0.0/0 policy allows every pod of an
+        // IPv4 snapshot, yet refuses IPv6 peers and pods without an IP).
+        let beyond_snapshot = || {
+            let mut without = model.clone();
+            without.policies.remove(index);
+            beyond(model, &without, targets, &policy.policy_types) == Beyond::Same
+        };
+        if in_snapshot && beyond_snapshot() {
             out.push(finding(
                 "redundant-policy",
                 Severity::Warning,

@@ -1,16 +1,28 @@
-//! `redundant-rule`: removing the rule changes no connection, because other policies allow
-//! the same.
+//! `redundant-rule`: removing the rule changes no connection — because other rules allow
+//! the same, or because the other end of every connection only it allows denies it anyway.
+//! The message says which: the advice differs (delete the rule, or fix the other end).
+//!
+//! The input is a snapshot, and a rule may be there for pods that do not exist yet (a DNS
+//! rule to `namespaceSelector: {}` when the DNS pods are not in the snapshot). So a rule is
+//! reported only when its removal also changes nothing for those: the targets' exposure
+//! admits the same peer descriptions without it, or every pod it alone describes certainly
+//! refuses the connection on its own side.
 
 use std::collections::BTreeSet;
 
 use super::common::{direction_word, finding, policy_name};
-use super::redundancy::{allows_nothing, rules_mut, RuleGroup, Slices};
+use super::redundancy::{
+    allows_nothing, beyond, rules_mut, side_change, Beyond, RuleGroup, Slices,
+};
 use crate::diagnostic::{Diagnostic, Severity};
-use crate::model::Model;
+use crate::model::{Model, NetworkPolicyRule};
 
 /// Reports the redundant rules of `group` that are not `shadowed`, removing each from
-/// `working` before judging the next.
+/// `working` before judging the next. A rule is reported only when removing it changes
+/// nothing both alone (from `model`, unchanged) and together with what was reported
+/// before it, so each finding is true on its own.
 pub(super) fn check(
+    model: &Model,
     slices: &Slices,
     group: &RuleGroup,
     shadowed: &BTreeSet<usize>,
@@ -24,7 +36,6 @@ pub(super) fn check(
         targets,
         ..
     } = *group;
-    let word = direction_word(direction);
     // Against the unchanged model, so the same for every rule of this policy.
     let before = slices.before(targets, &[direction]);
     for (i, rule) in policy.rules(direction).iter().enumerate() {
@@ -36,26 +47,69 @@ pub(super) fn check(
         {
             continue;
         }
-        let mut candidate = working.clone();
-        let Some(list) = rules_mut(&mut candidate, policy, direction) else {
+        let Some(candidate) = without(working, group, rule) else {
             continue;
         };
-        let Some(pos) = list.iter().position(|r| r.span == rule.span) else {
+        if slices.after(&candidate, targets, &[direction]) != before {
             continue;
-        };
-        list.remove(pos);
-        if slices.after(&candidate, targets, &[direction]) == before {
-            out.push(finding(
-                "redundant-rule",
-                Severity::Warning,
-                Some(rule.span),
-                format!(
-                    "rule spec.{word}[{i}] of `{}` is redundant: removing it changes no connection (other policies allow the same)",
-                    policy_name(policy)
-                ),
-                "delete the rule, or change it if it was meant to allow more",
-            ));
-            *working = candidate;
         }
+        let Some(alone) = without(model, group, rule) else {
+            continue;
+        };
+        if slices.after(&alone, targets, &[direction]) != before {
+            continue;
+        }
+        let reason = beyond(model, &alone, targets, &[direction]);
+        if reason == Beyond::Matters {
+            continue;
+        }
+        out.push(redundant(model, &alone, slices, group, i, rule, reason));
+        *working = candidate;
     }
+}
+
+/// `model` without `rule` of the group's policy.
+fn without(model: &Model, group: &RuleGroup, rule: &NetworkPolicyRule) -> Option<Model> {
+    let mut candidate = model.clone();
+    let list = rules_mut(&mut candidate, group.policy, group.direction)?;
+    let pos = list.iter().position(|r| r.span == rule.span)?;
+    list.remove(pos);
+    Some(candidate)
+}
+
+/// The finding, with the reason: this side admits the same without the rule, or what only
+/// the rule admits the other end refuses — for the endpoints of the input and for every
+/// pod its peers describe (`reason`, from [`beyond`]).
+fn redundant(
+    model: &Model,
+    alone: &Model,
+    slices: &Slices,
+    group: &RuleGroup,
+    i: usize,
+    rule: &NetworkPolicyRule,
+    reason: Beyond,
+) -> Diagnostic {
+    let word = direction_word(group.direction);
+    let name = policy_name(group.policy);
+    let example = match reason {
+        Beyond::Same => None,
+        _ => side_change(model, alone, slices, group.targets, group.direction),
+    };
+    let (message, help) = match example {
+        None => (
+            format!("rule spec.{word}[{i}] of `{name}` is redundant: removing it changes no connection (other rules allow the same)"),
+            "delete the rule, or change it if it was meant to allow more".to_string(),
+        ),
+        Some(example) => (
+            format!("rule spec.{word}[{i}] of `{name}` changes no connection: what only it allows, the other end denies (e.g. {example})"),
+            "if those connections should work, allow them at the other end too (`netpol explain` shows which side denies); otherwise delete the rule".to_string(),
+        ),
+    };
+    finding(
+        "redundant-rule",
+        Severity::Warning,
+        Some(rule.span),
+        message,
+        help,
+    )
 }

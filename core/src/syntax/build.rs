@@ -8,7 +8,7 @@
 use std::collections::{BTreeMap, HashMap};
 
 use crate::diagnostic::{sort_diagnostics, Diagnostic, Span};
-use crate::model::{Cluster, Model, Namespace, Parsed, NAMESPACE_NAME_LABEL};
+use crate::model::{Cluster, Model, Namespace, Parsed, Service, NAMESPACE_NAME_LABEL};
 
 fn at(span: Option<Span>) -> String {
     match span {
@@ -25,6 +25,8 @@ pub fn build(sources: Vec<Parsed>) -> Model {
     let mut pod_ids: HashMap<String, Option<Span>> = HashMap::new();
     let mut policies = Vec::new();
     let mut policy_names: HashMap<(String, String), Span> = HashMap::new();
+    let mut services: BTreeMap<String, Service> = BTreeMap::new();
+    let mut ignored: BTreeMap<String, usize> = BTreeMap::new();
 
     for source in sources {
         diagnostics.extend(source.diagnostics);
@@ -65,6 +67,12 @@ pub fn build(sources: Vec<Parsed>) -> Model {
             pod_ids.insert(pod.id.clone(), pod.span);
             pods.push(pod);
         }
+        for service in source.services {
+            add_service(&mut services, service, &mut diagnostics);
+        }
+        for (kind, count) in source.ignored {
+            *ignored.entry(kind).or_default() += count;
+        }
         for policy in source.policies {
             let key = (policy.namespace.clone(), policy.name.clone());
             if let Some(first) = policy_names.get(&key) {
@@ -93,7 +101,8 @@ pub fn build(sources: Vec<Parsed>) -> Model {
     let referenced = pods
         .iter()
         .map(|p| p.namespace.clone())
-        .chain(policies.iter().map(|p| p.namespace.clone()));
+        .chain(policies.iter().map(|p| p.namespace.clone()))
+        .chain(services.values().map(|s| s.namespace.clone()));
     for name in referenced {
         namespaces.entry(name.clone()).or_insert_with(|| Namespace {
             name,
@@ -114,8 +123,34 @@ pub fn build(sources: Vec<Parsed>) -> Model {
         cluster: Cluster {
             namespaces: namespaces.into_values().collect(),
             pods,
+            services: services.into_values().collect(),
+            ignored,
         },
         policies,
         diagnostics,
     }
+}
+
+/// Adds `service`, or reports it when its id is taken (the first one is kept, as for pods).
+fn add_service(
+    services: &mut BTreeMap<String, Service>,
+    service: Service,
+    diagnostics: &mut Vec<Diagnostic>,
+) {
+    if let Some(first) = services.get(&service.id) {
+        diagnostics.push(
+            Diagnostic::error(
+                "duplicate-service",
+                service.span,
+                format!(
+                    "service `{}` is defined twice (first at {}); this one was dropped",
+                    service.id,
+                    at(first.span)
+                ),
+            )
+            .with_help("give each Service a unique name within its namespace"),
+        );
+        return;
+    }
+    services.insert(service.id.clone(), service);
 }

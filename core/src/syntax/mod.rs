@@ -1,7 +1,8 @@
 //! Text to model: YAML/JSON manifests and the compact form, then merging into a [`Model`].
 //!
 //! - `yaml` builds a spanned tree from YAML events (so every object keeps its text);
-//! - `lower` turns manifests into model objects, applying Kubernetes defaulting once;
+//! - `lower` turns manifests into model objects (policies, namespaces, pods and workloads,
+//!   Services), applying Kubernetes defaulting once;
 //! - `compact` reads the one-line-per-object cluster form of the playground;
 //! - [`build()`] merges sources: implicit namespaces, sorting, duplicate checks.
 //!
@@ -17,7 +18,7 @@
 //! | `wrong-api-version` | error | old or unknown `apiVersion` of a NetworkPolicy |
 //! | `missing-name`, `invalid-name` | error | `metadata.name` missing, or a bad namespace name |
 //! | `unknown-field`, `duplicate-key`, `misplaced-field` | warning | typos (with "did you mean"), repeats, `ports` inside a peer |
-//! | `invalid-type` | error | a value of the wrong YAML type |
+//! | `invalid-type` | error | a value of the wrong YAML type (a mapping where a list belongs, a quoted number where an integer belongs, ...), at the field, with what was dropped or read |
 //! | `invalid-label`, `invalid-selector`, `invalid-operator`, `selector-dropped` | error | label syntax, `matchExpressions` rules |
 //! | `invalid-cidr`, `except-outside-cidr` | error | `ipBlock` problems; the peer is dropped |
 //! | `cidr-host-bits` | warning | `10.0.0.5/8`: read as `10.0.0.0/8` |
@@ -27,7 +28,12 @@
 //! | `invalid-policy-type`, `ignored-rules`, `egress-not-isolated` | error / warning | `policyTypes` values and their interplay with the rules |
 //! | `missing-field`, `missing-template`, `host-network`, `invalid-ip` | warning / info | suspicious objects that are still read |
 //! | `unknown-keyword`, `ignored-field` | error / warning | compact form |
-//! | `duplicate-policy`, `duplicate-endpoint`, `duplicate-namespace` | error / warning | found by [`build()`] across sources |
+//! | `duplicate-policy`, `duplicate-endpoint`, `duplicate-service`, `duplicate-namespace` | error / warning | found by [`build()`] across sources |
+//!
+//! Typed lists (`PodList`, `NamespaceList`, ... as the API server returns them) give their
+//! items the list's kind without `List` and the list's `apiVersion` when the items carry
+//! none. Objects of kinds that do not affect policy are counted in `Cluster::ignored` as
+//! well as reported.
 
 mod build;
 mod compact;

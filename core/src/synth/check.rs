@@ -67,6 +67,8 @@ pub(crate) fn as_parsed(model: &Model, policies: bool) -> Parsed {
         },
         namespaces: model.cluster.namespaces.clone(),
         pods: model.cluster.pods.clone(),
+        services: model.cluster.services.clone(),
+        ignored: model.cluster.ignored.clone(),
         diagnostics: Vec::new(),
     }
 }

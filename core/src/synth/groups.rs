@@ -336,7 +336,8 @@ mod tests {
         let a = &groups.list[groups.of_pod[0].unwrap()];
         let b = &groups.list[groups.of_pod[1].unwrap()];
         // a's identity labels are a subset of b's: matchLabels cannot exclude b, but
-        // tier=front does.
+        // tier=front does. For b, component=x and tier=back both exclude a; component
+        // is the more preferred identity label.
         assert_eq!(
             format!("{:?}", a.selector),
             r#"{"app": "web", "tier": "front"}"#
@@ -344,7 +345,7 @@ mod tests {
         assert!(a.exact);
         assert_eq!(
             format!("{:?}", b.selector),
-            r#"{"app": "web", "tier": "back"}"#
+            r#"{"app": "web", "component": "x"}"#
         );
         assert!(b.exact);
     }

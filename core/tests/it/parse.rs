@@ -370,6 +370,72 @@ items:
 }
 
 #[test]
+fn typed_lists_give_items_the_list_kind() {
+    // (list kind, apiVersion, item without kind/apiVersion, what it must become)
+    let table = [
+        (
+            "NamespaceList",
+            "v1",
+            "{metadata: {name: n, labels: {a: b}}}",
+            "namespace n",
+        ),
+        ("PodList", "v1", "{metadata: {name: p}}", "pod default/p"),
+        (
+            "NetworkPolicyList",
+            "networking.k8s.io/v1",
+            "{metadata: {name: np}, spec: {podSelector: {}}}",
+            "policy np",
+        ),
+        (
+            "DeploymentList",
+            "apps/v1",
+            "{metadata: {name: d}, spec: {template: {metadata: {labels: {app: d}}}}}",
+            "pod default/Deployment/d",
+        ),
+        (
+            "ServiceList",
+            "v1",
+            "{metadata: {name: s}, spec: {selector: {app: d}, ports: [{port: 80}]}}",
+            "service default/s",
+        ),
+        (
+            "ConfigMapList",
+            "v1",
+            "{metadata: {name: c}}",
+            "ignored ConfigMap",
+        ),
+    ];
+    for (list, api, item, want) in table {
+        let text = format!("apiVersion: {api}\nkind: {list}\nitems:\n- {item}\n");
+        let p = parse0(&text);
+        assert!(
+            errors(&p.diagnostics).is_empty(),
+            "{list}: {:?}",
+            p.diagnostics
+        );
+        let got: Vec<String> = p
+            .namespaces
+            .iter()
+            .map(|n| format!("namespace {}", n.name))
+            .chain(p.pods.iter().map(|x| format!("pod {}", x.id)))
+            .chain(p.policies.iter().map(|x| format!("policy {}", x.name)))
+            .chain(p.services.iter().map(|x| format!("service {}", x.id)))
+            .chain(p.ignored.keys().map(|k| format!("ignored {k}")))
+            .collect();
+        assert_eq!(got, [want], "{list}");
+    }
+    // An item's own kind wins; `List` gives nothing, so its items need one.
+    let p = parse0("apiVersion: v1\nkind: PodList\nitems:\n- {kind: Namespace, apiVersion: v1, metadata: {name: n}}\n");
+    assert_eq!(p.namespaces.len(), 1);
+    let p = parse0("apiVersion: v1\nkind: List\nitems:\n- {metadata: {name: p}}\n");
+    assert_eq!(p.diagnostics[0].code, "missing-kind");
+    // The list's apiVersion is the items': an old group still gets its error.
+    let p = parse0("apiVersion: extensions/v1beta1\nkind: NetworkPolicyList\nitems:\n- {metadata: {name: np}, spec: {podSelector: {}}}\n");
+    assert_eq!(p.diagnostics[0].code, "wrong-api-version");
+    assert_eq!(p.policies.len(), 1);
+}
+
+#[test]
 fn every_workload_kind() {
     let table = [
         ("Deployment", "apps/v1", "spec:\n  template:\n"),
@@ -403,8 +469,19 @@ fn every_workload_kind() {
 
 #[test]
 fn other_kinds_are_ignored_with_info() {
-    let p = parse0("apiVersion: v1\nkind: Service\nmetadata: {name: s}\n---\napiVersion: v1\nkind: ConfigMap\nmetadata: {name: c}\n---\napiVersion: example.com/v1\nkind: Job\nmetadata: {name: j}\n---\napiVersion: crd.projectcalico.org/v1\nkind: NetworkPolicy\nmetadata: {name: n}\n");
+    let p = parse0("apiVersion: v1\nkind: Secret\nmetadata: {name: s}\n---\napiVersion: v1\nkind: ConfigMap\nmetadata: {name: c}\n---\napiVersion: example.com/v1\nkind: Job\nmetadata: {name: j}\n---\napiVersion: crd.projectcalico.org/v1\nkind: NetworkPolicy\nmetadata: {name: n}\n---\napiVersion: v1\nkind: ConfigMap\nmetadata: {name: d}\n");
     assert!(p.pods.is_empty() && p.policies.is_empty());
+    let ignored: Vec<(&str, usize)> = p.ignored.iter().map(|(k, n)| (k.as_str(), *n)).collect();
+    assert_eq!(
+        ignored,
+        [
+            ("ConfigMap", 2),
+            ("Job (example.com/v1)", 1),
+            ("NetworkPolicy (crd.projectcalico.org/v1)", 1),
+            ("Secret", 1)
+        ],
+        "counted by kind, for the one-line summary"
+    );
     let codes: Vec<(&str, Severity, u32)> = p
         .diagnostics
         .iter()
@@ -416,7 +493,8 @@ fn other_kinds_are_ignored_with_info() {
             ("ignored-kind", Severity::Info, 2),
             ("ignored-kind", Severity::Info, 6),
             ("ignored-kind", Severity::Info, 9),
-            ("ignored-kind", Severity::Info, 13)
+            ("ignored-kind", Severity::Info, 13),
+            ("ignored-kind", Severity::Info, 18)
         ]
     );
 }

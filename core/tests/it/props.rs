@@ -281,7 +281,11 @@ pub(crate) fn model_strategy() -> impl Strategy<Value = Model> {
             }
             policies.sort_by(|a, b| (&a.namespace, &a.name).cmp(&(&b.namespace, &b.name)));
             Model {
-                cluster: netpol_core::Cluster { namespaces, pods },
+                cluster: netpol_core::Cluster {
+                    namespaces,
+                    pods,
+                    ..Default::default()
+                },
                 policies,
                 diagnostics: Vec::new(),
             }

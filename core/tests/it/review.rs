@@ -478,3 +478,42 @@ fn review_tools_are_total_on_every_conformance_input() {
         assert_eq!(same.changed_pairs, 0, "{}", path.display());
     }
 }
+
+// ---------------------------------------------------------------------------------------
+// A lint that never cries wolf: the complete finding set of every example and every
+// conformance case, pinned as rendered text. Every line of the snapshot was read and judged
+// true when it was accepted; a change to lint shows here as a diff to read again.
+// ---------------------------------------------------------------------------------------
+
+/// `source:line severity code: message`, one finding per line, under a heading per input.
+fn render_findings(name: &str, labels: &[String], findings: &[Diagnostic]) -> String {
+    let mut out = format!("## {name}\n");
+    if findings.is_empty() {
+        out.push_str("(no findings)\n");
+    }
+    for f in findings {
+        let at = f.span.map_or("-".to_string(), |s| {
+            let label = labels.get(s.file.0 as usize).map_or("?", String::as_str);
+            format!("{label}:{}", s.line)
+        });
+        let severity = match f.severity {
+            netpol_core::Severity::Error => "error",
+            netpol_core::Severity::Warning => "warning",
+            netpol_core::Severity::Info => "info",
+        };
+        out.push_str(&format!("{at} {severity} {}: {}\n", f.code, f.message));
+    }
+    out
+}
+
+#[test]
+fn lint_findings_of_every_example_and_case_are_pinned() {
+    let mut text = String::new();
+    for input in crate::corpus::every_input() {
+        let labels: Vec<String> = input.sources.iter().map(|(l, _)| l.clone()).collect();
+        let findings = lint::lint(&input.model());
+        text.push_str(&render_findings(&input.name, &labels, &findings));
+        text.push('\n');
+    }
+    insta::assert_snapshot!(text);
+}

@@ -50,7 +50,7 @@ pub(super) fn metadata<'n>(
     };
     let meta = cx.fields(meta_node, "metadata", known, &format!("the {kind}"))?;
     let name = match meta.get("name") {
-        Some(n) => cx.string(n, "metadata.name", &format!("the {kind}"))?,
+        Some(n) => cx.text(n, "metadata.name", &format!("the {kind}"))?,
         None => {
             cx.error(
                 "missing-name",
@@ -71,9 +71,8 @@ pub(super) fn metadata<'n>(
         return None;
     }
     let namespace = match meta.get("namespace") {
-        Some(n) => cx
-            .string(n, "metadata.namespace", "")
-            .unwrap_or_else(|| "default".into()),
+        // a namespace we cannot read would put the object in the wrong one: drop it
+        Some(n) => cx.text(n, "metadata.namespace", &format!("the {kind}"))?,
         None => "default".into(),
     };
     if let Err(e) = names::dns_label(&namespace) {
@@ -96,15 +95,21 @@ pub(super) fn metadata<'n>(
 /// Object labels (`metadata.labels` or a template's). Bad keys or values are reported
 /// (the API server would refuse the object) but kept, so selectors still see them.
 pub(super) fn labels(cx: &mut Cx, node: Option<&Node>) -> Labels {
+    match node {
+        Some(node) => label_map(cx, node, "labels"),
+        None => Labels::new(),
+    }
+}
+
+/// A mapping of label keys to values (`labels`, a Service's `selector`), checked like
+/// [`labels`].
+pub(super) fn label_map(cx: &mut Cx, node: &Node, field: &str) -> Labels {
     let mut out = Labels::new();
-    let Some(node) = node else {
-        return out;
-    };
-    let Some(f) = cx.fields(node, "labels", None, "") else {
+    let Some(f) = cx.fields(node, field, None, "") else {
         return out;
     };
     for (k, v) in f.entries {
-        let Some(key) = cx.string(k, "labels", "the label") else {
+        let Some(key) = cx.string(k, field, "the label") else {
             continue;
         };
         let value = match &v.value {

@@ -17,6 +17,7 @@ mod pods;
 mod policy;
 mod ports;
 mod selectors;
+mod services;
 
 use crate::diagnostic::{Diagnostic, Severity, Span};
 use crate::model::Parsed;
@@ -27,6 +28,7 @@ use crate::syntax::yaml::{Document, Node, Value};
 use metadata::namespace;
 use pods::{pod, workload};
 use policy::network_policy;
+use services::service;
 
 /// Workload kinds whose pod template becomes an endpoint, with the path to the template.
 const WORKLOADS: &[(&str, &[&str])] = &[
@@ -48,6 +50,8 @@ const KNOWN_KINDS: &[&str] = &[
     "PodList",
     "NamespaceList",
     "NetworkPolicyList",
+    "Service",
+    "ServiceList",
     "Deployment",
     "StatefulSet",
     "DaemonSet",
@@ -196,6 +200,87 @@ impl<'a> Cx<'a> {
         }
     }
 
+    /// A string field's text. A plain number or boolean (`name: 123`, `values: [1]`) is read
+    /// as its text with an `invalid-type` error, as the API server refuses it; a list or
+    /// mapping is an `invalid-type` error and `None`.
+    fn text(&mut self, node: &Node, field: &str, dropped: &str) -> Option<String> {
+        let text = self.string(node, field, dropped)?;
+        if let Value::Scalar { plain: true, .. } = &node.value {
+            let found = node.describe();
+            if found != "a string" {
+                self.error(
+                    "invalid-type",
+                    node,
+                    format!(
+                        "`{field}` must be a string, found {found} `{text}`; read as \"{text}\""
+                    ),
+                    format!("quote it: \"{text}\""),
+                );
+            }
+        }
+        Some(text)
+    }
+
+    /// An integer field (`containerPort`, a Service's `port`). A quoted number is read with
+    /// an `invalid-type` error (the API server refuses it); anything else that is not a
+    /// whole number is an `invalid-type` error and `None`.
+    fn integer(&mut self, node: &Node, field: &str, dropped: &str) -> Option<i64> {
+        let (text, plain) = match &node.value {
+            Value::Scalar { text, plain } => (text.trim(), *plain),
+            _ => {
+                self.type_error(node, field, "a number", dropped);
+                return None;
+            }
+        };
+        let Ok(n) = text.strip_prefix('+').unwrap_or(text).parse::<i64>() else {
+            self.type_error(node, field, "a whole number", dropped);
+            return None;
+        };
+        if !plain {
+            self.error(
+                "invalid-type",
+                node,
+                format!("`{field}` must be a number, found the string \"{text}\"; read as {n}"),
+                format!("write {n} without quotes"),
+            );
+        }
+        Some(n)
+    }
+
+    /// A boolean field (`hostNetwork`): `true`/`false` (and YAML 1.1's `yes`/`no`/`on`/`off`,
+    /// which kubectl reads as booleans). A quoted boolean is read with an `invalid-type`
+    /// error; anything else is an `invalid-type` error and `None`.
+    fn boolean(&mut self, node: &Node, field: &str) -> Option<bool> {
+        let word = match &node.value {
+            Value::Scalar { text, .. } => text.to_ascii_lowercase(),
+            _ => String::new(),
+        };
+        let value = match word.as_str() {
+            "true" | "yes" | "on" => true,
+            "false" | "no" | "off" => false,
+            _ => {
+                self.type_error(node, field, "true or false", "");
+                return None;
+            }
+        };
+        if node.describe() != "a boolean" {
+            self.error(
+                "invalid-type",
+                node,
+                format!("`{field}` must be true or false, found a string; read as {value}"),
+                format!("write {value} without quotes"),
+            );
+        }
+        Some(value)
+    }
+
+    /// Reports an object that does not affect policy (info `ignored-kind`) and counts it
+    /// under `kind` in [`crate::Cluster::ignored`].
+    fn ignore(&mut self, kind: String, at: &Node, message: String, help: &str) {
+        *self.out.ignored.entry(kind).or_default() += 1;
+        self.info("ignored-kind", at, message, help);
+    }
+
     /// A list's items (`null` is an empty list), or an `invalid-type` error.
     fn list<'n>(&mut self, node: &'n Node, field: &str, dropped: &str) -> Option<&'n [Node]> {
         match &node.value {
@@ -238,16 +323,26 @@ impl<'n> Fields<'n> {
 /// Lowers one document of a stream.
 pub fn document(cx: &mut Cx, doc: &Document) {
     if let Some(root) = &doc.root {
-        object(cx, root, 0);
+        object(cx, root, 0, None);
     }
 }
 
-/// One Kubernetes object (or a `List`, or a JSON array of objects).
-fn object(cx: &mut Cx, node: &Node, depth: usize) {
+/// What a typed list (`PodList`, `NetworkPolicyList`, ...) says about its items: the API
+/// server leaves `kind` and `apiVersion` out of them, and Kubernetes' own readers take the
+/// list's kind without `List` and the list's apiVersion.
+#[derive(Clone, Copy, Debug)]
+struct ItemType<'a> {
+    kind: &'a str,
+    api_version: Option<&'a str>,
+}
+
+/// One Kubernetes object (or a `List`, or a JSON array of objects). `list` is the type a
+/// typed list gives its items.
+fn object(cx: &mut Cx, node: &Node, depth: usize, list: Option<ItemType>) {
     if let Value::Seq(items) = &node.value {
         if depth < MAX_LIST_DEPTH {
             for item in items {
-                object(cx, item, depth + 1);
+                object(cx, item, depth + 1, None);
             }
         }
         return;
@@ -258,134 +353,199 @@ fn object(cx: &mut Cx, node: &Node, depth: usize) {
     if obj.entries.is_empty() {
         return;
     }
-    let Some(kind_node) = obj.get("kind") else {
-        cx.error(
-            "missing-kind",
-            node,
-            "object has no `kind`; it was dropped".into(),
-            "add `kind: NetworkPolicy` (or Pod, Namespace, Deployment, List, ...)",
-        );
+    let Some((kind, kind_at)) = object_kind(cx, node, &obj, list) else {
         return;
     };
-    let Some(kind) = cx.string(kind_node, "kind", "the object") else {
-        return;
+    let api_version = match obj.get("apiVersion") {
+        Some(v) => cx.text(v, "apiVersion", ""),
+        None => list.and_then(|l| l.api_version).map(str::to_owned),
     };
-    let api_version = obj.get("apiVersion").and_then(|n| n.as_str());
+    let api_version = api_version.as_deref();
 
-    // `List`, `PodList`, `DeploymentList`, ...: what `kubectl get -o yaml` prints
-    if kind.ends_with("List") && (kind == "List" || obj.get("items").is_some()) {
-        let Some(items) = obj.get("items") else {
-            return;
-        };
-        if depth >= MAX_LIST_DEPTH {
-            cx.error(
-                "invalid-type",
-                node,
-                format!(
-                    "lists nested deeper than {MAX_LIST_DEPTH} levels; the inner list was dropped"
-                ),
-                "flatten the lists",
-            );
-            return;
-        }
-        if let Some(items) = cx.list(items, "items", "the list") {
-            for item in items {
-                object(cx, item, depth + 1);
-            }
-        }
+    // `List`, `PodList`, `DeploymentList`, ...: what `kubectl get -o yaml` and the API
+    // server print
+    if kind.ends_with("List") && (kind == "List" || obj.key("items").is_some()) {
+        list_items(cx, node, &obj, depth, &kind, api_version);
         return;
     }
+    let at = Where {
+        node,
+        kind: kind_at,
+        api_version: obj.get("apiVersion").unwrap_or(kind_at),
+    };
+    dispatch(cx, &at, &obj, &kind, api_version);
+}
 
-    match kind.as_str() {
+/// The object's `kind` (or the one its typed list gives it) and the node to point at.
+fn object_kind<'n>(
+    cx: &mut Cx,
+    node: &'n Node,
+    obj: &Fields<'n>,
+    list: Option<ItemType>,
+) -> Option<(String, &'n Node)> {
+    match (obj.get("kind"), list) {
+        (Some(kind_node), _) => Some((cx.text(kind_node, "kind", "the object")?, kind_node)),
+        (None, Some(list)) => Some((list.kind.to_owned(), node)),
+        (None, None) => {
+            cx.error(
+                "missing-kind",
+                node,
+                "object has no `kind`; it was dropped".into(),
+                "add `kind: NetworkPolicy` (or Pod, Namespace, Service, Deployment, List, ...)",
+            );
+            None
+        }
+    }
+}
+
+/// The items of a `List` or a typed list; items of `PodList` without `kind` are Pods.
+fn list_items(
+    cx: &mut Cx,
+    node: &Node,
+    obj: &Fields,
+    depth: usize,
+    kind: &str,
+    api_version: Option<&str>,
+) {
+    let Some(items) = obj.get("items") else {
+        return;
+    };
+    if depth >= MAX_LIST_DEPTH {
+        cx.error(
+            "invalid-type",
+            node,
+            format!("lists nested deeper than {MAX_LIST_DEPTH} levels; the inner list was dropped"),
+            "flatten the lists",
+        );
+        return;
+    }
+    let item_type = kind
+        .strip_suffix("List")
+        .filter(|k| !k.is_empty())
+        .map(|kind| ItemType { kind, api_version });
+    if let Some(items) = cx.list(items, "items", "the list") {
+        for item in items {
+            object(cx, item, depth + 1, item_type);
+        }
+    }
+}
+
+/// Where an object's diagnostics point: the object, its `kind`, its `apiVersion`.
+struct Where<'n> {
+    node: &'n Node,
+    kind: &'n Node,
+    api_version: &'n Node,
+}
+
+/// Reads the object as its kind says.
+fn dispatch(cx: &mut Cx, at: &Where, obj: &Fields, kind: &str, api_version: Option<&str>) {
+    let node = at.node;
+    match kind {
         "NetworkPolicy" => {
-            match api_version {
-                Some("networking.k8s.io/v1") => {}
-                Some(v @ ("networking.k8s.io/v1beta1" | "extensions/v1beta1")) => {
-                    let at = obj.get("apiVersion").unwrap_or(node);
-                    cx.error(
-                        "wrong-api-version",
-                        at,
-                        format!("apiVersion `{v}` of NetworkPolicy is no longer served; read as networking.k8s.io/v1"),
-                        "write `apiVersion: networking.k8s.io/v1`",
-                    );
+            if policy_api_version(cx, at, api_version) {
+                if let Some(p) = network_policy(cx, node, obj) {
+                    cx.out.policies.push(p);
                 }
-                None => {
-                    cx.error(
-                        "wrong-api-version",
-                        kind_node,
-                        "the NetworkPolicy has no `apiVersion`; read as networking.k8s.io/v1"
-                            .into(),
-                        "add `apiVersion: networking.k8s.io/v1`",
-                    );
-                }
-                Some(v) => {
-                    let at = obj.get("apiVersion").unwrap_or(node);
-                    let known = v.starts_with("networking.k8s.io/") || !v.contains('/');
-                    if known {
-                        cx.error(
-                            "wrong-api-version",
-                            at,
-                            format!("apiVersion `{v}` of NetworkPolicy does not exist; the policy was dropped"),
-                            "write `apiVersion: networking.k8s.io/v1`",
-                        );
-                    } else {
-                        // e.g. Calico's or Cilium's own NetworkPolicy: another schema
-                        cx.info(
-                            "ignored-kind",
-                            at,
-                            format!("kind NetworkPolicy of apiVersion `{v}` is not the Kubernetes NetworkPolicy; ignored"),
-                            "only networking.k8s.io/v1 NetworkPolicy is evaluated",
-                        );
-                    }
-                    return;
-                }
-            }
-            if let Some(p) = network_policy(cx, node, &obj) {
-                cx.out.policies.push(p);
             }
         }
         k if !core_group(k, api_version) => {
             let v = api_version.unwrap_or_default();
-            cx.info(
-                "ignored-kind",
-                obj.get("apiVersion").unwrap_or(kind_node),
+            cx.ignore(
+                format!("{k} ({v})"),
+                at.api_version,
                 format!("kind {k} of apiVersion `{v}` is not the Kubernetes {k}; ignored"),
                 "a custom resource that reuses a built-in kind's name is not read",
             );
         }
         "Namespace" => {
-            if let Some(ns) = namespace(cx, node, &obj) {
+            if let Some(ns) = namespace(cx, node, obj) {
                 cx.out.namespaces.push(ns);
             }
         }
         "Pod" => {
-            if let Some(pod) = pod(cx, node, &obj) {
+            if let Some(pod) = pod(cx, node, obj) {
                 cx.out.pods.push(pod);
             }
         }
-        k => {
-            if let Some((kind, path)) = WORKLOADS.iter().find(|(w, _)| *w == k) {
-                if let Some(pod) = workload(cx, node, &obj, kind, path) {
-                    cx.out.pods.push(pod);
-                }
-                return;
-            }
-            if let Some(near) = names::did_you_mean(k, KNOWN_KINDS) {
-                cx.error(
-                    "unknown-kind",
-                    kind_node,
-                    format!("unknown kind `{k}`; the object was dropped"),
-                    format!("did you mean `{near}`?"),
-                );
-            } else {
-                cx.info(
-                    "ignored-kind",
-                    kind_node,
-                    format!("kind `{k}` does not affect network policy; ignored"),
-                    "netpol reads NetworkPolicy, Namespace, Pod, workloads and Lists of them",
-                );
+        "Service" => {
+            if let Some(service) = service(cx, node, obj) {
+                cx.out.services.push(service);
             }
         }
+        k => other_kind(cx, at, obj, k),
+    }
+}
+
+/// Whether a NetworkPolicy of `api_version` is read (as networking.k8s.io/v1), saying why
+/// when it is not or only with a correction.
+fn policy_api_version(cx: &mut Cx, at: &Where, api_version: Option<&str>) -> bool {
+    match api_version {
+        Some("networking.k8s.io/v1") => true,
+        Some(v @ ("networking.k8s.io/v1beta1" | "extensions/v1beta1")) => {
+            cx.error(
+                "wrong-api-version",
+                at.api_version,
+                format!("apiVersion `{v}` of NetworkPolicy is no longer served; read as networking.k8s.io/v1"),
+                "write `apiVersion: networking.k8s.io/v1`",
+            );
+            true
+        }
+        None => {
+            cx.error(
+                "wrong-api-version",
+                at.kind,
+                "the NetworkPolicy has no `apiVersion`; read as networking.k8s.io/v1".into(),
+                "add `apiVersion: networking.k8s.io/v1`",
+            );
+            true
+        }
+        Some(v) => {
+            let known = v.starts_with("networking.k8s.io/") || !v.contains('/');
+            if known {
+                cx.error(
+                    "wrong-api-version",
+                    at.api_version,
+                    format!(
+                        "apiVersion `{v}` of NetworkPolicy does not exist; the policy was dropped"
+                    ),
+                    "write `apiVersion: networking.k8s.io/v1`",
+                );
+            } else {
+                // e.g. Calico's or Cilium's own NetworkPolicy: another schema
+                cx.ignore(
+                    format!("NetworkPolicy ({v})"),
+                    at.api_version,
+                    format!("kind NetworkPolicy of apiVersion `{v}` is not the Kubernetes NetworkPolicy; ignored"),
+                    "only networking.k8s.io/v1 NetworkPolicy is evaluated",
+                );
+            }
+            false
+        }
+    }
+}
+
+/// Workloads, misspelt kinds and kinds that do not affect policy.
+fn other_kind(cx: &mut Cx, at: &Where, obj: &Fields, kind: &str) {
+    if let Some((kind, path)) = WORKLOADS.iter().find(|(w, _)| *w == kind) {
+        if let Some(pod) = workload(cx, at.node, obj, kind, path) {
+            cx.out.pods.push(pod);
+        }
+        return;
+    }
+    if let Some(near) = names::did_you_mean(kind, KNOWN_KINDS) {
+        cx.error(
+            "unknown-kind",
+            at.kind,
+            format!("unknown kind `{kind}`; the object was dropped"),
+            format!("did you mean `{near}`?"),
+        );
+    } else {
+        cx.ignore(
+            kind.to_owned(),
+            at.kind,
+            format!("kind `{kind}` does not affect network policy; ignored"),
+            "netpol reads NetworkPolicy, Namespace, Pod, Service, workloads and Lists of them",
+        );
     }
 }
 
@@ -397,7 +557,7 @@ fn core_group(kind: &str, api_version: Option<&str>) -> bool {
     };
     let group = v.rsplit_once('/').map_or("", |(g, _)| g);
     let groups: &[&str] = match kind {
-        "Namespace" | "Pod" | "ReplicationController" => &[""],
+        "Namespace" | "Pod" | "Service" | "ReplicationController" => &[""],
         "Deployment" | "StatefulSet" | "DaemonSet" | "ReplicaSet" => &["apps", "extensions"],
         "Job" | "CronJob" => &["batch"],
         _ => return true,

@@ -83,7 +83,7 @@ fn requirement(cx: &mut Cx, node: &Node, dropped: &str) -> Option<LabelSelectorR
         );
         return None;
     };
-    let key = cx.string(key_node, "key", "")?;
+    let key = cx.text(key_node, "key", "")?;
     let mut ok = true;
     if let Err(e) = names::label_key(&key) {
         cx.error(
@@ -129,7 +129,7 @@ fn requirement(cx: &mut Cx, node: &Node, dropped: &str) -> Option<LabelSelectorR
     if let Some(vn) = values_node {
         let items = cx.list(vn, "values", "")?;
         for item in items {
-            let v = cx.string(item, "values", "")?;
+            let v = cx.text(item, "values", "")?;
             if let Err(e) = names::label_value(&v) {
                 cx.error(
                     "invalid-label",
