@@ -108,8 +108,9 @@ pub fn denied<'a>(
                         port: e.port,
                     };
                     let verdict = netpol_core::evaluate(model, &flow);
-                    (src_local && !verdict.egress.is_allowed())
-                        || (dst_local && !verdict.ingress.is_allowed())
+                    // Each side all tiers considered (cluster policies included).
+                    (src_local && !verdict.egress_allowed())
+                        || (dst_local && !verdict.ingress_allowed())
                 })
         })
         .collect()

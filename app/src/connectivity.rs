@@ -657,8 +657,8 @@ pub struct GhostEdge {
     pub ports: String,
 }
 
-/// The exposure overlay of a graph: ghosts and their edges. Only sides some policy
-/// isolates get edges — a side no policy isolates is open to every pod and address, which
+/// The exposure overlay of a graph: ghosts and their edges. Only sides some policy (of any
+/// tier) selects get edges — a side no policy isolates is open to every pod and address, which
 /// the node's style already says, and drawing that for each would bury the rest — and only
 /// pod descriptions (addresses are drawn as outside-address nodes already).
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -694,7 +694,7 @@ pub fn exposure(analysis: &Analysis, graph: &Graph) -> Exposure {
             continue;
         };
         for (incoming, side) in [(true, &e.ingress), (false, &e.egress)] {
-            if side.isolated_by.is_empty() {
+            if side.is_open() {
                 continue;
             }
             for x in &side.exposures {
@@ -705,7 +705,7 @@ pub fn exposure(analysis: &Analysis, graph: &Graph) -> Exposure {
                     ghost,
                     node,
                     incoming,
-                    ports: render::exposure_ports(&x.ports, &x.named),
+                    ports: render::exposure_label(x),
                 });
             }
         }

@@ -59,6 +59,10 @@ pub fn run(inputs: &Inputs, query: &Query, json: bool, out: &mut dyn Write) -> R
             "allowed": verdict.is_allowed(),
             "egress": verdict.egress,
             "ingress": verdict.ingress,
+            "egress_allowed": verdict.egress_allowed(),
+            "ingress_allowed": verdict.ingress_allowed(),
+            "egress_chain": verdict.egress_chain,
+            "ingress_chain": verdict.ingress_chain,
             "notes": notes,
         });
         return write_json(value, inputs, out);
@@ -70,7 +74,9 @@ pub fn run(inputs: &Inputs, query: &Query, json: bool, out: &mut dyn Write) -> R
 /// The pair on every port: which rules admit which ports per direction, or why nothing
 /// gets through. JSON keeps the one-flow shape (`port`, `port_name` and `protocol` are
 /// `null`) and adds `ports`, the allowed ports per protocol as `netpol connectivity` prints
-/// them; `egress`/`ingress` are the core's `PairDirection`.
+/// them; `egress`/`ingress` are the core's `PairDirection` (the NetworkPolicy tier),
+/// `egress_chain`/`ingress_chain` its `PairChain` (every tier, with the ports each step
+/// decides) and `egress_ports`/`ingress_ports` what each side lets through.
 fn run_pair(
     inputs: &Inputs,
     query: &Query,
@@ -94,6 +100,10 @@ fn run_pair(
             "ports": verdict.ports(),
             "egress": verdict.egress,
             "ingress": verdict.ingress,
+            "egress_ports": verdict.egress_ports(),
+            "ingress_ports": verdict.ingress_ports(),
+            "egress_chain": verdict.egress_chain,
+            "ingress_chain": verdict.ingress_chain,
             "notes": notes,
         });
         return write_json(value, inputs, out);

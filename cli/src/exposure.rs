@@ -5,9 +5,10 @@ use std::io::Write;
 
 use miette::miette;
 use netpol_core::exposure::{
-    self, DirectionExposure, EndpointExposure, Exposure, Namespaces, Peer,
+    self, DirectionExposure, EndpointExposure, Exception, Exposure, Namespaces, Peer,
 };
 use netpol_core::render;
+use netpol_core::ClusterRuleRef;
 use netpol_core::NamedPort;
 use netpol_core::{AllowedPorts, LabelSelector, Model, PortSet};
 use serde_json::{json, Value};
@@ -96,7 +97,36 @@ fn endpoint_json(inputs: &Inputs, e: &EndpointExposure) -> Value {
 fn direction_json(inputs: &Inputs, side: &DirectionExposure) -> Value {
     json!({
         "isolated_by": side.isolated_by.iter().map(render::policy_name).collect::<Vec<_>>(),
+        "cluster_policies": side.cluster_policies.iter().map(|p| json!({
+            "tier": format!("{:?}", p.tier),
+            "kind": p.kind.as_str(),
+            "name": p.name,
+            "priority": p.priority,
+        })).collect::<Vec<_>>(),
         "exposures": side.exposures.iter().map(|x| exposure_json(inputs, x)).collect::<Vec<_>>(),
+    })
+}
+
+/// A cluster rule: `{"rule": "[Admin] ClusterNetworkPolicy ...: Deny, rule ...", "span"}`.
+fn cluster_rule_json(inputs: &Inputs, rule: &ClusterRuleRef) -> Value {
+    json!({
+        "rule": render::tier_rule(rule),
+        "span": crate::lint::span_json(inputs, &rule.span),
+    })
+}
+
+/// An exception: who, on which ports, the rule deciding first, and what passes before it.
+fn exception_json(inputs: &Inputs, x: &Exception) -> Value {
+    let model = &inputs.model;
+    json!({
+        "peer": peer_json(&x.peer),
+        "description": render::exposure_peer(&x.peer),
+        "ports": ports_json(&x.ports),
+        "named_ports": named_json(&x.named),
+        "rule": cluster_rule_json(inputs, &x.rule),
+        "unless": x.unless.iter().map(|u| exception_json(inputs, u)).collect::<Vec<_>>(),
+        "matches_now": x.matches_now.iter().take(MAX_MATCHES_LISTED).map(|i| model.cluster.pods[*i].id.clone()).collect::<Vec<_>>(),
+        "matches_now_count": x.matches_now.len(),
     })
 }
 
@@ -125,6 +155,8 @@ fn exposure_json(inputs: &Inputs, x: &Exposure) -> Value {
         "ports": ports_json(&x.ports),
         "named_ports": named_json(&x.named),
         "rules": rules,
+        "cluster_rules": x.cluster_rules.iter().map(|r| cluster_rule_json(inputs, r)).collect::<Vec<_>>(),
+        "except": x.except.iter().map(|e| exception_json(inputs, e)).collect::<Vec<_>>(),
         "matches_now": x.matches_now.iter().take(MAX_MATCHES_LISTED).map(|i| model.cluster.pods[*i].id.clone()).collect::<Vec<_>>(),
         "matches_now_count": x.matches_now.len(),
         "peer_side": peer_side,
@@ -132,7 +164,8 @@ fn exposure_json(inputs: &Inputs, x: &Exposure) -> Value {
 }
 
 /// `{"kind": "pods", "namespace": "prod"}` (or `"namespace_selector"`),
-/// `"pod_selector"`; `{"kind": "addresses", "cidr", "except"}`; `{"kind": "any-address"}`.
+/// `"pod_selector"`; `{"kind": "addresses", "cidr", "except"}`; `{"kind": "any-address"}`;
+/// `{"kind": "nodes", "node_selector"}`; `{"kind": "domain-names", "names"}`.
 fn peer_json(peer: &Peer) -> Value {
     match peer {
         Peer::AnyAddress => json!({"kind": "any-address"}),
@@ -141,6 +174,8 @@ fn peer_json(peer: &Peer) -> Value {
             "cidr": block.cidr.to_string(),
             "except": block.except.iter().map(|e| e.to_string()).collect::<Vec<_>>(),
         }),
+        Peer::Nodes(selector) => json!({"kind": "nodes", "node_selector": selector_json(selector)}),
+        Peer::DomainNames(names) => json!({"kind": "domain-names", "names": names}),
         Peer::Pods { namespaces, pods } => {
             let mut v = json!({"kind": "pods", "pod_selector": selector_json(pods)});
             match namespaces {

@@ -16,6 +16,7 @@
 
 mod cluster;
 mod connectivity;
+mod convert;
 mod diff;
 mod explain;
 mod exposure;
@@ -53,6 +54,7 @@ const EXIT_USAGE: u8 = 2;
   netpol explain manifests/ --from prod/api --to prod/db --port 5432
   netpol exposure manifests/ --endpoint prod/db
   kubectl get pods,ns,netpol -A -o yaml | netpol matrix -
+  kubectl get anp,banp -o yaml | netpol convert - > cnp.yaml
   netpol matrix --cluster --context prod -n shop --port 5432
   netpol generate --pods 1000 --policies 500 --seed 1 > cluster.yaml
 
@@ -180,6 +182,11 @@ the ports both directions allow.
 JSON: {\"flow\": {...}, \"allowed\": bool, \"egress\": ..., \"ingress\": ..., \"notes\": [...]};
 without --port, flow.port/port_name/protocol are null, \"ports\": {\"tcp\": [[first, last]],
 \"udp\", \"sctp\"} is added, and egress/ingress list each rule with its \"ports\".
+With AdminNetworkPolicy, BaselineAdminNetworkPolicy or ClusterNetworkPolicy objects, each side
+is decided through the tiers (Admin, NetworkPolicy, Baseline, default allow): the text shows
+that chain, one [Admin]/[NetworkPolicy]/[Baseline]/[Default] line per step, and JSON adds
+egress_chain/ingress_chain and egress_allowed/ingress_allowed (egress_ports/ingress_ports
+without --port); egress/ingress stay the NetworkPolicy tier's verdict.
 --to-service NS/NAME asks about a Service: --port is the Service's port (number or port
 name; every port of the Service without it), resolved to the pods behind the Service and
 the targetPort each receives on, since policies see the pods and the targetPort, never the
@@ -212,14 +219,16 @@ Service. Each pod is explained on its targetPort. JSON: {\"service\": {\"id\", \
         output: TextOrJson,
     },
     /// Find policy mistakes: selectors matching nothing, redundant or shadowed rules, egress
-    /// without DNS, the AND/OR trap, unprotected endpoints, and every parse warning
+    /// without DNS, the AND/OR trap, unprotected endpoints, cluster policy pitfalls
+    /// (same-priority overlaps, shadowed rules, a Pass that allows), and every parse warning
     #[command(after_help = "Examples:
   netpol lint policies/
   netpol lint cluster.yaml policies/ --deny warnings     # CI: fail on warnings too
   netpol lint manifests/ -o json | jq '.findings[].code'
 
-Every finding has a stable code (see docs/review.md), a severity, the source location and a
-help text. Checks that need a cluster snapshot (selectors that match nothing, named ports,
+Every finding has a stable code (see docs/review.md and docs/tiers.md), a severity, the
+source location and a help text. Cluster policy findings (same-priority-overlap,
+cluster-rule-shadowed, pass-allows) name a concrete pod pair as evidence. Checks that need a cluster snapshot (selectors that match nothing, named ports,
 unprotected endpoints, redundancy) run when the input contains pods or workloads.
 Exit codes: 0 no error findings, 1 an error finding (or a warning with --deny warnings),
 2 usage error.
@@ -381,16 +390,43 @@ inputs), 2 usage error.")]
         #[arg(short, long, value_enum, default_value_t = synthesize::Format::Yaml)]
         output: synthesize::Format,
     },
+    /// Rewrite AdminNetworkPolicy and BaselineAdminNetworkPolicy as ClusterNetworkPolicy
+    #[command(after_help = "Examples:
+  netpol convert anp/ > cnp.yaml
+  kubectl get anp,banp -o yaml | netpol convert - | kubectl apply -f -
+
+The v1alpha1 AdminNetworkPolicy and BaselineAdminNetworkPolicy were removed upstream in
+favour of ClusterNetworkPolicy (policy.networking.k8s.io/v1beta1, tier Admin or Baseline).
+Prints one ClusterNetworkPolicy per input object (more when it has more than the 25 rules,
+peers or ports a ClusterNetworkPolicy allows), valid for `kubectl apply`, deterministic.
+Allow becomes Accept; the BaselineAdminNetworkPolicy becomes tier Baseline, priority 1000;
+`ports` become `protocols`; peers in the v0.1.x shape are written as v0.1.x meant them.
+Wherever the rewrite is not word for word a `# netpol convert:` comment says why; the
+connectivity of the converted objects is the same as of the originals.
+Other objects of the input are not printed. Exit codes: 0, 1 error diagnostics in the
+inputs (the objects that could be read are still converted), 2 usage error.")]
+    Convert {
+        /// Manifest files, directories, or `-` for stdin
+        #[arg(required_unless_present = "cluster", value_name = "PATH")]
+        paths: Vec<String>,
+        #[command(flatten)]
+        cluster: ClusterArgs,
+    },
     /// Print a deterministic synthetic cluster (YAML) for benchmarks and experiments
     #[command(after_help = "Examples:
   netpol generate --pods 100 --policies 50 --seed 1 > small.yaml
   netpol generate --pods 10000 --policies 5000 --seed 3 | netpol connectivity - -o json
+  netpol generate --pods 1000 --policies 500 --admin 50 --baseline 10 > tiered.yaml
 
 The same arguments always print the same text. The output has Namespaces (labelled with
 team and env), Pods grouped like Deployments (app labels, named container ports, unique
 10.x IPs) and NetworkPolicies: mostly small selectors, about a quarter default-deny or
 empty-selector policies, matchLabels and matchExpressions, namespaceSelectors, ipBlocks
-with except, named ports and port ranges, ingress and egress.")]
+with except, named ports and port ranges, ingress and egress. With --admin and --baseline,
+ClusterNetworkPolicies follow (the NetworkPolicy part stays the same): guardrails such as
+protecting kube-system but DNS, tenant isolation with Pass to the tenants' own policies,
+dev kept from prod, the cloud metadata address blocked, monitoring on a named port, an
+egress allowlist; Baseline defaults per team or environment.")]
     Generate {
         /// Number of pods
         #[arg(long, default_value_t = 100)]
@@ -401,6 +437,12 @@ with except, named ports and port ranges, ingress and egress.")]
         /// Seed of the generator
         #[arg(long, default_value_t = 1)]
         seed: u64,
+        /// Number of Admin-tier ClusterNetworkPolicies (guardrails) to add
+        #[arg(long, default_value_t = 0)]
+        admin: usize,
+        /// Number of Baseline-tier ClusterNetworkPolicies to add
+        #[arg(long, default_value_t = 0)]
+        baseline: usize,
     },
 }
 
@@ -572,12 +614,20 @@ fn run(command: Command, verbose: bool) -> Result<bool, Failure> {
         } => with_inputs_failing(&paths, &cluster, verbose, |inputs, out| {
             freeze::run(inputs, output, out)
         }),
+        Command::Convert { paths, cluster } => {
+            with_inputs(&paths, &cluster, verbose, |inputs, out| {
+                convert::run(inputs, out)
+            })
+        }
         Command::Generate {
             pods,
             policies,
             seed,
+            admin,
+            baseline,
         } => {
-            let text = netpol_core::generate::generate(pods, policies, seed);
+            let text =
+                netpol_core::generate::generate_tiered(pods, policies, admin, baseline, seed);
             let mut out = std::io::stdout().lock();
             out.write_all(text.as_bytes())
                 .and_then(|()| out.flush())

@@ -1134,3 +1134,264 @@ fn exposure_text_and_json() {
     let unknown = netpol(&["exposure", &services, "--endpoint", "shop/nope"]);
     assert_eq!(unknown.code, 2);
 }
+
+/// The documents of a YAML text, split at `---` lines.
+fn documents(text: &str) -> Vec<String> {
+    let mut docs = vec![String::new()];
+    for line in text.split_inclusive('\n') {
+        if line.trim_end() == "---" {
+            docs.push(String::new());
+        } else if let Some(last) = docs.last_mut() {
+            last.push_str(line);
+        }
+    }
+    docs.retain(|d| !d.trim().is_empty());
+    docs
+}
+
+/// `netpol convert` keeps connectivity: on every upstream AdminNetworkPolicy conformance
+/// case (the houses cluster, and each step's state), the connectivity with the
+/// AdminNetworkPolicies and BaselineAdminNetworkPolicy is the connectivity with their
+/// conversion instead, and the converted text parses without a warning.
+#[test]
+fn convert_round_trip_keeps_connectivity_on_the_upstream_cases() {
+    let cases: PathBuf = [env!("CARGO_MANIFEST_DIR"), "..", "core", "tests", "cases"]
+        .iter()
+        .collect();
+    let cluster = cases.join("fixtures").join("houses.yaml");
+    let dir = std::env::temp_dir().join(format!("netpol-convert-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    let mut files: Vec<PathBuf> = std::fs::read_dir(cases.join("upstream-anp"))
+        .expect("upstream-anp cases")
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .collect();
+    files.sort();
+    assert!(files.len() >= 16, "the transcribed ANP suite is there");
+    let mut checked = 0;
+    for file in &files {
+        let case: serde_yaml::Value =
+            serde_yaml::from_str(&std::fs::read_to_string(file).expect("case")).expect("yaml");
+        let mut states = vec![case["policies"].as_str().expect("policies").to_string()];
+        // Each step that replaces a policy gives another state to convert.
+        for step in case["steps"].as_sequence().into_iter().flatten() {
+            let Some(apply) = step["apply"].as_str() else {
+                continue;
+            };
+            let mut docs = documents(states.last().expect("a state"));
+            for new in documents(apply) {
+                let name = |d: &str| {
+                    let v: serde_yaml::Value = serde_yaml::from_str(d).expect("doc");
+                    (
+                        v["kind"].as_str().map(String::from),
+                        v["metadata"]["name"].as_str().map(String::from),
+                    )
+                };
+                match docs.iter().position(|d| name(d) == name(&new)) {
+                    Some(i) => docs[i] = new,
+                    None if name(&new).0.as_deref() != Some("Namespace") => docs.push(new),
+                    None => {}
+                }
+            }
+            states.push(docs.join("---\n"));
+        }
+        for (k, policies) in states.iter().enumerate() {
+            let before = dir.join("before.yaml");
+            std::fs::write(&before, policies).expect("write");
+            let converted = netpol(&["convert", &before.display().to_string()]);
+            assert_eq!(
+                converted.code,
+                0,
+                "{}: {}",
+                file.display(),
+                converted.stderr
+            );
+            let rest: Vec<String> = documents(policies)
+                .into_iter()
+                .filter(|d| {
+                    !d.contains("kind: AdminNetworkPolicy")
+                        && !d.contains("kind: BaselineAdminNetworkPolicy")
+                })
+                .collect();
+            let after = dir.join("after.yaml");
+            std::fs::write(
+                &after,
+                format!("{}---\n{}", rest.join("---\n"), converted.stdout),
+            )
+            .expect("write");
+            let lint = netpol(&["lint", &after.display().to_string()]);
+            assert!(
+                !lint.stdout.contains("unknown-field") && !lint.stdout.contains("invalid-"),
+                "{} state {k}: the conversion parses cleanly:\n{}\n{}",
+                file.display(),
+                lint.stdout,
+                converted.stdout
+            );
+            let connectivity = |policies: &PathBuf| {
+                let run = netpol(&[
+                    "connectivity",
+                    &cluster.display().to_string(),
+                    &policies.display().to_string(),
+                    "-o",
+                    "json",
+                ]);
+                assert_eq!(run.code, 0, "{}", run.stderr);
+                json(&run)
+            };
+            assert_eq!(
+                connectivity(&before),
+                connectivity(&after),
+                "{} state {k}: connectivity changed by the conversion:\n{}",
+                file.display(),
+                converted.stdout
+            );
+            checked += 1;
+        }
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+    assert!(checked >= 30, "only {checked} states checked");
+}
+
+fn tiers() -> [String; 2] {
+    [data("tiers-cluster.txt"), data("tiers-policies.yaml")]
+}
+
+#[test]
+fn explain_prints_the_tier_chain_of_each_side() {
+    let [cluster, policies] = tiers();
+    let run = netpol(&[
+        "explain", &cluster, &policies, "--from", "prod/api", "--to", "prod/web", "--port", "80",
+    ]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert_eq!(
+        run.stdout,
+        "prod/api -> prod/web on 80/TCP: denied\n\
+         egress from prod/api: denied\n  \
+         [NetworkPolicy] not isolated (no NetworkPolicy selects it for this direction)\n  \
+         [Baseline] BaselineAdminNetworkPolicy default: Deny, rule no-internet (spec.egress[0], line 59)\n\
+         ingress to prod/web: allowed\n  \
+         [Admin] ClusterNetworkPolicy cluster-guardrails (priority 10): Pass, rule delegate-tenant-blue (spec.ingress[0], line 13)\n  \
+         [NetworkPolicy] allowed\n    \
+         isolated by prod/allow-web\n    \
+         allowed by prod/allow-web spec.ingress[0] (line 48)\n"
+    );
+    // A side no cluster policy takes part in prints as it always did.
+    let run = netpol(&[
+        "explain", &cluster, &policies, "--from", "8.8.8.8", "--to", "dev/tool", "--port", "80",
+    ]);
+    assert!(
+        run.stdout
+            .contains("egress from 8.8.8.8: not isolated (outside the cluster)\n"),
+        "{}",
+        run.stdout
+    );
+}
+
+#[test]
+fn explain_json_adds_the_chains_and_keeps_the_networkpolicy_verdicts() {
+    let [cluster, policies] = tiers();
+    let run = netpol(&[
+        "explain", &cluster, &policies, "--from", "dev/tool", "--to", "prod/web", "--port", "22",
+        "-o", "json",
+    ]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let v = json(&run);
+    assert_eq!(v["allowed"], false);
+    assert_eq!(v["ingress_allowed"], false);
+    assert_eq!(v["egress_allowed"], false);
+    // The NetworkPolicy tier alone would deny too (dev is not tenant blue), and says so.
+    assert!(v["ingress"]["Denied"].is_object(), "{}", v["ingress"]);
+    // cluster-guardrails and tenant-red share priority 10: by name, cluster-guardrails
+    // decides first, and its Deny of port 22 is final.
+    let steps = v["ingress_chain"]["steps"].as_array().expect("steps");
+    let rule = &steps.last().expect("a step")["Rule"]["rule"];
+    assert_eq!(rule["name"], "no-ssh");
+    assert_eq!(rule["action"], "Deny");
+    assert_eq!(rule["policy"]["kind"], "ClusterNetworkPolicy");
+    assert!(rule["span"]["path"]
+        .as_str()
+        .is_some_and(|p| p.ends_with("tiers-policies.yaml")));
+    // Without --port: the chains with the ports each step decides.
+    let run = netpol(&[
+        "explain", &cluster, &policies, "--from", "dev/tool", "--to", "prod/web", "-o", "json",
+    ]);
+    let v = json(&run);
+    // Ingress: port 22 denied, the rest allowed by tenant-red; egress: the baseline's
+    // `networks: [0.0.0.0/0]` matches pod IPs too, so dev/tool's egress is denied.
+    assert_eq!(
+        v["ingress_ports"]["tcp"],
+        serde_json::json!([[1, 21], [23, 65535]])
+    );
+    assert_eq!(v["egress_ports"]["tcp"], serde_json::json!([]));
+    assert_eq!(v["allowed"], false);
+    assert!(v["ingress_chain"]["steps"]
+        .as_array()
+        .is_some_and(|s| !s.is_empty()));
+}
+
+#[test]
+fn lint_reports_the_cluster_policy_codes() {
+    let [cluster, policies] = tiers();
+    let run = netpol(&["lint", &cluster, &policies, "-o", "json"]);
+    let found = codes(&run);
+    for code in [
+        "stale-peer-shape",
+        "same-priority-overlap",
+        "networks-contain-pods",
+    ] {
+        assert!(found.iter().any(|c| c == code), "{code} in {found:?}");
+    }
+    let v = json(&run);
+    let overlap = v["findings"]
+        .as_array()
+        .and_then(|f| f.iter().find(|f| f["code"] == "same-priority-overlap"))
+        .expect("an overlap");
+    assert!(
+        overlap["message"]
+            .as_str()
+            .is_some_and(|m| m.contains("dev/tool -> prod/")),
+        "the evidence is a pod pair: {overlap}"
+    );
+}
+
+#[test]
+fn convert_writes_clusternetworkpolicies_with_comments() {
+    let [_, policies] = tiers();
+    let run = netpol(&["convert", &policies]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let out = &run.stdout;
+    assert_eq!(
+        out.matches("kind: ClusterNetworkPolicy").count(),
+        2,
+        "{out}"
+    );
+    assert!(
+        out.contains("# netpol convert: AdminNetworkPolicy tenant-red ("),
+        "{out}"
+    );
+    assert!(
+        out.contains("  tier: Baseline\n  priority: 1000\n"),
+        "{out}"
+    );
+    assert!(
+        out.contains("    action: Accept\n"),
+        "Allow becomes Accept: {out}"
+    );
+    assert!(out.contains("v0.1.x shape"), "{out}");
+    assert!(
+        !out.contains("cluster-guardrails"),
+        "existing ClusterNetworkPolicies are not repeated"
+    );
+    assert_eq!(
+        netpol(&["convert", &policies]).stdout,
+        *out,
+        "deterministic"
+    );
+    let none = netpol(&["convert", &data("internal-policy.yaml")]);
+    assert_eq!(none.code, 0);
+    assert!(
+        none.stdout
+            .starts_with("# netpol convert: the input has no"),
+        "{}",
+        none.stdout
+    );
+}

@@ -424,22 +424,24 @@ fn refusals(cp: &ControlPlane) {
 const ADMIN_POLICY: &str = "apiVersion: policy.networking.k8s.io/v1alpha1
 kind: AdminNetworkPolicy
 metadata:
-  name: deny-dev-to-prod
+  name: prod-only-from-prod
 spec:
   priority: 10
   subject:
     namespaces:
       matchLabels: {env: prod}
   ingress:
-  - name: deny-dev
+  - name: deny-others
     action: Deny
     from:
     - namespaces:
         namespaceSelector:
-          matchLabels: {env: dev}
+          matchExpressions: [{key: env, operator: NotIn, values: [prod]}]
 ";
 
-fn tiers_and_progress(cp: &ControlPlane, kubeconfig: &Path) {
+fn tiers_and_progress(cp: &ControlPlane, files: &[String], kubeconfig: &Path) {
+    let matrix = ["matrix", "--port", "8080/TCP", "-o", "json"];
+    let (before, _) = both(files, kubeconfig, &matrix);
     cp.apply(ADMIN_POLICY).expect("an AdminNetworkPolicy");
     let k = kubeconfig.to_str().expect("utf-8 path");
     let run = netpol(&["lint", "--cluster", "--kubeconfig", k]);
@@ -447,6 +449,20 @@ fn tiers_and_progress(cp: &ControlPlane, kubeconfig: &Path) {
         run.stderr.contains(", 1 adminnetworkpolicies from "),
         "{}",
         run.stderr
+    );
+    // The Admin tier read from the API server decides as the same object in a file does,
+    // and it changes the answer (default/* no longer reach prod/api on 8080).
+    let admin = cp.dir.join("admin.yaml");
+    std::fs::write(&admin, ADMIN_POLICY).expect("admin.yaml");
+    let mut with_admin = files.to_vec();
+    with_admin.push(admin.display().to_string());
+    let (f, c) = both(&with_admin, kubeconfig, &matrix);
+    assert_eq!(f.code, 0, "{}", f.stderr);
+    assert_eq!(json(&f), json(&c), "{}", c.stderr);
+    assert_ne!(
+        json(&before),
+        json(&f),
+        "the AdminNetworkPolicy denies other namespaces → prod"
     );
 
     // More objects of one kind than fit in one page.
@@ -588,5 +604,5 @@ fn cluster_input_gives_the_answers_of_the_same_objects_in_files() {
     namespace_limits_what_is_shown(&kubeconfig);
     contexts(&cp);
     refusals(&cp);
-    tiers_and_progress(&cp, &kubeconfig);
+    tiers_and_progress(&cp, &files, &kubeconfig);
 }

@@ -2,7 +2,8 @@
 //! (`Engine::new` + `Engine::connectivity`, what `netpol connectivity` needs) for the
 //! generated presets S, M and L, and one node's ruleset of L (`Engine::new` +
 //! `nft::compile` for 110 local pods, what the agent does per state). Run with
-//! `cargo bench -p netpol-core --bench engine`.
+//! `cargo bench -p netpol-core --bench engine`. `connectivity_l_tiered` is L with 50 Admin and
+//! 10 Baseline ClusterNetworkPolicies.
 //!
 //! Before the timings, `main` prints the peak heap of loading and analysing L, measured by
 //! a counting allocator around the system one, so the memory target is checked by the same
@@ -133,4 +134,13 @@ fn node_ruleset_l(bencher: Bencher) {
         .take(110)
         .collect();
     bencher.bench(|| nft::compile(&model, &Engine::new(&model), &local));
+}
+
+/// L plus 50 Admin- and 10 Baseline-tier ClusterNetworkPolicies (`generate_tiered`): the
+/// tiers' cost next to `connectivity_l` (target: under twice its time).
+#[divan::bench(sample_count = 5, sample_size = 1)]
+fn connectivity_l_tiered(bencher: Bencher) {
+    let text = netpol_core::generate::generate_tiered(L.0, L.1, 50, 10, SEED);
+    let model = load(&[(FileId(0), &text)]);
+    bencher.bench(|| Engine::new(&model).connectivity());
 }

@@ -19,6 +19,7 @@ use std::net::IpAddr;
 
 use serde::Serialize;
 
+use crate::chain::TierChain;
 use crate::engine::Engine;
 use crate::model::{Endpoint, Flow, Model, Protocol};
 use crate::ports::{AllowedPorts, PortSet};
@@ -324,7 +325,11 @@ fn reason(
         port,
     };
     let verdict = crate::evaluate(model, &flow);
-    let side = |word: &str, d: &DirectionVerdict| -> Option<String> {
+    let side = |word: &str, d: &DirectionVerdict, chain: &TierChain| -> Option<String> {
+        // A side a cluster policy took part in: its tier chain, which says what decided.
+        if chain.has_cluster_policies() {
+            return Some(format!("{word}: {}", render::chain_summary(chain, d)));
+        }
         match d {
             DirectionVerdict::NotIsolated => None,
             DirectionVerdict::Allowed { by, .. } => Some(format!(
@@ -345,8 +350,8 @@ fn reason(
         }
     };
     let parts: Vec<String> = [
-        side("egress", &verdict.egress),
-        side("ingress", &verdict.ingress),
+        side("egress", &verdict.egress, &verdict.egress_chain),
+        side("ingress", &verdict.ingress, &verdict.ingress_chain),
     ]
     .into_iter()
     .flatten()

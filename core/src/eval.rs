@@ -25,10 +25,12 @@
 //!   in both directions with no isolating policies and no misses (nothing to explain).
 //!   [`crate::Matrix::allowed`] and [`crate::Engine::allowed_ports`] answer the same way.
 
+use crate::chain::{TierChain, TierStep};
 use crate::model::{
     Endpoint, Flow, IpBlock, Labels, Model, NetworkPolicy, NetworkPolicyPeer, NetworkPolicyPort,
     NetworkPolicyRule, Pod, PolicyType, PortRef, Protocol,
 };
+use crate::tiers::{flow_chain, FlowSide};
 use crate::verdict::{
     DirectionVerdict, MissReason, PeerMiss, PolicyRef, RuleMiss, RuleRef, Verdict,
 };
@@ -42,9 +44,18 @@ pub fn evaluate(model: &Model, flow: &Flow) -> Verdict {
             isolated_by: Vec::new(),
             misses: Vec::new(),
         };
+        let chain = || TierChain {
+            steps: vec![TierStep::NetworkPolicy {
+                isolated: true,
+                allowed: false,
+            }],
+            unknown: Vec::new(),
+        };
         return Verdict {
             egress: denied(),
             ingress: denied(),
+            egress_chain: chain(),
+            ingress_chain: chain(),
         };
     }
     let dst_pod = match flow.dst {
@@ -57,9 +68,32 @@ pub fn evaluate(model: &Model, flow: &Flow) -> Verdict {
         port: flow.port,
         dst_pod,
     };
+    let egress = direction(&query, PolicyType::Egress, &flow.src, &flow.dst);
+    let ingress = direction(&query, PolicyType::Ingress, &flow.dst, &flow.src);
+    // Each side through the tiers; the NetworkPolicy tier's verdict is one of its steps.
+    let side = |direction, subject, peer| FlowSide {
+        direction,
+        subject,
+        peer,
+        protocol: flow.protocol,
+        port: flow.port,
+        dst_pod,
+    };
+    let egress_chain = flow_chain(
+        model,
+        &side(PolicyType::Egress, flow.src, flow.dst),
+        &egress,
+    );
+    let ingress_chain = flow_chain(
+        model,
+        &side(PolicyType::Ingress, flow.dst, flow.src),
+        &ingress,
+    );
     Verdict {
-        egress: direction(&query, PolicyType::Egress, &flow.src, &flow.dst),
-        ingress: direction(&query, PolicyType::Ingress, &flow.dst, &flow.src),
+        egress,
+        ingress,
+        egress_chain,
+        ingress_chain,
     }
 }
 
@@ -90,19 +124,9 @@ fn direction(
     let mut isolated_by = Vec::new();
     let mut by = Vec::new();
     let mut misses = Vec::new();
-    for (policy_index, policy) in query.model.policies.iter().enumerate() {
-        if !selects(policy, direction, pod) {
-            continue;
-        }
-        let policy_ref = policy_ref(policy_index, policy);
-        for (rule_index, rule) in policy.rules(direction).iter().enumerate() {
-            let rule_ref = RuleRef {
-                policy: policy_ref.clone(),
-                direction,
-                index: rule_index,
-                span: rule.span,
-            };
-            match admits(query, policy, rule, peer) {
+    for policy in isolating(query.model, direction, pod) {
+        for (rule_ref, rule) in policy.rules() {
+            match admits(query, policy.policy, rule, peer) {
                 Ok(()) => by.push(rule_ref),
                 Err(reason) => misses.push(RuleMiss {
                     rule: rule_ref,
@@ -110,7 +134,7 @@ fn direction(
                 }),
             }
         }
-        isolated_by.push(policy_ref);
+        isolated_by.push(policy.reference);
     }
 
     if isolated_by.is_empty() {
@@ -125,6 +149,53 @@ fn direction(
     } else {
         DirectionVerdict::Allowed { isolated_by, by }
     }
+}
+
+/// A policy isolating a pod in one direction, with its reference: one step of the walk
+/// every per-endpoint analysis shares ("the policies selecting this pod, then their rules"):
+/// [`evaluate`], the pair verdict and exposure.
+pub(crate) struct Isolating<'m> {
+    pub(crate) policy: &'m NetworkPolicy,
+    pub(crate) reference: PolicyRef,
+    direction: PolicyType,
+}
+
+impl<'m> Isolating<'m> {
+    /// The policy's rules in the walk's direction, each with its reference.
+    pub(crate) fn rules(&self) -> impl Iterator<Item = (RuleRef, &'m NetworkPolicyRule)> + '_ {
+        let policy = self.policy;
+        policy
+            .rules(self.direction)
+            .iter()
+            .enumerate()
+            .map(move |(index, rule)| {
+                let rule_ref = RuleRef {
+                    policy: self.reference.clone(),
+                    direction: self.direction,
+                    index,
+                    span: rule.span,
+                };
+                (rule_ref, rule)
+            })
+    }
+}
+
+/// The policies isolating `pod` in `direction`, in policy order.
+pub(crate) fn isolating<'m>(
+    model: &'m Model,
+    direction: PolicyType,
+    pod: &'m Pod,
+) -> impl Iterator<Item = Isolating<'m>> + 'm {
+    model
+        .policies
+        .iter()
+        .enumerate()
+        .filter(move |(_, policy)| selects(policy, direction, pod))
+        .map(move |(index, policy)| Isolating {
+            policy,
+            reference: policy_ref(index, policy),
+            direction,
+        })
 }
 
 /// Whether `policy` isolates `pod` in `direction`: same namespace, `podSelector` matches and
@@ -807,7 +878,7 @@ pub(crate) mod tests {
             let model = Model {
                 cluster: cluster(),
                 policies,
-                diagnostics: Vec::new(),
+                ..Model::default()
             };
             let verdict = evaluate(&model, &flow);
             assert_eq!(verdict.is_allowed(), want, "{what}: {verdict:?}");
@@ -844,7 +915,7 @@ pub(crate) mod tests {
                     vec![],
                 ),
             ],
-            diagnostics: Vec::new(),
+            ..Model::default()
         };
         let host = Endpoint::Pod(3);
         let allowed = |f: Flow| evaluate(&model, &f).is_allowed();
@@ -900,7 +971,7 @@ pub(crate) mod tests {
                 ],
                 vec![],
             )],
-            diagnostics: Vec::new(),
+            ..Model::default()
         };
         let verdict = evaluate(&model, &flow(TOOL, WEB, TCP, 8080));
         let DirectionVerdict::Denied {
@@ -974,7 +1045,7 @@ pub(crate) mod tests {
                     vec![],
                 ),
             ],
-            diagnostics: Vec::new(),
+            ..Model::default()
         };
         let verdict = evaluate(&model, &flow(TOOL, WEB, TCP, 1));
         let DirectionVerdict::Allowed { isolated_by, by } = verdict.ingress else {

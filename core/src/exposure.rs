@@ -10,6 +10,12 @@
 //! name towards a hypothetical destination stays a name, since only that pod could resolve
 //! it). An endpoint that no policy isolates in a direction is exposed to everything there.
 //!
+//! Every tier counts, as in the verdict (`exposure/tiers.rs` says how): an Admin Accept
+//! admits the peers its rule describes, an Admin Deny takes its peers out of what the
+//! NetworkPolicies admit (as an [`Exception`], unless an earlier Admin Pass hands them on),
+//! and where no NetworkPolicy isolates the endpoint the Baseline rules and the default
+//! decide. The endpoint's own side stays exact; the other side is assumed as below.
+//!
 //! The other side is a pod we do not know, so its own policies are unknown. What is known
 //! is said, what is not is assumed:
 //! - when every pod the peer description covers is in one namespace and some policy there
@@ -20,13 +26,15 @@
 //! - otherwise the peer's own policies are assumed to allow the connection, which is what
 //!   they do when none selects it.
 //!
-//! Matching follows [`crate::eval`]: the same scope rule, and `peer_matches` for the
-//! peer-side rules.
+//! Matching follows [`crate::eval`] and [`crate::tiers`]: the same scope rules, and their
+//! `peer_matches` for "matches now" and the peer-side rules.
 
 use std::collections::HashMap;
 
 use serde::Serialize;
 
+use crate::chain::{ClusterPolicyRef, ClusterRuleRef};
+use crate::cluster_policy::{ClusterPolicyPeer, ClusterSubject, RuleAction, Tier};
 use crate::eval;
 use crate::model::{
     Cluster, Endpoint, IpBlock, LabelSelector, Model, NetworkPolicy, NetworkPolicyPeer,
@@ -34,7 +42,13 @@ use crate::model::{
 };
 use crate::pair::{rule_ports, NamedPort};
 use crate::ports::AllowedPorts;
+use crate::tiers::{self as tier_rules, PeerMatch};
 use crate::verdict::{PolicyRef, RuleRef};
+
+mod simplify;
+mod tiers;
+
+pub(crate) use tiers::admin_decides_first;
 
 /// Which namespaces a peer description covers.
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
@@ -57,10 +71,17 @@ pub enum Peer {
         /// Which pods there; empty: any.
         pods: LabelSelector,
     },
-    /// Addresses of an `ipBlock`: outside the cluster, or pods' IPs.
+    /// Addresses of an `ipBlock` (or one CIDR of a cluster policy's `networks`): outside
+    /// the cluster, or pods' IPs.
     Addresses(IpBlock),
     /// Any address at all (a rule without peers, or a side no policy isolates).
     AnyAddress,
+    /// The addresses of the nodes whose labels match (a cluster policy's `nodes` peer):
+    /// the nodes of the input and any added later; host-network pods have them too.
+    Nodes(LabelSelector),
+    /// The addresses these names resolve to (a cluster policy's `domainNames`): unknown
+    /// from manifests, so no endpoint or address of the input counts as one of them.
+    DomainNames(Vec<String>),
 }
 
 /// What the other side's own policies are known to say (see the module docs).
@@ -81,14 +102,20 @@ pub struct Exposure {
     /// Who.
     pub peer: Peer,
     /// The ports the endpoint's side admits, exact (numbers, ranges, and names resolved on
-    /// the endpoint when it is the destination).
+    /// the endpoint when it is the destination), before `except`.
     pub ports: AllowedPorts,
     /// Egress only: port names that resolve on the hypothetical destination, so the model
     /// cannot turn them into numbers.
     pub named: Vec<NamedPort>,
-    /// The rules admitting it, in policy and rule order; empty when the endpoint is not
-    /// isolated in this direction.
+    /// The NetworkPolicy rules admitting it, in policy and rule order.
     pub rules: Vec<RuleRef>,
+    /// The cluster policy rules admitting it (an Admin Accept, a Baseline Accept or Pass),
+    /// in evaluation order. With `rules` empty too, nothing selects the endpoint in this
+    /// tier order: it is admitted by default.
+    pub cluster_rules: Vec<ClusterRuleRef>,
+    /// What cluster policy rules evaluated first take out of it (see [`Exception`]);
+    /// empty without cluster policies.
+    pub except: Vec<Exception>,
     /// Endpoints of the input the description matches now (selectors as evaluated, ipBlocks
     /// by pod IP): the rest of what it covers does not exist yet.
     pub matches_now: Vec<usize>,
@@ -96,15 +123,46 @@ pub struct Exposure {
     pub peer_side: Option<PeerSide>,
 }
 
+/// Connections of an [`Exposure`] that a cluster policy rule decides before the rules
+/// admitting it: an Admin Deny (or, before an Admin Accept, an Admin Pass) or a Baseline
+/// Deny. Peers it covers are not admitted on its ports by that exposure.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Exception {
+    /// Who it covers.
+    pub peer: Peer,
+    /// On which ports (names resolved as for [`Exposure::ports`]).
+    pub ports: AllowedPorts,
+    /// Egress only: port names resolved on the hypothetical destination.
+    pub named: Vec<NamedPort>,
+    /// The rule deciding first.
+    pub rule: ClusterRuleRef,
+    /// Admin Passes evaluated before an Admin Deny: what they cover reaches the
+    /// NetworkPolicies (or the Baseline) instead, so there the exception does not apply.
+    pub unless: Vec<Exception>,
+    /// Endpoints of the input the description matches now.
+    pub matches_now: Vec<usize>,
+}
+
 /// One direction of an endpoint.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct DirectionExposure {
-    /// Policies isolating the endpoint in this direction; empty: not isolated, and exposed
-    /// to everything.
+    /// NetworkPolicies isolating the endpoint in this direction; empty: the Baseline tier
+    /// and the default decide after the Admin tier.
     pub isolated_by: Vec<PolicyRef>,
+    /// Cluster policies selecting the endpoint with rules in this direction, Admin then
+    /// Baseline, in evaluation order.
+    pub cluster_policies: Vec<ClusterPolicyRef>,
     /// Peer descriptions, each with what is admitted; a description another one contains
     /// with at least its ports is left out.
     pub exposures: Vec<Exposure>,
+}
+
+impl DirectionExposure {
+    /// Whether no policy of any tier selects the endpoint in this direction: it is exposed
+    /// to everything there.
+    pub fn is_open(&self) -> bool {
+        self.isolated_by.is_empty() && self.cluster_policies.is_empty()
+    }
 }
 
 /// Both directions of one endpoint.
@@ -137,15 +195,38 @@ pub fn exposure(model: &Model, endpoint: usize) -> Option<EndpointExposure> {
     (endpoint < model.cluster.pods.len()).then(|| Cx::new(model).endpoint(endpoint))
 }
 
+/// What decides which pods a description matches now.
+#[derive(Clone, Copy, Debug)]
+enum Origin<'m> {
+    /// A NetworkPolicy's `from`/`to` entry: `eval`'s own peer matching.
+    Policy(&'m NetworkPolicy, &'m NetworkPolicyPeer),
+    /// A cluster policy's peer: `tiers`' own peer matching.
+    Cluster(&'m ClusterPolicyPeer),
+    /// Every pod, host-network pods included (a rule without peers, no isolation, an
+    /// egress rule failing closed).
+    Every,
+    /// Every pod not on the host network (an ingress rule failing closed).
+    AnyPod,
+    /// The description's own addresses (one CIDR of `networks`): pods with an IP inside.
+    Block,
+}
+
+/// An exposure being built, with what its "matches now" is decided by.
+#[derive(Clone, Debug)]
+struct Found<'m> {
+    exposure: Exposure,
+    /// It stands for every pod, host-network pods included, not a selector's pods.
+    every: bool,
+    /// `None` when `matches_now` is known already.
+    origin: Option<Origin<'m>>,
+}
+
 /// The computation, with the pods each description matches now remembered (many
-/// endpoints share descriptions), and for each description a `from`/`to` entry it came
-/// from, so that "matches now" is `eval`'s own peer matching.
+/// endpoints share descriptions).
 struct Cx<'m> {
     model: &'m Model,
-    /// By description, and whether it stands for every pod (a rule without peers, or no
-    /// isolation: every source, host-network pods included) rather than a selector entry.
+    /// By description, and whether it stands for every pod rather than a selector's.
     matches: HashMap<(Peer, bool), Vec<usize>>,
-    origins: HashMap<Peer, (&'m NetworkPolicy, &'m NetworkPolicyPeer)>,
 }
 
 impl<'m> Cx<'m> {
@@ -153,7 +234,6 @@ impl<'m> Cx<'m> {
         Cx {
             model,
             matches: HashMap::new(),
-            origins: HashMap::new(),
         }
     }
 
@@ -165,72 +245,86 @@ impl<'m> Cx<'m> {
         }
     }
 
-    /// The admitting rules of the policies selecting `endpoint`, grouped by description.
+    /// What `endpoint`'s side admits in `direction`, through every tier.
     fn direction(&mut self, endpoint: usize, direction: PolicyType) -> DirectionExposure {
         let model = self.model;
-        let pod = &model.cluster.pods[endpoint];
-        let mut isolated_by = Vec::new();
-        let mut found: Vec<Exposure> = Vec::new();
-        // Descriptions that came (also) from a rule without peers: they match every pod.
-        let mut every: Vec<Peer> = Vec::new();
-        for (index, policy) in model.policies.iter().enumerate() {
-            if !eval::selects(policy, direction, pod) {
-                continue;
-            }
-            let policy_ref = eval::policy_ref(index, policy);
-            for (rule_index, rule) in policy.rules(direction).iter().enumerate() {
-                let rule_ref = RuleRef {
-                    policy: policy_ref.clone(),
-                    direction,
-                    index: rule_index,
-                    span: rule.span,
-                };
-                for (exposure, entry) in rule_exposures(model, policy, rule, endpoint, direction) {
-                    match entry {
-                        Some(entry) => {
-                            self.origins
-                                .entry(exposure.peer.clone())
-                                .or_insert((policy, entry));
-                        }
-                        None => every.push(exposure.peer.clone()),
-                    }
-                    add(&mut found, exposure, &rule_ref);
-                }
-            }
-            isolated_by.push(policy_ref);
-        }
+        let (isolated_by, networkpolicies) = self.networkpolicies(endpoint, direction);
+        let tiers = self.tiers(endpoint, direction);
+        let mut found = tiers.admin_accepts();
         if isolated_by.is_empty() {
-            found = everything();
-            every = found.iter().map(|e| e.peer.clone()).collect();
+            found.extend(tiers.baseline_and_default(everything()));
+        } else {
+            let denies = tiers.admin_denies();
+            found.extend(networkpolicies.into_iter().map(|mut f| {
+                f.exposure.except = denies.clone();
+                f
+            }));
         }
-        let mut exposures = keep_widest(found, &model.cluster);
-        for e in &mut exposures {
-            e.matches_now = self.matches_now(&e.peer, every.contains(&e.peer));
+        let found = simplify::simplify(found, &model.cluster);
+        let mut exposures = Vec::with_capacity(found.len());
+        for f in keep_widest(found, &model.cluster) {
+            let mut e = f.exposure;
+            if let Some(origin) = f.origin {
+                e.matches_now = self.matches_now(&e.peer, f.every, origin);
+            }
             e.peer_side = peer_side(model, &e.peer, endpoint, direction);
+            exposures.push(e);
         }
         DirectionExposure {
             isolated_by,
+            cluster_policies: tiers.policies,
             exposures,
         }
     }
 
-    /// The pods a description matches now: `eval`'s matching of the entry it came from;
-    /// every pod for "any pod in any namespace" (a rule without peers, or no isolation),
-    /// none for "any address" (addresses outside the cluster).
-    fn matches_now(&mut self, peer: &Peer, every: bool) -> Vec<usize> {
+    /// The NetworkPolicies isolating `endpoint` in `direction`, and what their rules admit,
+    /// grouped by description.
+    fn networkpolicies(
+        &mut self,
+        endpoint: usize,
+        direction: PolicyType,
+    ) -> (Vec<PolicyRef>, Vec<Found<'m>>) {
+        let model = self.model;
+        let pod = &model.cluster.pods[endpoint];
+        let mut isolated_by = Vec::new();
+        let mut found: Vec<Found<'m>> = Vec::new();
+        for policy in eval::isolating(model, direction, pod) {
+            for (rule_ref, rule) in policy.rules() {
+                for f in rule_exposures(model, policy.policy, rule, endpoint, direction) {
+                    add(&mut found, f, &rule_ref);
+                }
+            }
+            isolated_by.push(policy.reference);
+        }
+        (isolated_by, found)
+    }
+
+    /// The pods a description matches now, by what it came from; none for "any address"
+    /// (addresses outside the cluster) and for domain names.
+    fn matches_now(&mut self, peer: &Peer, every: bool, origin: Origin) -> Vec<usize> {
         let key = (peer.clone(), every);
         if let Some(known) = self.matches.get(&key) {
             return known.clone();
         }
         let model = self.model;
-        let all = 0..model.cluster.pods.len();
-        let origin = self.origins.get(peer).filter(|_| !every);
+        let pods = &model.cluster.pods;
+        let all = 0..pods.len();
         let pods: Vec<usize> = match (peer, origin) {
-            (Peer::AnyAddress, _) => Vec::new(),
-            (_, Some((policy, entry))) => all
+            (Peer::AnyAddress | Peer::DomainNames(_), _) => Vec::new(),
+            (_, Origin::Every) => all.collect(),
+            (_, Origin::AnyPod) => all.filter(|i| !pods[*i].host_network).collect(),
+            (Peer::Addresses(block), Origin::Block) => all
+                .filter(|i| pods[*i].ips.iter().any(|ip| block.contains(*ip)))
+                .collect(),
+            (_, Origin::Block) => Vec::new(),
+            (_, Origin::Policy(policy, entry)) => all
                 .filter(|i| eval::peer_matches(model, policy, entry, &Endpoint::Pod(*i)).is_ok())
                 .collect(),
-            (_, None) => all.collect(),
+            (_, Origin::Cluster(entry)) => all
+                .filter(|i| {
+                    tier_rules::peer_matches(model, entry, Endpoint::Pod(*i)) == PeerMatch::Yes
+                })
+                .collect(),
         };
         self.matches.insert(key, pods.clone());
         pods
@@ -238,34 +332,45 @@ impl<'m> Cx<'m> {
 }
 
 /// A side no policy isolates admits every peer on every port.
-fn everything() -> Vec<Exposure> {
+fn everything() -> Vec<Found<'static>> {
     let any_pod = Peer::Pods {
         namespaces: Namespaces::Matching(LabelSelector::default()),
         pods: LabelSelector::default(),
     };
     [any_pod, Peer::AnyAddress]
         .into_iter()
-        .map(|peer| Exposure {
-            peer,
-            ports: AllowedPorts::all(),
-            named: Vec::new(),
-            rules: Vec::new(),
-            matches_now: Vec::new(),
-            peer_side: None,
+        .map(|peer| Found {
+            exposure: exposure_of(peer, AllowedPorts::all(), Vec::new()),
+            every: true,
+            origin: Some(Origin::Every),
         })
         .collect()
 }
 
-/// What one rule admits, per peer description (with the entry it describes; none for a
-/// rule without peers): its ports towards the destination (the endpoint for ingress; for
-/// egress a hypothetical pod, so names stay names).
+/// An exposure of `peer` on these ports, with nothing else known yet.
+fn exposure_of(peer: Peer, ports: AllowedPorts, named: Vec<NamedPort>) -> Exposure {
+    Exposure {
+        peer,
+        ports,
+        named,
+        rules: Vec::new(),
+        cluster_rules: Vec::new(),
+        except: Vec::new(),
+        matches_now: Vec::new(),
+        peer_side: None,
+    }
+}
+
+/// What one rule admits, per peer description: its ports towards the destination (the
+/// endpoint for ingress; for egress a hypothetical pod, so names stay names). A rule
+/// without peers admits everything, every pod included.
 fn rule_exposures<'m>(
     model: &Model,
-    policy: &NetworkPolicy,
+    policy: &'m NetworkPolicy,
     rule: &'m NetworkPolicyRule,
     endpoint: usize,
     direction: PolicyType,
-) -> Vec<(Exposure, Option<&'m NetworkPolicyPeer>)> {
+) -> Vec<Found<'m>> {
     let destination = match direction {
         PolicyType::Ingress => model.cluster.pods.get(endpoint),
         PolicyType::Egress => None,
@@ -279,28 +384,23 @@ fn rule_exposures<'m>(
     if ports.is_empty() && named.is_empty() {
         return Vec::new();
     }
-    let peers: Vec<(Peer, Option<&NetworkPolicyPeer>)> = if rule.peers.is_empty() {
-        everything().into_iter().map(|e| (e.peer, None)).collect()
+    let mut found = if rule.peers.is_empty() {
+        everything()
     } else {
         rule.peers
             .iter()
-            .map(|p| (describe(policy, p), Some(p)))
+            .map(|entry| Found {
+                exposure: exposure_of(describe(policy, entry), AllowedPorts::default(), Vec::new()),
+                every: false,
+                origin: Some(Origin::Policy(policy, entry)),
+            })
             .collect()
     };
-    peers
-        .into_iter()
-        .map(|(peer, entry)| {
-            let exposure = Exposure {
-                peer,
-                ports: ports.clone(),
-                named: named.clone(),
-                rules: Vec::new(),
-                matches_now: Vec::new(),
-                peer_side: None,
-            };
-            (exposure, entry)
-        })
-        .collect()
+    for f in &mut found {
+        f.exposure.ports = ports.clone();
+        f.exposure.named = named.clone();
+    }
+    found
 }
 
 /// The description of one `from`/`to` entry of `policy`.
@@ -310,10 +410,7 @@ fn describe(policy: &NetworkPolicy, entry: &NetworkPolicyPeer) -> Peer {
     }
     let namespaces = match &entry.namespace_selector {
         None => Namespaces::Named(policy.namespace.clone()),
-        Some(selector) => match named_by_label(selector) {
-            Some(name) => Namespaces::Named(name),
-            None => Namespaces::Matching(selector.clone()),
-        },
+        Some(selector) => describe_namespaces(selector),
     };
     Peer::Pods {
         namespaces,
@@ -321,31 +418,36 @@ fn describe(policy: &NetworkPolicy, entry: &NetworkPolicyPeer) -> Peer {
     }
 }
 
-/// `{kubernetes.io/metadata.name: prod}` alone names one namespace (the API server sets
-/// that label to the name, so nothing else can match).
-fn named_by_label(selector: &LabelSelector) -> Option<String> {
-    match (
+/// The namespaces a namespace selector covers: one by name when it selects
+/// `kubernetes.io/metadata.name` alone (the API server sets that label to the name, so
+/// nothing else can match), else every namespace it matches.
+fn describe_namespaces(selector: &LabelSelector) -> Namespaces {
+    let by_name = match (
         selector.match_labels.len(),
         selector.match_expressions.is_empty(),
     ) {
         (1, true) => selector.match_labels.get(NAMESPACE_NAME_LABEL).cloned(),
         _ => None,
+    };
+    match by_name {
+        Some(name) => Namespaces::Named(name),
+        None => Namespaces::Matching(selector.clone()),
     }
 }
 
-/// Adds what `rule` admits for a description to the entry for it.
-fn add(found: &mut Vec<Exposure>, exposure: Exposure, rule: &RuleRef) {
-    let entry = match found.iter_mut().position(|e| e.peer == exposure.peer) {
-        Some(i) => &mut found[i],
-        None => {
-            found.push(exposure);
-            let last = found.len() - 1;
-            found[last].rules.push(rule.clone());
-            return;
-        }
+/// Adds what `rule` admits for a description to the entry for it (one entry per
+/// description and kind of "matches now").
+fn add<'m>(found: &mut Vec<Found<'m>>, new: Found<'m>, rule: &RuleRef) {
+    let same = |f: &Found| f.exposure.peer == new.exposure.peer && f.every == new.every;
+    let Some(entry) = found.iter_mut().find(|f| same(f)) else {
+        let mut new = new;
+        new.exposure.rules.push(rule.clone());
+        found.push(new);
+        return;
     };
-    entry.ports = entry.ports.union(&exposure.ports);
-    for name in exposure.named {
+    let entry = &mut entry.exposure;
+    entry.ports = entry.ports.union(&new.exposure.ports);
+    for name in new.exposure.named {
         if !entry.named.contains(&name) {
             entry.named.push(name);
         }
@@ -355,31 +457,34 @@ fn add(found: &mut Vec<Exposure>, exposure: Exposure, rule: &RuleRef) {
     }
 }
 
-/// Leaves out each description another one contains with at least its ports (the wider
-/// one says everything the narrower does), then sorts: pods before addresses.
-fn keep_widest(found: Vec<Exposure>, cluster: &Cluster) -> Vec<Exposure> {
+/// Leaves out each description another one contains with at least its ports and no
+/// exception of its own (the wider one says everything the narrower does), then sorts:
+/// pods before addresses.
+fn keep_widest<'m>(found: Vec<Found<'m>>, cluster: &Cluster) -> Vec<Found<'m>> {
+    let wider = |b: &Found, a: &Found| {
+        let (b, a) = (&b.exposure, &a.exposure);
+        contains(cluster, &b.peer, &a.peer)
+            && a.ports.union(&b.ports) == b.ports
+            && a.named.iter().all(|n| b.named.contains(n))
+            && (b.except.is_empty() || b.except == a.except)
+    };
+    // A selector's pods never include host-network pods, which "every pod" does.
+    let wider = |b: &Found, a: &Found| wider(b, a) && (b.every || !a.every);
     let subsumed = |i: usize| {
         let a = &found[i];
         found.iter().enumerate().any(|(j, b)| {
-            j != i
-                && contains(cluster, &b.peer, &a.peer)
-                && a.ports.union(&b.ports) == b.ports
-                && a.named.iter().all(|n| b.named.contains(n))
-                // of two equal ones, keep the first
-                && !(contains(cluster, &a.peer, &b.peer)
-                    && b.ports.union(&a.ports) == a.ports
-                    && b.named.iter().all(|n| a.named.contains(n))
-                    && j > i)
+            // of two equal ones, keep the first
+            j != i && wider(b, a) && !(wider(a, b) && j > i)
         })
     };
     let keep: Vec<bool> = (0..found.len()).map(|i| !subsumed(i)).collect();
-    let mut out: Vec<Exposure> = found
+    let mut out: Vec<Found> = found
         .into_iter()
         .zip(keep)
-        .filter_map(|(e, keep)| keep.then_some(e))
+        .filter_map(|(f, keep)| keep.then_some(f))
         .collect();
-    out.iter_mut().for_each(|e| e.named.sort());
-    out.sort_by(|a, b| a.peer.cmp(&b.peer));
+    out.iter_mut().for_each(|f| f.exposure.named.sort());
+    out.sort_by(|a, b| a.exposure.peer.cmp(&b.exposure.peer));
     out
 }
 
@@ -390,6 +495,8 @@ fn contains(cluster: &Cluster, outer: &Peer, inner: &Peer) -> bool {
     match (outer, inner) {
         (Peer::AnyAddress, Peer::Addresses(_) | Peer::AnyAddress) => true,
         (Peer::Addresses(a), Peer::Addresses(b)) => block_contains(a, b),
+        (Peer::Nodes(a), Peer::Nodes(b)) => implies(b, a),
+        (Peer::DomainNames(a), Peer::DomainNames(b)) => b.iter().all(|n| a.contains(n)),
         (
             Peer::Pods {
                 namespaces: on,
@@ -541,9 +648,11 @@ fn other_side<'m>(
 
 /// Whether every pod `exposure` describes, now or later, certainly refuses it on its own
 /// side: the description names one namespace, policies there certainly isolate such pods
-/// in the opposite direction (`peer_side`), and no policy of that namespace — whatever
+/// in the opposite direction (`peer_side`), no policy of that namespace — whatever
 /// its podSelector, since a new pod may carry more labels — admits `endpoint` on any of
-/// the exposure's ports. Lint uses this before saying "the other end denies it anyway".
+/// the exposure's ports, and no Admin-tier Accept that might select such a pod could take
+/// the connection before those policies. Lint uses this before saying "the other end denies
+/// it anyway".
 pub(crate) fn certainly_refused(
     model: &Model,
     exposure: &Exposure,
@@ -560,7 +669,7 @@ pub(crate) fn certainly_refused(
     if peer_side(model, &exposure.peer, endpoint, direction).is_none() {
         return false;
     }
-    other_side(model, namespace, endpoint, direction)
+    let refused_by_networkpolicies = other_side(model, namespace, endpoint, direction)
         .iter()
         .all(|other| {
             let numbers = other.allows.intersection(&exposure.ports).is_empty();
@@ -568,19 +677,67 @@ pub(crate) fn certainly_refused(
             let names =
                 other.named.is_empty() && (exposure.named.is_empty() || other.allows.is_empty());
             numbers && names
+        });
+    refused_by_networkpolicies && !admin_may_accept(model, namespace, endpoint, direction)
+}
+
+/// Whether an Admin-tier Accept might admit `endpoint` on the side of a pod of `namespace`
+/// that does not exist yet, in the direction opposite to `direction`: a policy whose
+/// subject may select such a pod (its namespace selector matches the namespace, or the
+/// namespace is not in the input; any pod selector may match a new pod's labels) with an
+/// Accept rule whose peers may match the endpoint.
+fn admin_may_accept(
+    model: &Model,
+    namespace: &str,
+    endpoint: usize,
+    direction: PolicyType,
+) -> bool {
+    let opposite = match direction {
+        PolicyType::Ingress => PolicyType::Egress,
+        PolicyType::Egress => PolicyType::Ingress,
+    };
+    let labels = model.cluster.namespace_labels(namespace);
+    let in_namespace = |selector: &LabelSelector| labels.is_none_or(|l| selector.matches(l));
+    model
+        .cluster_policies
+        .iter()
+        .filter(|p| p.tier == Tier::Admin)
+        .filter(|p| match &p.subject {
+            ClusterSubject::Namespaces(selector) => in_namespace(selector),
+            ClusterSubject::Pods {
+                namespace_selector, ..
+            } => in_namespace(namespace_selector),
+        })
+        .flat_map(|p| p.rules(opposite))
+        .any(|rule| {
+            rule.effective_action() == RuleAction::Accept
+                && !rule.fail_closed
+                && rule.peers.iter().any(|peer| {
+                    tier_rules::peer_matches(model, peer, Endpoint::Pod(endpoint)) != PeerMatch::No
+                })
         })
 }
 
 impl DirectionExposure {
-    /// Whether both admit the same peer descriptions with the same ports (rules, isolation
-    /// and "matches now" aside): then what one allows more, if anything, concerns no pod,
-    /// existing or future.
+    /// Whether both admit the same peer descriptions with the same ports and the same
+    /// exceptions (rules, isolation and "matches now" aside): then what one allows more, if
+    /// anything, concerns no pod, existing or future.
     pub fn same_admissions(&self, other: &DirectionExposure) -> bool {
         self.exposures.len() == other.exposures.len()
             && self
                 .exposures
                 .iter()
                 .zip(&other.exposures)
-                .all(|(a, b)| a.peer == b.peer && a.ports == b.ports && a.named == b.named)
+                .all(|(a, b)| a.same_admission(b))
+    }
+}
+
+impl Exposure {
+    /// Whether both admit the same peers on the same ports, with the same exceptions.
+    pub fn same_admission(&self, other: &Exposure) -> bool {
+        self.peer == other.peer
+            && self.ports == other.ports
+            && self.named == other.named
+            && self.except == other.except
     }
 }

@@ -19,6 +19,8 @@
 //! The YAML is written by hand in plain block style (no anchors, no flow maps, no quoting
 //! subtleties), so it only exercises the parser's common path.
 
+mod tiers;
+
 use std::fmt::Write;
 
 /// splitmix64: tiny, fast, and good enough for shaping test data.
@@ -160,6 +162,27 @@ struct Ns {
 ///
 /// Namespaces come first, then pods, then policies, each a `---` document.
 pub fn generate(pods: usize, policies: usize, seed: u64) -> String {
+    generate_with_plan(pods, policies, seed).0
+}
+
+/// [`generate`], followed by `admin` Admin-tier and `baseline` Baseline-tier
+/// ClusterNetworkPolicies shaped like the ones platform teams write (see `tiers`). The
+/// NetworkPolicy part is exactly `generate(pods, policies, seed)`, so timings with and
+/// without tiers compare the same cluster.
+pub fn generate_tiered(
+    pods: usize,
+    policies: usize,
+    admin: usize,
+    baseline: usize,
+    seed: u64,
+) -> String {
+    let (mut out, namespaces) = generate_with_plan(pods, policies, seed);
+    let mut rng = Rng(seed ^ 0x7469_6572_7300_0002);
+    tiers::write(&mut out, &mut rng, &namespaces, admin, baseline);
+    out
+}
+
+fn generate_with_plan(pods: usize, policies: usize, seed: u64) -> (String, Vec<Ns>) {
     let mut rng = Rng(seed ^ 0x6E65_7470_6F6C_0001);
     let namespaces = plan(&mut rng, pods);
     let mut out = String::with_capacity(pods * 520 + policies * 700 + 256);
@@ -182,7 +205,7 @@ pub fn generate(pods: usize, policies: usize, seed: u64) -> String {
         let ns = &namespaces[first + rng.below(namespaces.len() - first)];
         write_policy(&mut out, &mut rng, ns, i);
     }
-    out
+    (out, namespaces)
 }
 
 /// Namespaces and their Deployments, with exactly `pods` replicas in total.
@@ -777,6 +800,36 @@ mod tests {
             .filter(|p| p.affects(crate::PolicyType::Egress))
             .count();
         assert!(egress > 50, "{egress} policies restrict egress");
+    }
+
+    /// Tiers come after the NetworkPolicies of the same cluster, load without a
+    /// diagnostic, and decide something.
+    #[test]
+    fn tiered_clusters_add_cluster_policies() {
+        let plain = generate(500, 200, 4);
+        let tiered = generate_tiered(500, 200, 50, 10, 4);
+        assert!(tiered.starts_with(&plain));
+        assert_eq!(tiered, generate_tiered(500, 200, 50, 10, 4));
+        let model = crate::load(&[(crate::FileId(0), &tiered)]);
+        assert_eq!(model.diagnostics, Vec::new());
+        let tiers = |t: crate::Tier| {
+            model
+                .cluster_policies
+                .iter()
+                .filter(|p| p.tier == t)
+                .count()
+        };
+        assert_eq!(
+            (tiers(crate::Tier::Admin), tiers(crate::Tier::Baseline)),
+            (50, 10)
+        );
+        let plain = crate::Engine::new(&crate::load(&[(crate::FileId(0), &plain)])).connectivity();
+        let with_tiers = crate::Engine::new(&model).connectivity();
+        assert_ne!(
+            plain.results(),
+            with_tiers.results(),
+            "the tiers change connectivity"
+        );
     }
 
     #[test]

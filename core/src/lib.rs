@@ -1,11 +1,14 @@
-//! Kubernetes NetworkPolicy semantics as a pure function.
+//! Kubernetes NetworkPolicy semantics as a pure function, with the Admin and Baseline
+//! tiers of the cluster-scoped policies (AdminNetworkPolicy, BaselineAdminNetworkPolicy,
+//! ClusterNetworkPolicy; `docs/tiers.md`).
 //!
 //! Input is text: Kubernetes manifests (YAML or JSON, multi-document, `List` wrappers) or the
 //! compact cluster form (`pod prod/api app=api ip=10.1.0.5`). [`parse`] turns one text into a
 //! [`Parsed`] — what it understood *and* diagnostics; [`build`] merges several into a
-//! [`Model`]. [`evaluate`] decides one [`Flow`] and says why ([`Verdict`]);
-//! [`evaluate_pair`] does the same for a pair on every port ([`PairVerdict`]); [`Engine`]
-//! computes whole matrices with bitsets.
+//! [`Model`]. [`evaluate`] decides one [`Flow`] and says why ([`Verdict`], with each side's
+//! [`TierChain`]); [`evaluate_pair`] does the same for a pair on every port
+//! ([`PairVerdict`], [`PairChain`]); [`Engine`] computes whole matrices with bitsets, every
+//! tier included. [`convert`] rewrites the v1alpha1 kinds as ClusterNetworkPolicy.
 //! The review tools build on both: [`lint`] finds policy mistakes, [`diff`] compares the
 //! connectivity of two models, [`assert`](mod@assert) checks connectivity expectations for CI.
 //!
@@ -18,13 +21,17 @@
 // The façade: the model, the evaluators and their data are re-exported below; the review
 // and enforcement tools are public namespaces of their own (`lint::lint`, `diff::diff`,
 // `assert::check`, `nft::compile`, `render::explain`, `generate::generate`,
-// `exposure::exposure`, `address_ranges::address_ranges`, `services::resolve`, the authoring
-// tools `synth::synthesize`/`freeze`/`allow`/`deny`, `tutorial::check_step`). Everything else
-// is private, so a front-end cannot reach past the chosen API into the machinery.
+// `exposure::exposure`, `address_ranges::address_ranges`, `services::resolve`,
+// `convert::convert`, the authoring tools `synth::synthesize`/`freeze`/`allow`/`deny`,
+// `tutorial::check_step`). Everything else is private, so a front-end cannot reach past the
+// chosen API into the machinery.
 pub mod address_ranges;
 mod addresses;
 pub mod assert;
+mod chain;
 mod cidr;
+mod cluster_policy;
+pub mod convert;
 mod diagnostic;
 pub mod diff;
 mod engine;
@@ -41,19 +48,28 @@ pub mod render;
 pub mod services;
 mod syntax;
 pub mod synth;
+mod tiers;
 pub mod tutorial;
 mod verdict;
 
 pub use crate::{
     addresses::AddressBook,
+    chain::{
+        ClusterPolicyRef, ClusterRuleMiss, ClusterRuleRef, DecidingTier, PairChain, PairStep,
+        TierChain, TierStep,
+    },
     cidr::Cidr,
+    cluster_policy::{
+        ClusterNetworkPolicy, ClusterPeerKind, ClusterPolicyKind, ClusterPolicyPeer,
+        ClusterPolicyPort, ClusterPolicyRule, ClusterPort, ClusterSubject, RuleAction, Tier,
+    },
     diagnostic::{Diagnostic, FileId, Related, Severity, Span},
     engine::{AddressClass, Connectivity, Engine, Matrix},
     eval::{in_scope, probe_port},
     model::{
         Cluster, ContainerPort, Endpoint, Flow, IpBlock, LabelSelector, LabelSelectorRequirement,
         Labels, Model, Namespace, NetworkPolicy, NetworkPolicyPeer, NetworkPolicyPort,
-        NetworkPolicyRule, Operator, Parsed, Pod, PolicyType, PortRef, Protocol, Service,
+        NetworkPolicyRule, Node, Operator, Parsed, Pod, PolicyType, PortRef, Protocol, Service,
         ServicePort, NAMESPACE_NAME_LABEL,
     },
     pair::{
@@ -62,6 +78,7 @@ pub use crate::{
     ports::{AllowedPorts, PortSet},
     portspec::{PortSpec, PortSpecError},
     syntax::{is_compact, namespaces_named},
+    tiers::in_subject,
     verdict::{DirectionVerdict, MissReason, PeerMiss, PolicyRef, RuleMiss, RuleRef, Verdict},
 };
 

@@ -11,6 +11,7 @@ use std::net::IpAddr;
 use serde::Serialize;
 
 use crate::cidr::Cidr;
+use crate::cluster_policy::ClusterNetworkPolicy;
 use crate::diagnostic::{Diagnostic, Span};
 
 /// Label key the API server puts on every namespace, with the namespace's name as value.
@@ -361,7 +362,22 @@ pub struct Service {
     pub span: Option<Span>,
 }
 
-/// A cluster snapshot: namespaces, endpoints and Services, sorted (by name, by id, by id).
+/// A `Node`: its labels and the addresses `nodes` peers of cluster policies select.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Node {
+    /// `metadata.name`.
+    pub name: String,
+    /// `metadata.labels`.
+    pub labels: Labels,
+    /// The `InternalIP` and `ExternalIP` entries of `status.addresses` (or `ip=` in the
+    /// compact form), in order, without repeats: the node IPs a `nodes` peer stands for.
+    pub addresses: Vec<IpAddr>,
+    /// Where it was declared.
+    pub span: Option<Span>,
+}
+
+/// A cluster snapshot: namespaces, endpoints, Services and nodes, sorted (by name, by id, by
+/// id, by name).
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
 pub struct Cluster {
     /// Sorted by `name`, unique.
@@ -375,6 +391,8 @@ pub struct Cluster {
     /// `NetworkPolicy (crd.projectcalico.org/v1)` when the apiVersion tells them apart. Each
     /// one also has an `ignored-kind` info diagnostic, for front-ends that show details.
     pub ignored: BTreeMap<String, usize>,
+    /// Sorted by `name`, unique. Only cluster policies' `nodes` peers read them.
+    pub nodes: Vec<Node>,
 }
 
 impl Cluster {
@@ -417,6 +435,11 @@ pub struct Parsed {
     pub services: Vec<Service>,
     /// Objects that do not affect policy, counted by kind (see [`Cluster::ignored`]).
     pub ignored: BTreeMap<String, usize>,
+    /// Nodes, in source order.
+    pub nodes: Vec<Node>,
+    /// AdminNetworkPolicies, BaselineAdminNetworkPolicies and ClusterNetworkPolicies, in
+    /// source order. A policy with a bad rule keeps its other rules.
+    pub cluster_policies: Vec<ClusterNetworkPolicy>,
     /// Problems found, sorted by position.
     pub diagnostics: Vec<Diagnostic>,
 }
@@ -429,6 +452,11 @@ pub struct Model {
     /// All policies, sorted by (namespace, name, span). Indices into this vector are the
     /// "policy index" used in explanations.
     pub policies: Vec<NetworkPolicy>,
+    /// The cluster-scoped policies of the Admin and Baseline tiers, in evaluation order:
+    /// Admin before Baseline, then by priority (a BaselineAdminNetworkPolicy, which has
+    /// none, after every Baseline ClusterNetworkPolicy), then by name, kind and position.
+    /// Indices into this vector are the "cluster policy index" of [`crate::ClusterPolicyRef`].
+    pub cluster_policies: Vec<ClusterNetworkPolicy>,
     /// Diagnostics of every source plus those found while merging (duplicates), sorted.
     pub diagnostics: Vec<Diagnostic>,
 }

@@ -566,7 +566,7 @@ mod tests {
                 ..Default::default()
             },
             policies,
-            diagnostics: Vec::new(),
+            ..Model::default()
         }
     }
 

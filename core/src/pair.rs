@@ -12,10 +12,12 @@
 
 use serde::Serialize;
 
+use crate::chain::{PairChain, PairStep};
 use crate::eval;
 use crate::model::{Endpoint, Model, NetworkPolicyPort, NetworkPolicyRule, Pod, PolicyType};
 use crate::model::{PortRef, Protocol};
 use crate::ports::{AllowedPorts, PortSet};
+use crate::tiers::{pair_chain, PairSide};
 use crate::verdict::{PeerMiss, PolicyRef, RuleRef};
 
 /// The decision for a pair on every port. The pair is allowed on
@@ -23,10 +25,14 @@ use crate::verdict::{PeerMiss, PolicyRef, RuleRef};
 /// the reason, nothing is stored twice.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct PairVerdict {
-    /// Egress of the source.
+    /// Egress of the source: the NetworkPolicy tier.
     pub egress: PairDirection,
-    /// Ingress of the destination.
+    /// Ingress of the destination: the NetworkPolicy tier.
     pub ingress: PairDirection,
+    /// Egress of the source through every tier, with the ports each step decides.
+    pub egress_chain: PairChain,
+    /// Ingress of the destination through every tier.
+    pub ingress_chain: PairChain,
 }
 
 /// One direction of a pair on every port.
@@ -127,9 +133,20 @@ impl PairDirection {
 }
 
 impl PairVerdict {
-    /// The ports the pair may use: what egress allows and ingress allows.
+    /// The ports the pair may use: what egress allows and ingress allows, all tiers
+    /// considered (without cluster policies, exactly what the NetworkPolicies allow).
     pub fn ports(&self) -> AllowedPorts {
-        self.egress.ports().intersection(&self.ingress.ports())
+        self.egress_ports().intersection(&self.ingress_ports())
+    }
+
+    /// The ports the source's egress lets out, all tiers considered.
+    pub fn egress_ports(&self) -> AllowedPorts {
+        self.egress_chain.ports()
+    }
+
+    /// The ports the destination's ingress lets in, all tiers considered.
+    pub fn ingress_ports(&self) -> AllowedPorts {
+        self.ingress_chain.ports()
     }
 
     /// Whether the pair may connect on some port.
@@ -140,7 +157,7 @@ impl PairVerdict {
     /// Both sides allow something, but nothing in common: the case where each side's
     /// explanation alone reads "allowed" and the pair is still denied on every port.
     pub fn is_disjoint(&self) -> bool {
-        self.egress.is_allowed() && self.ingress.is_allowed() && !self.is_allowed()
+        !self.egress_ports().is_empty() && !self.ingress_ports().is_empty() && !self.is_allowed()
     }
 }
 
@@ -162,18 +179,40 @@ pub fn evaluate_pair(model: &Model, src: Endpoint, dst: Endpoint) -> PairVerdict
             isolated_by: Vec::new(),
             misses: Vec::new(),
         };
+        let chain = || PairChain {
+            steps: vec![PairStep::NetworkPolicy {
+                isolated: true,
+                reaching: AllowedPorts::all(),
+                allowed: AllowedPorts::default(),
+            }],
+            unknown: Vec::new(),
+        };
         return PairVerdict {
             egress: denied(),
             ingress: denied(),
+            egress_chain: chain(),
+            ingress_chain: chain(),
         };
     }
     let dst_pod = match dst {
         Endpoint::Pod(i) => pods.get(i),
         Endpoint::Address(_) => None,
     };
+    let egress = direction(model, PolicyType::Egress, src, dst, dst_pod);
+    let ingress = direction(model, PolicyType::Ingress, dst, src, dst_pod);
+    let side = |direction, subject, peer| PairSide {
+        direction,
+        subject,
+        peer,
+        dst_pod,
+    };
+    let egress_chain = pair_chain(model, &side(PolicyType::Egress, src, dst), &egress);
+    let ingress_chain = pair_chain(model, &side(PolicyType::Ingress, dst, src), &ingress);
     PairVerdict {
-        egress: direction(model, PolicyType::Egress, src, dst, dst_pod),
-        ingress: direction(model, PolicyType::Ingress, dst, src, dst_pod),
+        egress,
+        ingress,
+        egress_chain,
+        ingress_chain,
     }
 }
 
@@ -196,19 +235,9 @@ fn direction(
     let mut isolated_by = Vec::new();
     let mut by = Vec::new();
     let mut misses = Vec::new();
-    for (policy_index, policy) in model.policies.iter().enumerate() {
-        if !eval::selects(policy, direction, pod) {
-            continue;
-        }
-        let policy_ref = eval::policy_ref(policy_index, policy);
-        for (rule_index, rule) in policy.rules(direction).iter().enumerate() {
-            let rule_ref = RuleRef {
-                policy: policy_ref.clone(),
-                direction,
-                index: rule_index,
-                span: rule.span,
-            };
-            match rule_admits(model, policy, rule, peer, dst_pod) {
+    for policy in eval::isolating(model, direction, pod) {
+        for (rule_ref, rule) in policy.rules() {
+            match rule_admits(model, policy.policy, rule, peer, dst_pod) {
                 Ok(ports) => by.push(RulePorts {
                     rule: rule_ref,
                     ports,
@@ -219,7 +248,7 @@ fn direction(
                 }),
             }
         }
-        isolated_by.push(policy_ref);
+        isolated_by.push(policy.reference);
     }
     if isolated_by.is_empty() {
         PairDirection::NotIsolated
@@ -341,7 +370,7 @@ mod tests {
         Model {
             cluster: cluster(),
             policies,
-            diagnostics: Vec::new(),
+            ..Model::default()
         }
     }
 

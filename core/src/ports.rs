@@ -72,6 +72,23 @@ impl PortSet {
         }
         PortSet { ranges: out }
     }
+
+    /// Difference: the ports of `self` not in `other`.
+    pub fn difference(&self, other: &PortSet) -> PortSet {
+        // The complement of `other` within 1..=65535 (port 0 is never in a set), intersected.
+        let mut complement = Vec::with_capacity(other.ranges.len() + 1);
+        let mut next: u32 = 1;
+        for &(a, b) in &other.ranges {
+            if (a as u32) > next {
+                complement.push((next as u16, a - 1));
+            }
+            next = b as u32 + 1;
+        }
+        if next <= 65535 {
+            complement.push((next as u16, 65535));
+        }
+        self.intersection(&PortSet { ranges: complement })
+    }
 }
 
 impl std::fmt::Display for PortSet {
@@ -153,6 +170,15 @@ impl AllowedPorts {
             tcp: self.tcp.intersection(&other.tcp),
             udp: self.udp.intersection(&other.udp),
             sctp: self.sctp.intersection(&other.sctp),
+        }
+    }
+
+    /// Per protocol, the ports of `self` not in `other`.
+    pub fn difference(&self, other: &AllowedPorts) -> AllowedPorts {
+        AllowedPorts {
+            tcp: self.tcp.difference(&other.tcp),
+            udp: self.udp.difference(&other.udp),
+            sctp: self.sctp.difference(&other.sctp),
         }
     }
 }

@@ -4,9 +4,15 @@
 //! The text is a function of the model, the flow and the verdict only (no colours, no widths),
 //! so snapshots agree natively and in wasm. Front-ends add styling around it.
 
+mod tiers;
+
 use std::fmt::Write as _;
 
-use crate::exposure::{DirectionExposure, EndpointExposure, Namespaces, Peer, PeerSide};
+use crate::chain::{PairChain, TierChain};
+use crate::cluster_policy::RuleAction;
+use crate::exposure::{
+    DirectionExposure, EndpointExposure, Exception, Exposure, Namespaces, Peer, PeerSide,
+};
 use crate::model::{Endpoint, Flow, LabelSelector, Model, Operator, PolicyType, Protocol};
 use crate::pair::{NamedPort, PairDirection, PairMissReason, PairVerdict};
 use crate::ports::AllowedPorts;
@@ -38,19 +44,19 @@ pub fn explain(model: &Model, flow: &Flow, verdict: &Verdict) -> String {
         }
     );
     let ctx = Context { model, flow };
-    ctx.direction(
+    ctx.side(
         &mut out,
         PolicyType::Egress,
         &format!("egress from {src}"),
         &flow.src,
-        &verdict.egress,
+        (&verdict.egress, &verdict.egress_chain),
     );
-    ctx.direction(
+    ctx.side(
         &mut out,
         PolicyType::Ingress,
         &format!("ingress to {dst}"),
         &flow.dst,
-        &verdict.ingress,
+        (&verdict.ingress, &verdict.ingress_chain),
     );
     out
 }
@@ -66,6 +72,8 @@ pub fn endpoint_name(model: &Model, endpoint: &Endpoint) -> String {
         Endpoint::Address(ip) => ip.to_string(),
     }
 }
+
+pub use tiers::{chain_summary, cluster_policy_name, cluster_rule_name, tier_rule};
 
 /// `namespace/name`.
 pub fn policy_name(policy: &PolicyRef) -> String {
@@ -91,6 +99,30 @@ struct Context<'a> {
 }
 
 impl Context<'_> {
+    /// One side: the NetworkPolicy verdict alone when no cluster policy took part (the
+    /// text it always was), else the tier chain with the NetworkPolicy lines inside it.
+    fn side(
+        &self,
+        out: &mut String,
+        direction: PolicyType,
+        title: &str,
+        subject: &Endpoint,
+        (verdict, chain): (&DirectionVerdict, &TierChain),
+    ) {
+        if !chain.has_cluster_policies() && chain.unknown.is_empty() {
+            return self.direction(out, direction, title, subject, verdict);
+        }
+        let word = if chain.is_allowed() {
+            "allowed"
+        } else {
+            "denied"
+        };
+        let _ = writeln!(out, "{title}: {word}");
+        tiers::write_chain(out, chain, &mut |out, indent| {
+            self.details(out, direction, subject, verdict, indent)
+        });
+    }
+
     fn direction(
         &self,
         out: &mut String,
@@ -99,50 +131,72 @@ impl Context<'_> {
         subject: &Endpoint,
         verdict: &DirectionVerdict,
     ) {
+        match verdict {
+            DirectionVerdict::NotIsolated => {
+                let why = not_isolated_why(self.model, subject);
+                let _ = writeln!(out, "{title}: not isolated{why}");
+            }
+            DirectionVerdict::Allowed { .. } => {
+                let _ = writeln!(out, "{title}: allowed");
+            }
+            DirectionVerdict::Denied { .. } => {
+                let _ = writeln!(out, "{title}: denied");
+            }
+        }
+        self.details(out, direction, subject, verdict, "  ");
+    }
+
+    /// The lines under a NetworkPolicy verdict, each starting with `indent`.
+    fn details(
+        &self,
+        out: &mut String,
+        direction: PolicyType,
+        subject: &Endpoint,
+        verdict: &DirectionVerdict,
+        indent: &str,
+    ) {
         // The far end of the flow, as seen from the subject's rules.
         let peer = match direction {
             PolicyType::Egress => &self.flow.dst,
             PolicyType::Ingress => &self.flow.src,
         };
         match verdict {
-            DirectionVerdict::NotIsolated => {
-                let why = not_isolated_why(self.model, subject);
-                let _ = writeln!(out, "{title}: not isolated{why}");
-            }
+            DirectionVerdict::NotIsolated => {}
             DirectionVerdict::Allowed { isolated_by, by } => {
-                let _ = writeln!(out, "{title}: allowed");
-                let _ = writeln!(out, "  isolated by {}", policy_list(isolated_by));
+                let _ = writeln!(out, "{indent}isolated by {}", policy_list(isolated_by));
                 for rule in by {
-                    let _ = writeln!(out, "  allowed by {}", rule_name(rule));
+                    let _ = writeln!(out, "{indent}allowed by {}", rule_name(rule));
                 }
             }
             DirectionVerdict::Denied {
                 isolated_by,
                 misses,
             } => {
-                let _ = writeln!(out, "{title}: denied");
                 if isolated_by.is_empty() {
                     let _ = writeln!(
                         out,
-                        "  {} is not in the cluster",
+                        "{indent}{} is not in the cluster",
                         endpoint_name(self.model, subject)
                     );
                     return;
                 }
-                let _ = writeln!(out, "  isolated by {}", policy_list(isolated_by));
+                let _ = writeln!(out, "{indent}isolated by {}", policy_list(isolated_by));
                 if misses.is_empty() {
                     let list = match direction {
                         PolicyType::Ingress => "ingress",
                         PolicyType::Egress => "egress",
                     };
-                    let _ = writeln!(out, "  no {list} rules: default deny");
+                    let _ = writeln!(out, "{indent}no {list} rules: default deny");
                     return;
                 }
-                let _ = writeln!(out, "  no rule admits the flow; closest misses first:");
+                let _ = writeln!(
+                    out,
+                    "{indent}no rule admits the flow; closest misses first:"
+                );
                 for miss in misses {
                     let _ = writeln!(
                         out,
-                        "  - {}: {}",
+                        "{indent}- {}: {}",
                         rule_name(&miss.rule),
                         self.reason(direction, peer, &miss.reason)
                     );
@@ -287,25 +341,25 @@ pub fn explain_pair(
     } else if verdict.is_disjoint() {
         format!(
             "denied on every port: egress allows only {}, ingress allows only {}",
-            ports_text(&verdict.egress.ports()),
-            ports_text(&verdict.ingress.ports())
+            ports_text(&verdict.egress_ports()),
+            ports_text(&verdict.ingress_ports())
         )
     } else {
         "denied on every port".to_string()
     };
     let _ = writeln!(out, "{src_name} -> {dst_name} on any port: {decision}");
     let pair = PairContext { model, src, dst };
-    pair.direction(
+    pair.side(
         &mut out,
         PolicyType::Egress,
         &format!("egress from {src_name}"),
-        &verdict.egress,
+        (&verdict.egress, &verdict.egress_chain),
     );
-    pair.direction(
+    pair.side(
         &mut out,
         PolicyType::Ingress,
         &format!("ingress to {dst_name}"),
-        &verdict.ingress,
+        (&verdict.ingress, &verdict.ingress_chain),
     );
     out
 }
@@ -333,6 +387,29 @@ struct PairContext<'a> {
 }
 
 impl PairContext<'_> {
+    /// One side: the NetworkPolicy view alone when no cluster policy took part, else the
+    /// tier chain with the ports each step decides.
+    fn side(
+        &self,
+        out: &mut String,
+        direction: PolicyType,
+        title: &str,
+        (verdict, chain): (&PairDirection, &PairChain),
+    ) {
+        if !chain.has_cluster_policies() && chain.unknown.is_empty() {
+            return self.direction(out, direction, title, verdict);
+        }
+        let ports = chain.ports();
+        if ports.is_empty() {
+            let _ = writeln!(out, "{title}: denied on every port");
+        } else {
+            let _ = writeln!(out, "{title}: allowed on {}", ports_text(&ports));
+        }
+        tiers::write_pair_chain(out, chain, &mut |out, indent| {
+            self.details(out, direction, verdict, indent)
+        });
+    }
+
     fn direction(
         &self,
         out: &mut String,
@@ -340,22 +417,45 @@ impl PairContext<'_> {
         title: &str,
         verdict: &PairDirection,
     ) {
-        let (subject, peer) = match direction {
-            PolicyType::Egress => (self.src, self.dst),
-            PolicyType::Ingress => (self.dst, self.src),
+        let subject = match direction {
+            PolicyType::Egress => self.src,
+            PolicyType::Ingress => self.dst,
         };
         match verdict {
             PairDirection::NotIsolated => {
                 let why = not_isolated_why(self.model, subject);
                 let _ = writeln!(out, "{title}: not isolated{why}");
             }
-            PairDirection::Allowed { isolated_by, by } => {
+            PairDirection::Allowed { .. } => {
                 let _ = writeln!(out, "{title}: allowed on {}", ports_text(&verdict.ports()));
-                let _ = writeln!(out, "  isolated by {}", policy_list(isolated_by));
+            }
+            PairDirection::Denied { .. } => {
+                let _ = writeln!(out, "{title}: denied on every port");
+            }
+        }
+        self.details(out, direction, verdict, "  ");
+    }
+
+    /// The lines under a NetworkPolicy view of a pair, each starting with `indent`.
+    fn details(
+        &self,
+        out: &mut String,
+        direction: PolicyType,
+        verdict: &PairDirection,
+        indent: &str,
+    ) {
+        let (subject, peer) = match direction {
+            PolicyType::Egress => (self.src, self.dst),
+            PolicyType::Ingress => (self.dst, self.src),
+        };
+        match verdict {
+            PairDirection::NotIsolated => {}
+            PairDirection::Allowed { isolated_by, by } => {
+                let _ = writeln!(out, "{indent}isolated by {}", policy_list(isolated_by));
                 for rule in by {
                     let _ = writeln!(
                         out,
-                        "  allowed by {}: {}",
+                        "{indent}allowed by {}: {}",
                         rule_name(&rule.rule),
                         ports_text(&rule.ports)
                     );
@@ -365,29 +465,31 @@ impl PairContext<'_> {
                 isolated_by,
                 misses,
             } => {
-                let _ = writeln!(out, "{title}: denied on every port");
                 if isolated_by.is_empty() {
                     let _ = writeln!(
                         out,
-                        "  {} is not in the cluster",
+                        "{indent}{} is not in the cluster",
                         endpoint_name(self.model, subject)
                     );
                     return;
                 }
-                let _ = writeln!(out, "  isolated by {}", policy_list(isolated_by));
+                let _ = writeln!(out, "{indent}isolated by {}", policy_list(isolated_by));
                 if misses.is_empty() {
                     let list = match direction {
                         PolicyType::Ingress => "ingress",
                         PolicyType::Egress => "egress",
                     };
-                    let _ = writeln!(out, "  no {list} rules: default deny");
+                    let _ = writeln!(out, "{indent}no {list} rules: default deny");
                     return;
                 }
-                let _ = writeln!(out, "  no rule admits any port; closest misses first:");
+                let _ = writeln!(
+                    out,
+                    "{indent}no rule admits any port; closest misses first:"
+                );
                 for miss in misses {
                     let _ = writeln!(
                         out,
-                        "  - {}: {}",
+                        "{indent}- {}: {}",
                         rule_name(&miss.rule),
                         self.reason(direction, peer, &miss.reason)
                     );
@@ -448,6 +550,15 @@ pub const EXPOSURE_ASSUMPTION: &str = "who could connect to each endpoint, or be
 pub fn exposure_peer(peer: &Peer) -> String {
     match peer {
         Peer::AnyAddress => "any address".to_string(),
+        Peer::Nodes(selector) if selector.is_empty() => "the addresses of any node".to_string(),
+        Peer::Nodes(selector) => format!(
+            "the addresses of nodes labelled {}",
+            selector_words(selector)
+        ),
+        Peer::DomainNames(names) => format!(
+            "the addresses {} resolve to (not known from manifests)",
+            names.join(", ")
+        ),
         Peer::Addresses(block) => {
             let mut s = format!("addresses in {}", block.cidr);
             if !block.except.is_empty() {
@@ -511,13 +622,26 @@ pub fn exposure_ports(ports: &AllowedPorts, named: &[NamedPort]) -> String {
     parts.join("; ")
 }
 
+/// What an exposure admits, in one line for an edge: its ports, and whether cluster
+/// policy rules take part of it first (`TCP 8080, with exceptions`).
+pub fn exposure_label(exposure: &Exposure) -> String {
+    let ports = exposure_ports(&exposure.ports, &exposure.named);
+    if exposure.except.is_empty() {
+        ports
+    } else {
+        format!("{ports}, with exceptions")
+    }
+}
+
 /// One endpoint's exposure, both directions:
 ///
 /// ```text
 /// prod/api
-///   ingress, isolated by prod/api-policy:
-///     from pods labelled app=web in namespace prod: TCP 8080 (now: prod/web)
+///   ingress, isolated by prod/api-policy; cluster policies: [Admin] ClusterNetworkPolicy guardrails (priority 10):
+///     from pods labelled app=web in any namespace: TCP 8080 (now: dev/web, prod/web)
 ///       admitted by prod/api-policy spec.ingress[0] (line 9)
+///       except any pod in namespaces labelled env=dev on all ports (now: dev/tool, dev/web), denied first by [Admin] ClusterNetworkPolicy guardrails (priority 10): Deny, rule no-dev (spec.ingress[1], line 14)
+///         but not pods labelled app=web in namespace dev on all ports (now: dev/web), passed on first by [Admin] ClusterNetworkPolicy guardrails (priority 10): Pass, rule dev-web (spec.ingress[0], line 11)
 ///   egress, not isolated:
 ///     to any pod in any namespace: all ports (now: 3 endpoints)
 ///     to any address: all ports
@@ -548,15 +672,29 @@ fn exposure_direction(
         PolicyType::Ingress => ("ingress", "from"),
         PolicyType::Egress => ("egress", "to"),
     };
-    if side.isolated_by.is_empty() {
-        let _ = writeln!(out, "  {word}, not isolated:");
+    let tiered = !side.cluster_policies.is_empty();
+    let isolation = match (side.isolated_by.is_empty(), tiered) {
+        (true, false) => "not isolated".to_string(),
+        (true, true) => "not isolated by NetworkPolicies".to_string(),
+        (false, _) => format!("isolated by {}", policy_list(&side.isolated_by)),
+    };
+    let tiers = if tiered {
+        let names: Vec<String> = side
+            .cluster_policies
+            .iter()
+            .map(|p| {
+                format!(
+                    "{} {}",
+                    tiers::tier_tag(p.tier),
+                    tiers::cluster_policy_name(p)
+                )
+            })
+            .collect();
+        format!("; cluster policies: {}", names.join(", "))
     } else {
-        let _ = writeln!(
-            out,
-            "  {word}, isolated by {}:",
-            policy_list(&side.isolated_by)
-        );
-    }
+        String::new()
+    };
+    let _ = writeln!(out, "  {word}, {isolation}{tiers}:");
     if side.exposures.is_empty() {
         let _ = writeln!(out, "    nothing: no rule admits any peer");
     }
@@ -571,9 +709,37 @@ fn exposure_direction(
         for rule in &e.rules {
             let _ = writeln!(out, "      admitted by {}", rule_name(rule));
         }
+        for rule in &e.cluster_rules {
+            let _ = writeln!(out, "      admitted by {}", tiers::tier_rule(rule));
+        }
+        for x in &e.except {
+            exposure_exception(out, model, x, "      except");
+        }
         if let Some(line) = peer_side_text(direction, e.peer_side.as_ref()) {
             let _ = writeln!(out, "      {line}");
         }
+    }
+}
+
+/// `except any pod in namespaces labelled env=dev on all ports (now: dev/tool), denied
+/// first by [Admin] ... Deny, rule no-dev (...)`, and under it, `but not ...`, what an
+/// earlier Pass takes first.
+fn exposure_exception(out: &mut String, model: &Model, x: &Exception, lead: &str) {
+    let verb = match x.rule.effective_action() {
+        RuleAction::Pass => "passed on first",
+        _ => "denied first",
+    };
+    let _ = writeln!(
+        out,
+        "{lead} {} on {}{}, {verb} by {}",
+        exposure_peer(&x.peer),
+        exposure_ports(&x.ports, &x.named),
+        now_text(model, &x.peer, &x.matches_now),
+        tiers::tier_rule(&x.rule)
+    );
+    let indent = " ".repeat(lead.len() - lead.trim_start().len() + 2);
+    for u in &x.unless {
+        exposure_exception(out, model, u, &format!("{indent}but not"));
     }
 }
 
@@ -627,7 +793,7 @@ mod tests {
         let mut model = Model {
             cluster: cluster(),
             policies,
-            diagnostics: Vec::new(),
+            ..Model::default()
         };
         // Give rules a line so the rendering shows it.
         for (i, p) in model.policies.iter_mut().enumerate() {
@@ -751,7 +917,7 @@ mod tests {
         let mut model = Model {
             cluster: cluster(),
             policies,
-            diagnostics: Vec::new(),
+            ..Model::default()
         };
         for (i, p) in model.policies.iter_mut().enumerate() {
             p.name = format!("np{i}");

@@ -5,6 +5,7 @@
 
 use serde::Serialize;
 
+use crate::chain::TierChain;
 use crate::cidr::Cidr;
 use crate::diagnostic::Span;
 use crate::model::{PolicyType, Protocol};
@@ -156,17 +157,38 @@ impl DirectionVerdict {
 
 /// The decision for one flow. A connection is allowed only when the source's egress and the
 /// destination's ingress both allow it; `is_allowed` is derived, never stored.
+///
+/// Each side is decided through the tiers ([`TierChain`]): Admin cluster policies, then
+/// NetworkPolicies, then Baseline cluster policies, then the default allow. `egress` and
+/// `ingress` are the NetworkPolicy tier's verdict (what the NetworkPolicies say, whether
+/// or not a cluster policy decided first); `egress_chain` and `ingress_chain` say which tier
+/// decided. Without cluster policies the chain adds nothing: a side is allowed exactly when
+/// its [`DirectionVerdict`] is.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct Verdict {
-    /// Egress of the source.
+    /// Egress of the source: the NetworkPolicy tier.
     pub egress: DirectionVerdict,
-    /// Ingress of the destination.
+    /// Ingress of the destination: the NetworkPolicy tier.
     pub ingress: DirectionVerdict,
+    /// Egress of the source through every tier.
+    pub egress_chain: TierChain,
+    /// Ingress of the destination through every tier.
+    pub ingress_chain: TierChain,
 }
 
 impl Verdict {
     /// Both directions allow the flow.
     pub fn is_allowed(&self) -> bool {
-        self.egress.is_allowed() && self.ingress.is_allowed()
+        self.egress_allowed() && self.ingress_allowed()
+    }
+
+    /// Whether the source's egress lets the flow out, all tiers considered.
+    pub fn egress_allowed(&self) -> bool {
+        self.egress_chain.is_allowed()
+    }
+
+    /// Whether the destination's ingress lets the flow in, all tiers considered.
+    pub fn ingress_allowed(&self) -> bool {
+        self.ingress_chain.is_allowed()
     }
 }

@@ -60,7 +60,7 @@ pub fn ExposureInfo(
     } else {
         format!("{me} → {}", ghost.description)
     };
-    let ports = render::exposure_ports(&x.ports, &x.named);
+    let ports = render::exposure_label(&x);
     let direction = if incoming {
         PolicyType::Ingress
     } else {
@@ -79,6 +79,7 @@ pub fn ExposureInfo(
             <p>{format!("Any pod matching the description — one that exists now, or one created later — is admitted by the {side_word} of {me}:")}</p>
             <p class="dir__label">"Admitted by"</p>
             <div class="refs">{x.rules.iter().map(|r| rule_link(ctx, r)).collect_view()}</div>
+            <ul class="peers">{x.cluster_rules.iter().map(|r| view! { <li>{render::tier_rule(r)}</li> }).collect_view()}</ul>
             <p class="dir__label">"Matches now"</p>
             <p data-testid="exposure-now">{now_words(&ghost)}</p>
             <p class="dir__label">"The other side"</p>

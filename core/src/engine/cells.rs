@@ -10,17 +10,19 @@ use super::peers::{Columns, PeerSets, PeerTypes};
 use super::pods::PodClasses;
 use super::ports::PortSpace;
 use super::rules::Interned;
+use super::tiers::{TierKey, TierRows, Tiers};
+use crate::cluster_policy::{ClusterPolicyPort, ClusterPort};
 use crate::model::{PortRef, Protocol};
 
 /// A rule, compiled: its peer columns and the port classes it admits.
 pub(super) struct CompiledRule {
     /// Index of the rule's peer set among its direction's distinct sets; `None` = every
     /// column.
-    peers: Option<usize>,
+    pub(super) peers: Option<usize>,
     /// Port classes admitted regardless of destination.
-    numeric: Vec<u64>,
+    pub(super) numeric: Vec<u64>,
     /// Named entries: (name id, protocol).
-    named: Vec<(usize, Protocol)>,
+    pub(super) named: Vec<(usize, Protocol)>,
 }
 
 /// `[policy][direction]`: the compiled rules (empty when the policy does not isolate
@@ -88,8 +90,54 @@ fn compile_rule(
     }
 }
 
+/// A cluster policy rule's ports (`None`: every port and protocol, like a port-less
+/// NetworkPolicy rule), compiled like a NetworkPolicy rule's: a named port stands for its
+/// name in every protocol.
+pub(super) fn compile_rule_ports(
+    interned: &Interned,
+    ports: &PortSpace,
+    all: &[u64],
+    entries: Option<&[ClusterPolicyPort]>,
+    peers: Option<usize>,
+) -> CompiledRule {
+    let mut numeric = vec![0u64; all.len()];
+    let mut named = Vec::new();
+    let Some(entries) = entries else {
+        numeric.copy_from_slice(all);
+        return CompiledRule {
+            peers,
+            numeric,
+            named,
+        };
+    };
+    for entry in entries {
+        match &entry.port {
+            ClusterPort::Number { protocol, port } => {
+                ports.range_mask(*protocol, *port, *port, &mut numeric)
+            }
+            ClusterPort::Range {
+                protocol,
+                start,
+                end,
+            } => ports.range_mask(*protocol, *start, *end, &mut numeric),
+            ClusterPort::Named(name) => {
+                for protocol in Protocol::ALL {
+                    if let Some(id) = interned.name_index.get(&(name.as_str(), protocol)) {
+                        named.push((*id, protocol));
+                    }
+                }
+            }
+        }
+    }
+    CompiledRule {
+        peers,
+        numeric,
+        named,
+    }
+}
+
 /// `[ingress, egress]`: per pod class, the policies isolating it (in model order).
-pub(super) struct Isolation([Vec<Vec<u32>>; 2]);
+pub(super) struct Isolation(pub(super) [Vec<Vec<u32>>; 2]);
 
 impl Isolation {
     pub(super) fn new(interned: &Interned, columns: &Columns, classes: &PodClasses) -> Isolation {
@@ -197,6 +245,8 @@ pub(super) struct Inputs<'a> {
     pub(super) classes: &'a PodClasses,
     pub(super) ports: &'a PortSpace,
     pub(super) words: usize,
+    /// The cluster policies (step 6b).
+    pub(super) tiers: &'a Tiers,
 }
 
 impl Cells {
@@ -236,29 +286,68 @@ impl Cells {
 }
 
 /// One direction's groups (the class → group table) and their rows, `[group][type]`.
-fn direction(inputs: &Inputs, slot: usize, narrow: bool) -> (Vec<u32>, Masks) {
+/// A class selected by cluster policies gets its NetworkPolicy row (if isolated) combined
+/// with the tiers' masks (step 6b, `tiers.rs`).
+fn direction<'a>(inputs: &'a Inputs<'a>, slot: usize, narrow: bool) -> (Vec<u32>, Masks) {
     let (group, firsts) = groups(inputs, slot);
     let count = inputs.types[slot].count;
     let mut masks = Masks::with_capacity(narrow, firsts.len() * count * inputs.words);
     let mut rows = Rows::new(inputs, slot);
-    for &class in &firsts {
-        masks.extend(rows.row(class));
+    if inputs.tiers.is_empty() {
+        // NetworkPolicies only: every group is isolated, its row is the NetworkPolicy row.
+        for &class in &firsts {
+            masks.extend(rows.row(class));
+        }
+    } else {
+        tiered_rows(inputs, slot, &firsts, &mut rows, &mut masks);
     }
     (group, masks)
+}
+
+/// The rows of a model with cluster policies: a group's NetworkPolicy row (when isolated)
+/// combined with its tiers' masks. Kept out of [`direction`] so the NetworkPolicy-only loop
+/// compiles as it did before the tiers.
+#[inline(never)]
+fn tiered_rows<'a>(
+    inputs: &'a Inputs<'a>,
+    slot: usize,
+    firsts: &[usize],
+    rows: &mut Rows<'a>,
+    masks: &mut Masks,
+) {
+    let mut tier_rows = TierRows::new(inputs, slot);
+    for &class in firsts {
+        let isolated = !inputs.isolation.0[slot][class].is_empty();
+        let np = isolated.then(|| rows.row(class));
+        match (inputs.tiers.key(slot, class), np) {
+            (None, Some(np)) => masks.extend(np),
+            (Some(key), np) => masks.extend(tier_rows.row(class, key, np)),
+            (None, None) => {} // not a group: never reached
+        }
+    }
 }
 
 /// The group of each class and the first class of each group (which stands for it).
 /// Groups are found first so the cells are allocated once at their final size: growing a
 /// vector of millions of words by doubling copied it several times.
-fn groups(inputs: &Inputs, slot: usize) -> (Vec<u32>, Vec<usize>) {
+fn groups<'a>(inputs: &'a Inputs<'a>, slot: usize) -> (Vec<u32>, Vec<usize>) {
     let isolating = &inputs.isolation.0[slot];
-    let mut index: HashMap<(&[u32], &[Vec<u16>]), u32> = HashMap::default();
+    type Key<'k> = (
+        &'k [u32],
+        &'k [Vec<u16>],
+        Option<TierKey<'k>>,
+        &'k [Vec<u16>],
+    );
+    let mut index: HashMap<Key<'a>, u32> = HashMap::default();
     let mut group = vec![NONE; isolating.len()];
     let mut firsts: Vec<usize> = Vec::new();
     for (class, list) in isolating.iter().enumerate() {
-        if list.is_empty() {
+        let tiers = inputs.tiers.key(slot, class);
+        if list.is_empty() && tiers.is_none() {
             continue;
         }
+        // Ingress rows of cluster policies naming ports depend on the class's names too.
+        let tier_names = inputs.tiers.names_key(slot, class);
         // Only ingress groups with named-port rules depend on how the class resolves
         // names; the others need not split on it.
         let named_key = if slot == 0
@@ -271,7 +360,8 @@ fn groups(inputs: &Inputs, slot: usize) -> (Vec<u32>, Vec<usize>) {
             &[]
         };
         let next = index.len() as u32;
-        let g = *index.entry((list.as_slice(), named_key)).or_insert(next);
+        let key = (list.as_slice(), named_key, tiers, tier_names);
+        let g = *index.entry(key).or_insert(next);
         if g == next {
             firsts.push(class);
         }
@@ -315,6 +405,9 @@ impl<'a> Rows<'a> {
     }
 
     /// The row of the group `class` stands for: `[type][word]`.
+    // Inlined into `direction`, as it was before the tiers added code to the crate and
+    // moved the compiler's inlining decisions (measured: 25 % more instructions otherwise).
+    #[inline(always)]
     fn row(&mut self, class: usize) -> &[u64] {
         let inputs = self.inputs;
         let list = &inputs.isolation.0[self.slot][class];
@@ -402,6 +495,7 @@ impl<'a> Rows<'a> {
     }
 
     /// The rules in neither the base nor a heavy policy, type by type.
+    #[inline(always)]
     fn apply_light_rules(&mut self, class: usize, list: &[u32]) {
         let inputs = self.inputs;
         let words = inputs.words;
@@ -420,21 +514,53 @@ impl<'a> Rows<'a> {
                     self.effective.copy_from_slice(&rule.numeric);
                     named_mask(inputs, class, rule, &mut self.effective);
                 }
-                let (row, effective) = (&mut self.row, &mut self.effective);
-                let mut apply = |t: usize| {
-                    if !uniform {
-                        // Egress named ports resolve at the peer type's representative.
-                        effective.copy_from_slice(&rule.numeric);
-                        named_mask(inputs, types.representative[t], rule, effective);
-                    }
-                    or_into(&mut row[t * words..(t + 1) * words], effective);
+                let mut cell = Cell {
+                    inputs,
+                    rule,
+                    uniform,
+                    row: &mut self.row,
+                    effective: &mut self.effective,
+                    words,
                 };
                 match rule.peers {
-                    None => (0..self.count).for_each(&mut apply),
-                    Some(set) => types.members[set].iter().for_each(|t| apply(*t as usize)),
+                    None => (0..self.count).for_each(|t| cell.apply(t)),
+                    Some(set) => types.members[set]
+                        .iter()
+                        .for_each(|t| cell.apply(*t as usize)),
                 }
             }
         }
+    }
+}
+
+/// One light rule being ORed into the row, type by type.
+struct Cell<'r, 'a> {
+    inputs: &'r Inputs<'a>,
+    rule: &'r CompiledRule,
+    /// The rule admits the same ports for every type (`effective` is ready).
+    uniform: bool,
+    row: &'r mut Vec<u64>,
+    effective: &'r mut Vec<u64>,
+    words: usize,
+}
+
+impl Cell<'_, '_> {
+    /// ORs the rule's ports into type `t`'s cell.
+    #[inline(always)]
+    fn apply(&mut self, t: usize) {
+        if !self.uniform {
+            // Egress named ports resolve at the peer type's representative.
+            let types = &self.inputs.types[1];
+            self.effective.copy_from_slice(&self.rule.numeric);
+            named_mask(
+                self.inputs,
+                types.representative[t],
+                self.rule,
+                self.effective,
+            );
+        }
+        let words = self.words;
+        or_into(&mut self.row[t * words..(t + 1) * words], self.effective);
     }
 }
 
@@ -465,7 +591,7 @@ fn dense(inputs: &Inputs, slot: usize, count: usize, policy: u32) -> Option<Vec<
 
 /// Adds the classes of the numbers `column` resolves the rule's port names to (an
 /// address, or a host-network pod, resolves none).
-fn named_mask(inputs: &Inputs, column: usize, rule: &CompiledRule, out: &mut [u64]) {
+pub(super) fn named_mask(inputs: &Inputs, column: usize, rule: &CompiledRule, out: &mut [u64]) {
     let Some(signature) = inputs.classes.signatures.get(column) else {
         return;
     };

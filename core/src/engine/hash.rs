@@ -65,6 +65,9 @@ impl WordIndex {
     }
 
     /// The id of `word`, made by `make` the first time.
+    // Out of line: the connectivity loop calls it only when a mask differs from the
+    // previous cell's, and inlining it there cost more than the call (measured).
+    #[inline(never)]
     pub(super) fn get_or_insert(&mut self, word: u64, make: impl FnOnce() -> u32) -> u32 {
         // At most half full, so probing always ends at the word or an empty slot.
         if (self.len + 1) * 2 > self.slots.len() {

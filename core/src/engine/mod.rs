@@ -20,6 +20,13 @@
 //!    rule's peer set treats alike form one peer type.
 //! 6. `cells.rs`: classes isolated by the same policies form a group; for each group and
 //!    peer type, a word-parallel mask of the port classes the group's rules admit.
+//!
+//!    6b. `tiers.rs`: the cluster policies (Admin and Baseline tiers) as ordered masks. A
+//!    class's Admin and Baseline lists join its group key (a class no NetworkPolicy isolates
+//!    but a cluster policy selects is a group too), first match per port class is resolved
+//!    once per (lists, peer type), and the group's mask becomes what every tier together
+//!    lets through. Cluster policy peers refine peer types like any rule's (`networks` and
+//!    the addresses of `nodes` are address blocks of step 2).
 //! 7. `pairs.rs`: the allowed port classes from `s` to `d` are
 //!    `egress[group(s)][type(d)] & ingress[group(d)][type(s)]` (all ones when a side is not
 //!    isolated): [`Engine::matrix`] and [`Engine::connectivity`].
@@ -28,7 +35,8 @@
 //! [`crate::nft`] compiles the node's ruleset; it decides nothing the cells do not say.
 //! `hash.rs` and `bits.rs` are the interning tables and bitsets the steps share.
 //!
-//! Semantics follow [`crate::eval`] exactly, including its documented choices: an ipBlock
+//! Semantics follow [`crate::eval`] (and, for the tiers, `crate::tiers`) exactly, including
+//! their documented choices: an ipBlock
 //! matches a pod when any of its IPs does; a port name matches every container port of the
 //! destination with that name ([`crate::Pod::named_ports`]); host-network pods are never
 //! selected, never matched by selector peers and resolve no port names (step 4 puts them
@@ -45,6 +53,7 @@ mod peers;
 mod pods;
 mod ports;
 mod rules;
+mod tiers;
 
 use crate::model::{ContainerPort, Endpoint, Model};
 use crate::ports::AllowedPorts;
@@ -58,6 +67,7 @@ use peers::{Columns, PeerSets, PeerTypes};
 use pods::{PodClasses, Scopes};
 use ports::PortSpace;
 use rules::Interned;
+use tiers::Tiers;
 
 /// Index of ingress in the engine's `[ingress, egress]` pairs.
 const INGRESS: usize = 0;
@@ -115,6 +125,13 @@ impl Engine {
         let types = PeerTypes::for_directions(&classes, &columns, &peers, interned.names.len());
         let rules = CompiledRules::new(&interned, &peers, &ports, words);
         let isolation = Isolation::new(&interned, &columns, &classes);
+        let tiers = Tiers::new(
+            &interned,
+            &peers,
+            &ports,
+            words,
+            (&scopes, &columns, &classes),
+        );
         let cells = Cells::compute(&Inputs {
             rules: &rules,
             isolation: &isolation,
@@ -122,6 +139,7 @@ impl Engine {
             classes: &classes,
             ports: &ports,
             words,
+            tiers: &tiers,
         });
         let [ingress, egress] = types;
         Engine {
@@ -301,7 +319,7 @@ mod tests {
         Model {
             cluster: cluster(),
             policies,
-            diagnostics: Vec::new(),
+            ..Model::default()
         }
     }
 

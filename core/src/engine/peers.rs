@@ -63,7 +63,7 @@ impl Columns {
 
     /// The columns one peer matches. A selector peer never matches an address class, nor
     /// a host-network pod (whose pseudo-namespace no namespace part covers).
-    fn peer(&self, scopes: &Scopes, key: PeerKey) -> Bits {
+    pub(super) fn peer(&self, scopes: &Scopes, key: PeerKey) -> Bits {
         let (namespace, pod) = match key {
             PeerKey::Block(b) => return self.block[b].clone(),
             PeerKey::Selector { namespace, pod } => (namespace, pod),
@@ -97,34 +97,75 @@ pub(super) struct PeerSets {
     pub(super) sets: [Vec<Bits>; 2],
     /// `[policy][direction][rule]`: index into `sets[direction]`; `None`: every peer.
     pub(super) of_rule: Vec<[Vec<Option<usize>>; 2]>,
+    /// The same for the cluster policies' rules (`[tier policy][direction][rule]`).
+    pub(super) of_tier_rule: Vec<[Vec<Option<usize>>; 2]>,
+}
+
+/// Builds the distinct sets, one rule's keys at a time.
+struct SetBuilder<'a> {
+    scopes: &'a Scopes,
+    columns: &'a Columns,
+    cache: HashMap<PeerKey, Bits>,
+    index: [HashMap<Bits, usize>; 2],
+    sets: [Vec<Bits>; 2],
+}
+
+impl SetBuilder<'_> {
+    /// The set of one rule's peers (`None` keys: every peer).
+    fn set(&mut self, slot: usize, keys: Option<&Vec<PeerKey>>) -> Option<usize> {
+        let keys = keys?;
+        let mut bits = Bits::new(self.columns.count);
+        for key in keys {
+            let (columns, scopes) = (self.columns, self.scopes);
+            let peer = self
+                .cache
+                .entry(*key)
+                .or_insert_with(|| columns.peer(scopes, *key));
+            bits.or(peer);
+        }
+        Some(intern(
+            &mut self.index[slot],
+            &mut self.sets[slot],
+            bits.clone(),
+            || bits,
+        ))
+    }
 }
 
 impl PeerSets {
     pub(super) fn new(interned: &Interned, scopes: &Scopes, columns: &Columns) -> PeerSets {
-        let mut cache: HashMap<PeerKey, Bits> = HashMap::default();
-        let mut index: [HashMap<Bits, usize>; 2] = Default::default();
-        let mut sets: [Vec<Bits>; 2] = Default::default();
+        let mut builder = SetBuilder {
+            scopes,
+            columns,
+            cache: HashMap::default(),
+            index: Default::default(),
+            sets: Default::default(),
+        };
         let mut of_rule = Vec::with_capacity(interned.policies.len());
         for policy in &interned.policies {
             let mut both: [Vec<Option<usize>>; 2] = Default::default();
             for (slot, rules) in policy.rules.iter().enumerate() {
                 for rule in rules.iter().flatten() {
-                    let set = rule.peers.as_ref().map(|keys| {
-                        let mut bits = Bits::new(columns.count);
-                        for key in keys {
-                            let peer = cache
-                                .entry(*key)
-                                .or_insert_with(|| columns.peer(scopes, *key));
-                            bits.or(peer);
-                        }
-                        intern(&mut index[slot], &mut sets[slot], bits.clone(), || bits)
-                    });
-                    both[slot].push(set);
+                    both[slot].push(builder.set(slot, rule.peers.as_ref()));
                 }
             }
             of_rule.push(both);
         }
-        PeerSets { sets, of_rule }
+        let mut of_tier_rule = Vec::with_capacity(interned.tiers.len());
+        for policy in &interned.tiers {
+            let mut both: [Vec<Option<usize>>; 2] = Default::default();
+            for (slot, rules) in policy.rules.iter().enumerate() {
+                for rule in rules {
+                    both[slot].push(builder.set(slot, rule.peers.as_ref()));
+                }
+            }
+            of_tier_rule.push(both);
+        }
+        PeerSets {
+            sets: builder.sets,
+            of_rule,
+            of_tier_rule,
+        }
     }
 }
 

@@ -57,6 +57,15 @@ impl Scopes {
                 }
             }
         }
+        // Cluster policies: their subjects and selector peers, alike.
+        for policy in &interned.tiers {
+            scopes.peer(interned, &namespace_labels, policy.subject);
+            for rule in policy.rules.iter().flatten() {
+                for key in rule.peers.iter().flatten() {
+                    scopes.peer(interned, &namespace_labels, *key);
+                }
+            }
+        }
         for list in &mut scopes.relevant {
             list.sort_unstable();
             list.dedup();

@@ -5,30 +5,44 @@
 //! the Service translated it: 53 for kube-dns/CoreDNS, 5353 for OpenShift's DNS pods. So a
 //! rule allows DNS when it allows 53, 5353, or the target port of any Service port 53 of
 //! the input (resolved on the pods behind it).
+//!
+//! An Admin-tier Accept comes before the NetworkPolicies: where one selecting the endpoints
+//! (or, without a cluster snapshot, possibly selecting pods of the policies' namespace)
+//! allows DNS somewhere, DNS works whatever the NetworkPolicies say, and nothing is
+//! reported for that protocol. (An earlier Admin Deny could still take it; not knowing,
+//! the check stays silent rather than cry wolf.)
 
 use std::collections::BTreeMap;
 
 use super::common::{finding, list, plural, policy_name};
 use super::Cx;
+use crate::cluster_policy::{ClusterNetworkPolicy, ClusterPort, ClusterSubject, RuleAction, Tier};
 use crate::diagnostic::{Diagnostic, Related, Severity};
 use crate::eval::selects;
-use crate::model::{NetworkPolicy, NetworkPolicyPort, PolicyType, PortRef, Protocol};
+use crate::model::{Cluster, NetworkPolicy, NetworkPolicyPort, PolicyType, PortRef, Protocol};
 use crate::services;
+use crate::tiers::in_subject;
 
-/// Indices of policies isolating the same endpoints' egress, with those endpoints' ids.
-type Groups = BTreeMap<Vec<usize>, Vec<String>>;
+/// The protocols DNS is asked over, in the order findings name them.
+const DNS_PROTOCOLS: [Protocol; 2] = [Protocol::UDP, Protocol::TCP];
+
+/// Indices of policies isolating the same endpoints' egress and, per DNS protocol, whether
+/// an Admin Accept may allow DNS for them, with those endpoints' ids.
+type Groups = BTreeMap<(Vec<usize>, [bool; 2]), Vec<String>>;
 
 pub(super) fn check(cx: &Cx, out: &mut Vec<Diagnostic>) {
     let policies = &cx.model.policies;
-    for (group, pods) in isolation_groups(cx) {
-        let missing: Vec<&str> = [Protocol::UDP, Protocol::TCP]
+    for ((group, admin), pods) in isolation_groups(cx) {
+        let missing: Vec<&str> = DNS_PROTOCOLS
             .into_iter()
-            .filter(|proto| {
-                !group
-                    .iter()
-                    .any(|&j| policies.get(j).is_some_and(|p| allows_dns(cx, p, *proto)))
+            .zip(admin)
+            .filter(|(proto, admin)| {
+                !admin
+                    && !group
+                        .iter()
+                        .any(|&j| policies.get(j).is_some_and(|p| allows_dns(cx, p, *proto)))
             })
-            .map(|p| p.as_str())
+            .map(|(p, _)| p.as_str())
             .collect();
         if missing.is_empty() {
             continue;
@@ -60,7 +74,12 @@ fn isolation_groups(cx: &Cx) -> Groups {
                 })
                 .map(|(j, _)| j)
                 .collect();
-            groups.entry(group).or_default();
+            let admin = DNS_PROTOCOLS.map(|proto| {
+                admin_may_allow_dns(cx, proto, |policy| {
+                    may_select_namespace(&cx.model.cluster, policy, &p.namespace)
+                })
+            });
+            groups.entry((group, admin)).or_default();
         }
     } else {
         for pod in &cx.model.cluster.pods {
@@ -70,12 +89,78 @@ fn isolation_groups(cx: &Cx) -> Groups {
                 .filter(|(_, p)| selects(p, PolicyType::Egress, pod))
                 .map(|(j, _)| j)
                 .collect();
-            if !group.is_empty() {
-                groups.entry(group).or_default().push(pod.id.clone());
+            if group.is_empty() {
+                continue;
             }
+            let admin = DNS_PROTOCOLS.map(|proto| {
+                admin_may_allow_dns(cx, proto, |policy| {
+                    in_subject(&cx.model.cluster, policy, pod)
+                })
+            });
+            groups
+                .entry((group, admin))
+                .or_default()
+                .push(pod.id.clone());
         }
     }
     groups
+}
+
+/// Whether an Admin-tier Accept egress rule of a policy `subject` accepts allows DNS over
+/// `protocol` to some peer, judged by its ports like the NetworkPolicy rules.
+fn admin_may_allow_dns(
+    cx: &Cx,
+    protocol: Protocol,
+    subject: impl Fn(&ClusterNetworkPolicy) -> bool,
+) -> bool {
+    cx.model
+        .cluster_policies
+        .iter()
+        .filter(|p| p.tier == Tier::Admin && subject(p))
+        .flat_map(|p| &p.egress)
+        .any(|rule| {
+            rule.effective_action() == RuleAction::Accept
+                && !rule.fail_closed
+                && !rule.peers.is_empty()
+                && rule.ports.as_ref().is_none_or(|ports| {
+                    ports
+                        .iter()
+                        .any(|entry| cluster_entry_allows_dns(cx, &entry.port, protocol))
+                })
+        })
+}
+
+fn cluster_entry_allows_dns(cx: &Cx, port: &ClusterPort, protocol: Protocol) -> bool {
+    let dns = dns_ports(cx, protocol);
+    match port {
+        ClusterPort::Number { protocol: p, port } => *p == protocol && dns.contains(port),
+        ClusterPort::Range {
+            protocol: p,
+            start,
+            end,
+        } => *p == protocol && dns.iter().any(|d| start <= d && d <= end),
+        ClusterPort::Named(name) => cx
+            .model
+            .cluster
+            .pods
+            .iter()
+            .any(|pod| pod.named_ports(name, protocol).any(|x| dns.contains(&x))),
+    }
+}
+
+/// Whether `policy` may select pods of `namespace`, as far as a snapshot without pods can
+/// tell: its namespace selector matches the namespace's labels (or the namespace is not
+/// in the input); any pod selector may match some pod.
+fn may_select_namespace(cluster: &Cluster, policy: &ClusterNetworkPolicy, namespace: &str) -> bool {
+    let selector = match &policy.subject {
+        ClusterSubject::Namespaces(selector) => selector,
+        ClusterSubject::Pods {
+            namespace_selector, ..
+        } => namespace_selector,
+    };
+    cluster
+        .namespace_labels(namespace)
+        .is_none_or(|labels| selector.matches(labels))
 }
 
 /// Whether an egress rule of `policy` allows 53/`protocol` to some peer, judged by its

@@ -12,9 +12,15 @@
 //! some policy already isolates the egress of some pods: leaving egress open is the norm,
 //! and saying so for every namespace would be noise, but a namespace whose author
 //! restricts egress for some pods and not for new ones is worth a note.
+//!
+//! A namespace whose new pods an Admin or Baseline policy certainly selects and guards in
+//! the direction (it denies something there; a Baseline "deny all" is the usual guard of
+//! namespaces without a default-deny NetworkPolicy) is not reported: its new pods do not
+//! accept every connection (`cluster_guard`).
 
 use std::collections::BTreeSet;
 
+use super::cluster_guard::guards_new_pods;
 use super::common::{direction_word, finding, list, policy_name};
 use super::Cx;
 use crate::diagnostic::{Diagnostic, Severity, Span};
@@ -49,7 +55,9 @@ fn protected(policies: &[&NetworkPolicy]) -> bool {
 }
 
 fn ingress(cx: &Cx, ns: &str, out: &mut Vec<Diagnostic>) {
-    if protected(&isolating(cx, ns, PolicyType::Ingress)) {
+    if protected(&isolating(cx, ns, PolicyType::Ingress))
+        || guards_new_pods(cx.model, ns, PolicyType::Ingress)
+    {
         return;
     }
     out.push(finding(
@@ -63,7 +71,10 @@ fn ingress(cx: &Cx, ns: &str, out: &mut Vec<Diagnostic>) {
 
 fn egress(cx: &Cx, ns: &str, out: &mut Vec<Diagnostic>) {
     let policies = isolating(cx, ns, PolicyType::Egress);
-    if policies.is_empty() || protected(&policies) {
+    if policies.is_empty()
+        || protected(&policies)
+        || guards_new_pods(cx.model, ns, PolicyType::Egress)
+    {
         return;
     }
     let names: Vec<String> = policies.iter().map(|p| policy_name(p)).collect();

@@ -23,19 +23,27 @@
 //! share, and `redundancy` the engine comparisons behind the three redundancy codes.
 
 mod and_or_trap;
+mod banp_not_default;
+mod cluster_guard;
+mod cluster_rule_shadowed;
 mod common;
 mod egress_without_dns;
 mod ipblock_contains_pods;
 mod missing_default_deny;
 mod named_port_not_exposed;
+mod networks_contain_pods;
+mod pass_allows;
 mod peer_selects_nothing;
 mod policy_selects_nothing;
 mod redundancy;
 mod redundancy_skipped;
 mod redundant_policy;
 mod redundant_rule;
+mod same_priority_overlap;
 mod service_port_mismatch;
 mod shadowed_rule;
+mod stale_peer_shape;
+mod tiers;
 mod unknown_namespace_label;
 mod unprotected_endpoint;
 
@@ -70,6 +78,13 @@ pub const CODES: &[(&str, Severity, &str)] = &[
     ("service-port-mismatch", Severity::Warning, "an ingress rule allows a Service's port on the pods behind it, but not the targetPort they receive its traffic on"),
     ("missing-default-deny", Severity::Info, "a namespace where no policy with an empty podSelector isolates ingress, so new pods there accept every connection"),
     ("missing-default-deny-egress", Severity::Info, "a namespace that isolates the egress of some pods, but where no policy with an empty podSelector isolates egress for new pods"),
+    ("same-priority-overlap", Severity::Warning, "two cluster policies of one tier with the same priority decide a connection differently (shown with a pod pair)"),
+    ("cluster-rule-shadowed", Severity::Warning, "a cluster policy rule that matches traffic but never decides any: an earlier rule or tier takes it first"),
+    ("pass-allows", Severity::Warning, "a Pass that in effect allows: no NetworkPolicy or Baseline rule decides what it hands on (a Baseline Pass always allows)"),
+    ("banp-not-default", Severity::Error, "a BaselineAdminNetworkPolicy not named `default`, which the API server refuses"),
+    ("networks-contain-pods", Severity::Warning, "a cluster policy's `networks` contain pod IPs, so the rule decides pod traffic too"),
+    ("stale-peer-shape", Severity::Warning, "a cluster policy peer in the v0.1.x shape (`namespaces: {namespaceSelector: ...}`) that current CRDs refuse or prune"),
+    ("tier-checks-skipped", Severity::Info, "the model is too large for the semantic cluster policy checks"),
 ];
 
 /// Tunable bounds of the expensive checks.
@@ -103,6 +118,8 @@ pub fn lint_with(model: &Model, options: &Options) -> Vec<Diagnostic> {
     and_or_trap::check(&cx, &mut out);
     egress_without_dns::check(&cx, &mut out);
     missing_default_deny::check(&cx, &mut out);
+    banp_not_default::check(&cx, &mut out);
+    stale_peer_shape::check(&cx, &mut out);
     if !model.cluster.pods.is_empty() {
         policy_selects_nothing::check(&cx, &mut out);
         unknown_namespace_label::check(&cx, &mut out);
@@ -112,6 +129,8 @@ pub fn lint_with(model: &Model, options: &Options) -> Vec<Diagnostic> {
         unprotected_endpoint::check(&cx, &mut out);
         service_port_mismatch::check(&cx, &mut out);
         redundancy::check(&cx, &mut out);
+        networks_contain_pods::check(&cx, &mut out);
+        tiers::check(&cx, &mut out);
     }
     out.sort_by(|a, b| {
         let ka = a.span.map(|s| (s.file, s.start, s.end));

@@ -9,6 +9,7 @@
 use std::collections::BTreeMap;
 
 use super::{redundancy_skipped, redundant_policy, redundant_rule, shadowed_rule, Cx};
+use crate::chain::PairStep;
 use crate::diagnostic::Diagnostic;
 use crate::engine::{Connectivity, Engine};
 use crate::exposure;
@@ -203,7 +204,7 @@ fn single_rule_model(
     Model {
         cluster: model.cluster.clone(),
         policies: vec![p],
-        diagnostics: Vec::new(),
+        ..Model::default()
     }
 }
 
@@ -223,10 +224,10 @@ pub(super) fn rules_mut<'m>(
 }
 
 /// The first pair where `direction`'s side of a target allows something in `before` that
-/// it does not in `after` (the pair verdict of each side, not the connection), worded as
-/// `x/a -> y/b on TCP 80, denied by the ingress of y/b`; `None` when that side allows the
-/// same everywhere. Used when a removal changes no connection, to tell "other rules allow
-/// the same" from "the other end denies it anyway".
+/// it does not in `after` (the pair verdict of each side through every tier, not the
+/// connection), worded as `x/a -> y/b on TCP 80, denied by the ingress of y/b`; `None` when
+/// that side allows the same everywhere. Used when a removal changes no connection, to
+/// tell "other rules allow the same" from "the other end denies it anyway".
 pub(super) fn side_change(
     before: &Model,
     after: &Model,
@@ -234,33 +235,108 @@ pub(super) fn side_change(
     targets: &[usize],
     direction: PolicyType,
 ) -> Option<String> {
-    let side = |model: &Model, t: usize, peer: Endpoint| match direction {
-        PolicyType::Egress => pair::evaluate_pair(model, Endpoint::Pod(t), peer)
-            .egress
-            .ports(),
-        PolicyType::Ingress => pair::evaluate_pair(model, peer, Endpoint::Pod(t))
-            .ingress
-            .ports(),
+    let (pair, lost) = first_change(before, after, slices, targets, direction, Tiers::All)?;
+    let (me, other) = pair.names(before);
+    Some(match direction {
+        PolicyType::Egress => {
+            format!("{me} -> {other} on {lost}, denied by the ingress of {other}")
+        }
+        PolicyType::Ingress => {
+            format!("{other} -> {me} on {lost}, denied by the egress of {other}")
+        }
+    })
+}
+
+/// The first pair where the NetworkPolicy tier of `direction`'s side admits something in
+/// `before` that it does not in `after`, while the side through every tier does not
+/// change (see [`side_change`]): a cluster policy decides it first. Worded as `x/a -> y/b
+/// on TCP 80, decided first by [Admin] ...`.
+pub(super) fn decided_first(
+    before: &Model,
+    after: &Model,
+    slices: &Slices,
+    targets: &[usize],
+    direction: PolicyType,
+) -> Option<String> {
+    let (pair, lost) = first_change(before, after, slices, targets, direction, Tiers::None)?;
+    let (me, other) = pair.names(before);
+    let (src, dst) = match direction {
+        PolicyType::Egress => (Endpoint::Pod(pair.target), pair.peer),
+        PolicyType::Ingress => (pair.peer, Endpoint::Pod(pair.target)),
     };
-    for &t in targets {
+    let verdict = pair::evaluate_pair(before, src, dst);
+    let chain = match direction {
+        PolicyType::Egress => verdict.egress_chain,
+        PolicyType::Ingress => verdict.ingress_chain,
+    };
+    let by = chain.steps.iter().find_map(|step| match step {
+        PairStep::Rule { rule, ports }
+            if rule.decides().is_some() && !ports.intersection(&lost).is_empty() =>
+        {
+            Some(render::tier_rule(rule))
+        }
+        _ => None,
+    })?;
+    let lost = render::ports_text(&lost);
+    Some(match direction {
+        PolicyType::Egress => format!("{me} -> {other} on {lost}, decided first by {by}"),
+        PolicyType::Ingress => format!("{other} -> {me} on {lost}, decided first by {by}"),
+    })
+}
+
+/// Which side verdict [`first_change`] compares.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Tiers {
+    /// Through every tier.
+    All,
+    /// The NetworkPolicy tier alone.
+    None,
+}
+
+/// A target and one of its peers.
+struct Pair {
+    target: usize,
+    peer: Endpoint,
+}
+
+impl Pair {
+    fn names(&self, model: &Model) -> (String, String) {
+        (
+            render::endpoint_name(model, &Endpoint::Pod(self.target)),
+            render::endpoint_name(model, &self.peer),
+        )
+    }
+}
+
+/// The first (target, peer) whose side allows something in `before` that it does not in
+/// `after`, with what it lost.
+fn first_change(
+    before: &Model,
+    after: &Model,
+    slices: &Slices,
+    targets: &[usize],
+    direction: PolicyType,
+    tiers: Tiers,
+) -> Option<(Pair, AllowedPorts)> {
+    let side = |model: &Model, t: usize, peer: Endpoint| {
+        let (src, dst) = match direction {
+            PolicyType::Egress => (Endpoint::Pod(t), peer),
+            PolicyType::Ingress => (peer, Endpoint::Pod(t)),
+        };
+        let verdict = pair::evaluate_pair(model, src, dst);
+        match (direction, tiers) {
+            (PolicyType::Egress, Tiers::All) => verdict.egress_ports(),
+            (PolicyType::Ingress, Tiers::All) => verdict.ingress_ports(),
+            (PolicyType::Egress, Tiers::None) => verdict.egress.ports(),
+            (PolicyType::Ingress, Tiers::None) => verdict.ingress.ports(),
+        }
+    };
+    for &target in targets {
         for &peer in &slices.peers {
-            let (was, is) = (side(before, t, peer), side(after, t, peer));
-            if was == is {
-                continue;
+            let (was, is) = (side(before, target, peer), side(after, target, peer));
+            if was != is {
+                return Some((Pair { target, peer }, was.difference(&is)));
             }
-            let lost = render::ports_text(&difference(&was, &is));
-            let (me, other) = (
-                render::endpoint_name(before, &Endpoint::Pod(t)),
-                render::endpoint_name(before, &peer),
-            );
-            return Some(match direction {
-                PolicyType::Egress => {
-                    format!("{me} -> {other} on {lost}, denied by the ingress of {other}")
-                }
-                PolicyType::Ingress => {
-                    format!("{other} -> {me} on {lost}, denied by the egress of {other}")
-                }
-            });
         }
     }
     None
@@ -300,11 +376,10 @@ pub(super) fn beyond(
             if was.same_admissions(&is) {
                 continue;
             }
-            let lost = was.exposures.iter().filter(|x| {
-                !is.exposures
-                    .iter()
-                    .any(|y| y.peer == x.peer && y.ports == x.ports && y.named == x.named)
-            });
+            let lost = was
+                .exposures
+                .iter()
+                .filter(|x| !is.exposures.iter().any(|y| y.same_admission(x)));
             for x in lost {
                 if !exposure::certainly_refused(before, x, t, d) {
                     return Beyond::Matters;
@@ -314,21 +389,6 @@ pub(super) fn beyond(
         }
     }
     verdict
-}
-
-/// Per protocol, the ports of `a` not in `b`.
-fn difference(a: &AllowedPorts, b: &AllowedPorts) -> AllowedPorts {
-    let mut out = AllowedPorts::default();
-    for p in crate::model::Protocol::ALL {
-        let keep = a
-            .get(p)
-            .ranges
-            .iter()
-            .flat_map(|&(x, y)| (x..=y).filter(|n| !b.get(p).contains(*n)))
-            .map(|n| (n, n));
-        *out.get_mut(p) = crate::ports::PortSet::from_ranges(keep);
-    }
-    out
 }
 
 /// Whether a rule allows nothing on its own (then the selector and named-port findings say

@@ -1,6 +1,8 @@
 //! `redundant-rule`: removing the rule changes no connection — because other rules allow
-//! the same, or because the other end of every connection only it allows denies it anyway.
-//! The message says which: the advice differs (delete the rule, or fix the other end).
+//! the same, because the other end of every connection only it allows denies it anyway, or
+//! because a cluster policy decides those connections before the NetworkPolicies. The
+//! message says which: the advice differs (delete the rule, fix the other end, or look at
+//! the cluster policy).
 //!
 //! The input is a snapshot, and a rule may be there for pods that do not exist yet (a DNS
 //! rule to `namespaceSelector: {}` when the DNS pods are not in the snapshot). So a rule is
@@ -12,7 +14,7 @@ use std::collections::BTreeSet;
 
 use super::common::{direction_word, finding, policy_name};
 use super::redundancy::{
-    allows_nothing, beyond, rules_mut, side_change, Beyond, RuleGroup, Slices,
+    allows_nothing, beyond, decided_first, rules_mut, side_change, Beyond, RuleGroup, Slices,
 };
 use crate::diagnostic::{Diagnostic, Severity};
 use crate::model::{Model, NetworkPolicyRule};
@@ -95,12 +97,20 @@ fn redundant(
         Beyond::Same => None,
         _ => side_change(model, alone, slices, group.targets, group.direction),
     };
-    let (message, help) = match example {
-        None => (
+    let first = match example {
+        None => decided_first(model, alone, slices, group.targets, group.direction),
+        Some(_) => None,
+    };
+    let (message, help) = match (example, first) {
+        (None, Some(first)) => (
+            format!("rule spec.{word}[{i}] of `{name}` changes no connection: what only it allows, a cluster policy decides first (e.g. {first})"),
+            "delete the rule, or change the cluster policy if those connections should be left to the NetworkPolicies".to_string(),
+        ),
+        (None, None) => (
             format!("rule spec.{word}[{i}] of `{name}` is redundant: removing it changes no connection (other rules allow the same)"),
             "delete the rule, or change it if it was meant to allow more".to_string(),
         ),
-        Some(example) => (
+        (Some(example), _) => (
             format!("rule spec.{word}[{i}] of `{name}` changes no connection: what only it allows, the other end denies (e.g. {example})"),
             "if those connections should work, allow them at the other end too (`netpol explain` shows which side denies); otherwise delete the rule".to_string(),
         ),

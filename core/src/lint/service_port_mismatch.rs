@@ -12,15 +12,20 @@
 //! - the pod does not itself declare the Service's `port` as a container port (then
 //!   allowing it may be meant for direct connections);
 //! - the rule's peers match no existing pod, or at least one they match is denied the
-//!   `targetPort` at that pod by every rule (another rule may already allow it, and then
-//!   the mistake costs nothing today).
+//!   `targetPort` at that pod by the NetworkPolicies (another rule may already allow it,
+//!   and then the mistake costs nothing today; an Admin-tier rule deciding that connection
+//!   first makes the rule irrelevant to it either way);
+//! - the Admin tier does not decide the `targetPort` first for every peer the rule
+//!   describes (then the NetworkPolicies never see that port from them).
 
 use std::cell::OnceCell;
 
 use super::common::{finding, policy_name};
 use super::Cx;
+use crate::chain::DecidingTier;
 use crate::diagnostic::{Diagnostic, Related, Severity};
 use crate::eval;
+use crate::exposure::admin_decides_first;
 use crate::model::{
     Endpoint, Flow, NetworkPolicy, NetworkPolicyRule, PolicyType, PortRef, Service, ServicePort,
 };
@@ -159,10 +164,18 @@ impl Site<'_> {
                 protocol,
                 port: target,
             };
-            !eval::evaluate(cx.model, &flow).ingress.is_allowed()
+            let verdict = eval::evaluate(cx.model, &flow);
+            // Denied by the NetworkPolicies themselves: fixing the rule would let it in.
+            verdict.ingress_chain.decided_by() == Some(DecidingTier::NetworkPolicy)
+                && !verdict.ingress_allowed()
         });
-        // Every existing peer reaches the target port by another rule: no harm today.
+        // Every existing peer reaches the target port by another rule (or an Admin rule
+        // decides it first): no harm today.
         if !sources.is_empty() && denied.is_none() {
+            return None;
+        }
+        let rule = (self.policy, self.rule);
+        if admin_decides_first(cx.model, pod, PolicyType::Ingress, rule, (protocol, target)) {
             return None;
         }
         Some(Miss {

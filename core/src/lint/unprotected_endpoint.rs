@@ -4,9 +4,13 @@
 //! Ingress is a warning: an ingress gap is what exposes a service. Egress is an info:
 //! isolating the egress of a few pods (the internal-policy example) is a common,
 //! deliberate pattern, but the others' open egress is still worth seeing.
+//!
+//! An endpoint an Admin or Baseline policy guards in a direction (one selecting it denies
+//! something there) is not open to everything, so it is not reported (`cluster_guard`).
 
 use std::collections::BTreeMap;
 
+use super::cluster_guard::guards_pod;
 use super::common::{direction_word, finding, list, plural};
 use super::Cx;
 use crate::diagnostic::{Diagnostic, Related, Severity, Span};
@@ -50,10 +54,13 @@ fn by_namespace<'m>(cx: &Cx<'m>) -> BTreeMap<&'m str, Split> {
             }
         }
         let entry = by_ns.entry(pod.namespace.as_str()).or_default();
-        for d in 0..2 {
+        for (d, direction) in [PolicyType::Ingress, PolicyType::Egress]
+            .into_iter()
+            .enumerate()
+        {
             if isolated[d] {
                 entry[d].0.push(i);
-            } else {
+            } else if !guards_pod(cx.model, pod, direction) {
                 entry[d].1.push(i);
             }
         }

@@ -7,8 +7,9 @@
 
 use std::collections::{BTreeMap, HashMap};
 
+use crate::cluster_policy::{ClusterNetworkPolicy, ClusterPolicyKind};
 use crate::diagnostic::{sort_diagnostics, Diagnostic, Span};
-use crate::model::{Cluster, Model, Namespace, Parsed, Service, NAMESPACE_NAME_LABEL};
+use crate::model::{Cluster, Model, Namespace, Node, Parsed, Service, NAMESPACE_NAME_LABEL};
 
 fn at(span: Option<Span>) -> String {
     match span {
@@ -27,9 +28,15 @@ pub fn build(sources: Vec<Parsed>) -> Model {
     let mut policy_names: HashMap<(String, String), Span> = HashMap::new();
     let mut services: BTreeMap<String, Service> = BTreeMap::new();
     let mut ignored: BTreeMap<String, usize> = BTreeMap::new();
+    let mut nodes: BTreeMap<String, Node> = BTreeMap::new();
+    let mut cluster_policies = Vec::new();
 
     for source in sources {
         diagnostics.extend(source.diagnostics);
+        for node in source.nodes {
+            merge_node(&mut nodes, node, &mut diagnostics);
+        }
+        cluster_policies.extend(source.cluster_policies);
         for ns in source.namespaces {
             if let Some(first) = namespaces.get(&ns.name) {
                 diagnostics.push(
@@ -118,6 +125,9 @@ pub fn build(sources: Vec<Parsed>) -> Model {
 
     pods.sort_by(|a, b| a.id.cmp(&b.id));
     policies.sort_by(|a, b| (&a.namespace, &a.name, a.span).cmp(&(&b.namespace, &b.name, b.span)));
+    // Evaluation order: tier, priority, name, kind (and position, for duplicates).
+    cluster_policies.sort_by(|a, b| (a.order_key(), a.span).cmp(&(b.order_key(), b.span)));
+    duplicate_cluster_policies(&cluster_policies, &mut diagnostics);
     sort_diagnostics(&mut diagnostics);
     Model {
         cluster: Cluster {
@@ -125,8 +135,10 @@ pub fn build(sources: Vec<Parsed>) -> Model {
             pods,
             services: services.into_values().collect(),
             ignored,
+            nodes: nodes.into_values().collect(),
         },
         policies,
+        cluster_policies,
         diagnostics,
     }
 }
@@ -153,4 +165,54 @@ fn add_service(
         return;
     }
     services.insert(service.id.clone(), service);
+}
+
+/// Keeps the first declaration of a node name.
+fn merge_node(nodes: &mut BTreeMap<String, Node>, node: Node, diagnostics: &mut Vec<Diagnostic>) {
+    if let Some(first) = nodes.get(&node.name) {
+        diagnostics.push(
+            Diagnostic::warning(
+                "duplicate-node",
+                node.span,
+                format!(
+                    "node `{}` is declared twice (first at {}); this declaration was ignored",
+                    node.name,
+                    at(first.span)
+                ),
+            )
+            .with_help("declare each node once, with all its labels and addresses"),
+        );
+        return;
+    }
+    nodes.insert(node.name.clone(), node);
+}
+
+/// Two objects of one kind with one name cannot both exist (cluster-scoped: no namespace).
+fn duplicate_cluster_policies(
+    policies: &[ClusterNetworkPolicy],
+    diagnostics: &mut Vec<Diagnostic>,
+) {
+    let mut seen: HashMap<(ClusterPolicyKind, &str), Span> = HashMap::new();
+    let mut by_position: Vec<&ClusterNetworkPolicy> = policies.iter().collect();
+    by_position.sort_by_key(|p| p.span);
+    for policy in by_position {
+        let key = (policy.kind, policy.name.as_str());
+        if let Some(first) = seen.get(&key) {
+            diagnostics.push(
+                Diagnostic::error(
+                    "duplicate-policy",
+                    Some(policy.span),
+                    format!(
+                        "the {} `{}` is defined twice (first at {}); both are evaluated, but Kubernetes keeps only one",
+                        policy.kind.as_str(),
+                        policy.name,
+                        at(Some(*first))
+                    ),
+                )
+                .with_help("rename one of them, or merge their rules"),
+            );
+        } else {
+            seen.insert(key, policy.span);
+        }
+    }
 }

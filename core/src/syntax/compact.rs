@@ -17,7 +17,7 @@ use std::collections::HashSet;
 use std::net::IpAddr;
 
 use crate::diagnostic::{Diagnostic, FileId, Span};
-use crate::model::{ContainerPort, Labels, Namespace, Parsed, Pod, Protocol};
+use crate::model::{ContainerPort, Labels, Namespace, Node, Parsed, Pod, Protocol};
 use crate::syntax::lines::Lines;
 use crate::syntax::names;
 
@@ -26,6 +26,8 @@ use crate::syntax::names;
 const KEYWORDS: &[(&str, &str)] = &[
     ("namespace", "Namespace"),
     ("ns", "Namespace"),
+    ("node", "Node"),
+    ("no", "Node"),
     ("pod", "Pod"),
     ("po", "Pod"),
     ("deployment", "Deployment"),
@@ -125,7 +127,7 @@ pub fn parse(file: FileId, text: &str) -> Parsed {
             let words: Vec<&str> = KEYWORDS.iter().map(|(k, _)| *k).collect();
             let help = match names::did_you_mean(&lower, &words) {
                 Some(s) => format!("did you mean `{s}`?"),
-                None => "lines start with namespace, pod, deployment, statefulset, daemonset, replicaset, job or cronjob".into(),
+                None => "lines start with namespace, node, pod, deployment, statefulset, daemonset, replicaset, job or cronjob".into(),
             };
             cx.error(
                 "unknown-keyword",
@@ -171,6 +173,13 @@ pub fn parse(file: FileId, text: &str) -> Parsed {
                 labels: fields.labels,
                 span,
             });
+            continue;
+        }
+
+        if *kind == "Node" {
+            if let Some(node) = node_line(&mut cx, (name_start, name_tok), items, span) {
+                out.nodes.push(node);
+            }
             continue;
         }
 
@@ -236,6 +245,45 @@ pub fn parse(file: FileId, text: &str) -> Parsed {
     }
     out.diagnostics = cx.diags;
     out
+}
+
+/// `node NAME key=value... ip=A,B`: a node with labels and addresses (what `nodes` peers of
+/// cluster policies select). Node names are DNS subdomains, without a namespace.
+fn node_line(
+    cx: &mut Line,
+    (name_start, name): (usize, &str),
+    items: &[(usize, &str)],
+    span: Option<Span>,
+) -> Option<Node> {
+    let name_end = name_start + name.len();
+    let bad = name.len() > 253 || name.split('.').any(|part| names::dns_label(part).is_err());
+    if bad {
+        cx.error(
+            "invalid-name",
+            name_start,
+            name_end,
+            format!("node name `{name}` is not a DNS subdomain; the line was ignored"),
+            "node names are lower-case DNS names such as `worker-1` or `ip-10-0-0-1.ec2.internal`"
+                .into(),
+        );
+        return None;
+    }
+    let fields = read_items(cx, items, true);
+    if !fields.ports.is_empty() || fields.node.is_some() || fields.host_network {
+        cx.warning(
+            "ignored-field",
+            name_start,
+            name_end,
+            format!("`ports=`, `node=` and `hostNetwork=` are for pods; on node `{name}` they were ignored"),
+            "a node line takes labels and `ip=`/`ips=` (its InternalIP/ExternalIP addresses)".into(),
+        );
+    }
+    Some(Node {
+        name: name.to_owned(),
+        labels: fields.labels,
+        addresses: fields.ips,
+        span,
+    })
 }
 
 /// The part of a line before a comment (`#` at the start or after white space).

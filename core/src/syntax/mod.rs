@@ -1,8 +1,9 @@
 //! Text to model: YAML/JSON manifests and the compact form, then merging into a [`Model`].
 //!
 //! - `yaml` builds a spanned tree from YAML events (so every object keeps its text);
-//! - `lower` turns manifests into model objects (policies, namespaces, pods and workloads,
-//!   Services), applying Kubernetes defaulting once;
+//! - `lower` turns manifests into model objects (NetworkPolicies, the cluster policies of the
+//!   Admin and Baseline tiers, Namespaces, Pods, workloads, Services, Nodes), applying
+//!   Kubernetes defaulting once;
 //! - `compact` reads the one-line-per-object cluster form of the playground;
 //! - [`build()`] merges sources: implicit namespaces, sorting, duplicate checks.
 //!
@@ -28,12 +29,17 @@
 //! | `invalid-policy-type`, `ignored-rules`, `egress-not-isolated` | error / warning | `policyTypes` values and their interplay with the rules |
 //! | `missing-field`, `missing-template`, `host-network`, `invalid-ip` | warning / info | suspicious objects that are still read |
 //! | `unknown-keyword`, `ignored-field` | error / warning | compact form |
-//! | `duplicate-policy`, `duplicate-endpoint`, `duplicate-service`, `duplicate-namespace` | error / warning | found by [`build()`] across sources |
+//! | `duplicate-policy`, `duplicate-endpoint`, `duplicate-service`, `duplicate-namespace`, `duplicate-node` | error / warning | found by [`build()`] across sources |
+//! | `invalid-priority`, `invalid-tier`, `invalid-subject` | error | a cluster policy the API server refuses as a whole; it is dropped |
+//! | `invalid-action`, `invalid-domain-name`, `unsupported-field` | error | a cluster policy rule that cannot be read (with `invalid-peer`, `invalid-cidr`, `invalid-port`, `unknown-protocol`, `missing-field`); it fails closed |
+//! | `rule-fails-closed` | warning | what such a rule does: an Accept matches nothing, a Deny or Pass denies what it could have matched |
+//! | `too-many-items` | error | more rules, peers, ports, CIDRs or names than the CRD allows; read anyway |
+//! | `empty-port-range`, `domain-names-not-accept` | warning | a cluster policy port range that matches nothing; `domainNames` outside an Accept rule |
 //!
-//! Typed lists (`PodList`, `NamespaceList`, ... as the API server returns them) give their
-//! items the list's kind without `List` and the list's `apiVersion` when the items carry
-//! none. Objects of kinds that do not affect policy are counted in `Cluster::ignored` as
-//! well as reported.
+//! Typed lists (`PodList`, `NamespaceList`, `AdminNetworkPolicyList`, ... as the API server
+//! returns them) give their items the list's kind without `List` and the list's `apiVersion`
+//! when the items carry none. Objects of kinds that do not affect policy are counted in
+//! `Cluster::ignored` as well as reported.
 
 mod build;
 mod compact;

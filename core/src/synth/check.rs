@@ -57,7 +57,8 @@ pub(crate) fn with_written(model: &Model, text: &str) -> Model {
     crate::build(vec![as_parsed(model, true), crate::parse(WRITTEN, text)])
 }
 
-/// `model`'s cluster, with or without its policies, as one parsed source.
+/// `model`'s cluster, with or without its NetworkPolicies (its cluster policies always), as
+/// one parsed source.
 pub(crate) fn as_parsed(model: &Model, policies: bool) -> Parsed {
     Parsed {
         policies: if policies {
@@ -69,6 +70,9 @@ pub(crate) fn as_parsed(model: &Model, policies: bool) -> Parsed {
         pods: model.cluster.pods.clone(),
         services: model.cluster.services.clone(),
         ignored: model.cluster.ignored.clone(),
+        nodes: model.cluster.nodes.clone(),
+        // The cluster admins' tiers stay in force whatever NetworkPolicies are written.
+        cluster_policies: model.cluster_policies.clone(),
         diagnostics: Vec::new(),
     }
 }

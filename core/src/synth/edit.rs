@@ -21,10 +21,11 @@ use super::groups::{dns_label, preferred_label, Groups};
 use super::narrow::{self, Excluded};
 use super::plan::{self, model_ports, Party, PortItem, Ports};
 use super::synthesize::{declared, host_block, port_name};
+use super::tiers;
 use super::yaml::{self, Notes};
 use crate::diagnostic::FileId;
 use crate::model::{
-    Endpoint, Model, NetworkPolicy, NetworkPolicyRule, Parsed, PolicyType, PortRef,
+    Endpoint, Model, NetworkPolicy, NetworkPolicyRule, Parsed, PolicyType, PortRef, Protocol,
 };
 use crate::pair::PairDirection;
 use crate::ports::{AllowedPorts, PortSet};
@@ -86,6 +87,20 @@ pub enum EditError {
         dst: String,
         /// What is allowed.
         ports: String,
+    },
+    /// The ports asked about are decided by an Admin-tier cluster policy before any
+    /// NetworkPolicy is consulted (or, for "deny this", stay open by the tiers whatever
+    /// NetworkPolicies say).
+    #[error("{src} to {dst} on {ports} is {state} by the cluster admins' policy tiers whatever NetworkPolicies say; change the cluster policy that decides it (see the explanation)")]
+    DecidedByTiers {
+        /// The source.
+        src: String,
+        /// The destination.
+        dst: String,
+        /// The ports no NetworkPolicy edit can change.
+        ports: String,
+        /// `denied` or `allowed`.
+        state: &'static str,
     },
     /// "Deny this" on a pair that is denied already.
     #[error("{src} cannot reach {dst} on {ports} already")]
@@ -199,7 +214,7 @@ pub(crate) fn allow(
     let parsed = parse_each(sources);
     let model = crate::build(parsed.clone());
     let ws = Workspace::new(sources, target, &model, parsed);
-    let ask = ws.ask(src, dst, port, true)?;
+    let mut ask = ws.ask(src, dst, port, true)?;
     let allowed = ws.before.engine.allowed_ports(src, dst);
     if covers(&allowed, &ask.ports) {
         return Err(EditError::AlreadyAllowed {
@@ -208,15 +223,29 @@ pub(crate) fn allow(
             ports: allowed.to_string(),
         });
     }
+    // Only what the Admin tier leaves to NetworkPolicies can be opened by editing them.
+    if let Some(limits) = tiers::limits(ws.model, src, dst) {
+        let reachable = ask.ports.intersection(&limits.ceiling);
+        if covers(&allowed, &reachable) {
+            return Err(EditError::DecidedByTiers {
+                src: ws.name(src),
+                dst: ws.name(dst),
+                ports: ask.ports.difference(&allowed).to_string(),
+                state: "denied",
+            });
+        }
+        ask.ports = reachable;
+    }
     let verdict = crate::evaluate_pair(ws.model, src, dst);
+    keep_tier_admitted(&mut ask, &verdict, &allowed);
     let egress = match src {
-        Endpoint::Pod(s) if !covers(&verdict.egress.ports(), &ask.ports) => {
+        Endpoint::Pod(s) if !covers(&verdict.egress_chain.ports(), &ask.ports) => {
             ws.allow_side(s, PolicyType::Egress, dst, &ask)
         }
         _ => vec![Candidate::none()],
     };
     let ingress = match dst {
-        Endpoint::Pod(d) if !covers(&verdict.ingress.ports(), &ask.ports) => {
+        Endpoint::Pod(d) if !covers(&verdict.ingress_chain.ports(), &ask.ports) => {
             ws.allow_side(d, PolicyType::Ingress, src, &ask)
         }
         _ => vec![Candidate::none()],
@@ -228,6 +257,35 @@ pub(crate) fn allow(
         .rank(&combine(&egress, &first), &ask, true)
         .map_or_else(Candidate::none, |i| egress[i].clone());
     ws.best(combine(&[chosen], &ingress), &ask, true)
+}
+
+/// A side no NetworkPolicy isolates yet becomes isolated by the rule "allow this" writes
+/// there, and then stops taking what the Baseline tier (or an Admin Pass to it) admitted:
+/// the pair's ports open that way are asked for too, so opening one port never closes
+/// another of the same pair. (Other pairs that lose ports are listed in the proposal.)
+fn keep_tier_admitted(ask: &mut Ask, verdict: &crate::PairVerdict, allowed: &AllowedPorts) {
+    let newly_isolated = |direction: &PairDirection, side: &AllowedPorts| {
+        *direction == PairDirection::NotIsolated && !covers(side, &ask.ports)
+    };
+    let isolating = newly_isolated(&verdict.egress, &verdict.egress_chain.ports())
+        || newly_isolated(&verdict.ingress, &verdict.ingress_chain.ports());
+    let kept = allowed.difference(&ask.ports);
+    if !isolating || kept.is_empty() {
+        return;
+    }
+    ask.ports = ask.ports.union(&kept);
+    let mut items = BTreeSet::new();
+    for protocol in [Protocol::TCP, Protocol::UDP, Protocol::SCTP] {
+        for &(first, last) in &kept.get(protocol).ranges {
+            items.insert(PortItem {
+                protocol,
+                port: Some(PortRef::Number(first)),
+                end: (last > first).then_some(last),
+            });
+        }
+    }
+    ask.items.merge(&Ports::Some(items));
+    ask.words = format!("{} (keeping {kept} open)", ask.words);
 }
 
 /// See [`super::deny`].
@@ -251,6 +309,24 @@ pub(crate) fn deny(
             ports: ask.words,
         });
     }
+    // What the Admin tier accepts (or what the tiers keep open) no NetworkPolicy closes.
+    let selectable =
+        |e: Endpoint| matches!(e, Endpoint::Pod(i) if !ws.model.cluster.pods[i].host_network);
+    let limits = (selectable(src) && selectable(dst))
+        .then(|| tiers::limits(ws.model, src, dst))
+        .flatten();
+    let closing = match limits {
+        Some(limits) if covers(&limits.floor, &closing) => {
+            return Err(EditError::DecidedByTiers {
+                src: ws.name(src),
+                dst: ws.name(dst),
+                ports: closing.to_string(),
+                state: "allowed",
+            });
+        }
+        Some(limits) => closing.difference(&limits.floor),
+        None => closing,
+    };
     ask.ports = closing;
     let verdict = crate::evaluate_pair(ws.model, src, dst);
     let mut combos = Vec::new();

@@ -28,6 +28,7 @@ mod groups;
 mod narrow;
 mod plan;
 mod synthesize;
+mod tiers;
 mod yaml;
 
 use serde::Serialize;

@@ -383,10 +383,12 @@ impl<'a> Synth<'a> {
                 }
                 let wanted = self.wanted(port, d);
                 let verdict = crate::evaluate_pair(base, s, d);
+                // Each side as it decides through every tier: a side no NetworkPolicy
+                // isolates may still be closed by a Baseline (or Admin) rule.
                 let admits = |ports: AllowedPorts| !ports.intersection(&wanted).is_empty();
                 let sides = Sides {
-                    egress: !admits(verdict.egress.ports()),
-                    ingress: !admits(verdict.ingress.ports()),
+                    egress: !admits(verdict.egress_chain.ports()),
+                    ingress: !admits(verdict.ingress_chain.ports()),
                 };
                 if sides == Sides::default() {
                     continue;

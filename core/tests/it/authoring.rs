@@ -20,8 +20,8 @@ use std::path::{Path, PathBuf};
 use netpol_core::assert::{Expect, Expectation, NamespaceMatch, Selector, Spec};
 use netpol_core::synth::{self, Options, PairChange, Synthesis, WRITTEN};
 use netpol_core::{
-    evaluate_pair, AllowedPorts, Endpoint, Engine, FileId, Model, PortRef, PortSet, PortSpec,
-    Protocol,
+    evaluate_pair, AllowedPorts, Endpoint, Engine, FileId, Model, PairStep, PortRef, PortSet,
+    PortSpec, Protocol, RuleAction, Tier,
 };
 use proptest::prelude::*;
 use serde::Deserialize;
@@ -362,10 +362,65 @@ fn minus(a: &AllowedPorts, b: &AllowedPorts) -> AllowedPorts {
 
 /// Host-network pods without an IP cannot be matched by any peer: a requirement from
 /// one towards an isolated pod cannot be met.
+/// The ports of `src → dst` an Admin-tier rule denies on either side, from the pair
+/// verdict's chains: no NetworkPolicy can open them.
+fn admin_denied(model: &Model, src: Endpoint, dst: Endpoint) -> AllowedPorts {
+    let verdict = evaluate_pair(model, src, dst);
+    let mut denied = AllowedPorts::default();
+    for chain in [&verdict.egress_chain, &verdict.ingress_chain] {
+        for step in &chain.steps {
+            if let PairStep::Rule { rule, ports } = step {
+                if rule.policy.tier == Tier::Admin
+                    && (rule.action == RuleAction::Deny || rule.fail_closed)
+                {
+                    denied = denied.union(ports);
+                }
+            }
+        }
+    }
+    denied
+}
+
+/// The ports of `src → dst` Admin-tier rules accept on both sides: no NetworkPolicy can
+/// close them.
+fn admin_accepted(model: &Model, src: Endpoint, dst: Endpoint) -> AllowedPorts {
+    let verdict = evaluate_pair(model, src, dst);
+    let side = |chain: &netpol_core::PairChain, pod: bool| {
+        if !pod {
+            return AllowedPorts::all();
+        }
+        let mut accepted = AllowedPorts::default();
+        for step in &chain.steps {
+            if let PairStep::Rule { rule, ports } = step {
+                if rule.policy.tier == Tier::Admin
+                    && rule.action == RuleAction::Accept
+                    && !rule.fail_closed
+                {
+                    accepted = accepted.union(ports);
+                }
+            }
+        }
+        accepted
+    };
+    let is_pod = |e: Endpoint| matches!(e, Endpoint::Pod(_));
+    side(&verdict.egress_chain, is_pod(src))
+        .intersection(&side(&verdict.ingress_chain, is_pod(dst)))
+}
+
 fn satisfiable(model: &Model, spec: &Spec) -> bool {
     spec.expectations.iter().all(|e| {
+        // An Admin-tier Deny of every port asked for cannot be undone by NetworkPolicies.
+        let from = ends(model, e.from.as_ref().unwrap());
+        let to = ends(model, e.to.as_ref().unwrap());
+        let open_to_policies = from.iter().all(|s| {
+            to.iter().filter(|d| *d != s).all(|d| {
+                let want = wanted(model, e, *d).unwrap_or_else(AllowedPorts::all);
+                !want.difference(&admin_denied(model, *s, *d)).is_empty()
+            })
+        });
         let named = |sel: &Option<Selector>| !ends(model, sel.as_ref().unwrap()).is_empty();
-        named(&e.from)
+        open_to_policies
+            && named(&e.from)
             && named(&e.to)
             && ends(model, e.from.as_ref().unwrap())
                 .iter()
@@ -660,6 +715,36 @@ fn judge_edits(
         };
         let proposal = match result {
             Ok(p) => p,
+            Err(e @ synth::EditError::DecidedByTiers { .. }) => {
+                // Judged with the pair verdict's chains: the Admin tier decides every port
+                // that the edit could have changed.
+                let asked = match &port {
+                    Some(p) => {
+                        let mut a = AllowedPorts::default();
+                        for n in p.numbers(&model, dst) {
+                            *a.get_mut(p.protocol) =
+                                a.get(p.protocol).union(&PortSet::from_ranges([(n, n)]));
+                        }
+                        a
+                    }
+                    None => AllowedPorts::all(),
+                };
+                let changeable = if allowing {
+                    asked
+                        .difference(&allowed)
+                        .difference(&admin_denied(&model, src, dst))
+                } else {
+                    asked
+                        .intersection(&allowed)
+                        .difference(&admin_accepted(&model, src, dst))
+                };
+                // With no port given, "allow" asks for the destination's declared ports.
+                assert!(
+                    changeable.is_empty() || port.is_none(),
+                    "{label}: {src:?} -> {dst:?} on {port:?}: {e}, but {changeable} could change"
+                );
+                continue;
+            }
             Err(e) => {
                 let refused = matches!(
                     e,
@@ -750,5 +835,81 @@ fn allow_and_deny_on_every_conformance_cluster_report_exactly_what_the_text_does
     assert!(
         judged.0 >= 150 && judged.1 >= 150,
         "too few proposals judged: {judged:?}"
+    );
+}
+
+const TIERED_CLUSTER: &str = "namespace prod team=a\nnamespace dev team=b\npod prod/db app=db ip=10.0.0.2 ports=pg:5432,http:8080\npod dev/tool app=tool ip=10.1.0.1\n";
+
+fn pod(model: &Model, name: &str) -> Endpoint {
+    let i = model
+        .cluster
+        .pods
+        .iter()
+        .position(|p| format!("{}/{}", p.namespace, p.name) == name)
+        .expect("pod");
+    Endpoint::Pod(i)
+}
+
+#[test]
+fn allow_refuses_what_an_admin_deny_decides_and_names_the_tiers() {
+    let policies = "apiVersion: policy.networking.k8s.io/v1alpha1
+kind: AdminNetworkPolicy
+metadata: {name: no-dev-to-db}
+spec:
+  priority: 1
+  subject: {namespaces: {matchLabels: {team: a}}}
+  ingress:
+  - name: deny-dev
+    action: Deny
+    from: [{namespaces: {namespaceSelector: {matchLabels: {team: b}}}}]
+    ports: [{portNumber: {protocol: TCP, port: 5432}}]
+";
+    let sources = [(FileId(0), TIERED_CLUSTER), (FileId(1), policies)];
+    let model = netpol_core::load(&sources);
+    let (tool, db) = (pod(&model, "dev/tool"), pod(&model, "prod/db"));
+    let pg = PortSpec::new(PortRef::Number(5432), Protocol::TCP);
+    let refused = synth::allow(&sources, FileId(1), tool, db, Some(&pg));
+    match refused {
+        Err(e @ synth::EditError::DecidedByTiers { .. }) => {
+            assert!(e.to_string().contains("TCP 5432"), "{e}");
+        }
+        other => panic!("expected a refusal naming the tiers, got {other:?}"),
+    }
+    // 8080 is left to the NetworkPolicies (none isolates: allowed already); deny can
+    // close it with a NetworkPolicy.
+    let http = PortSpec::new(PortRef::Number(8080), Protocol::TCP);
+    let closed = synth::deny(&sources, FileId(1), tool, db, Some(&http)).expect("a proposal");
+    assert!(!closed.target.after.get(Protocol::TCP).contains(8080), "{closed:?}");
+}
+
+#[test]
+fn allow_keeps_the_ports_a_baseline_allow_gave_the_pair() {
+    let policies = "apiVersion: policy.networking.k8s.io/v1alpha1
+kind: BaselineAdminNetworkPolicy
+metadata: {name: default}
+spec:
+  subject: {namespaces: {matchLabels: {team: a}}}
+  ingress:
+  - name: allow-8080
+    action: Allow
+    from: [{namespaces: {namespaceSelector: {matchLabels: {team: b}}}}]
+    ports: [{portNumber: {protocol: TCP, port: 8080}}]
+  - name: deny-dev
+    action: Deny
+    from: [{namespaces: {namespaceSelector: {matchLabels: {team: b}}}}]
+";
+    let sources = [(FileId(0), TIERED_CLUSTER), (FileId(1), policies)];
+    let model = netpol_core::load(&sources);
+    let (tool, db) = (pod(&model, "dev/tool"), pod(&model, "prod/db"));
+    let pg = PortSpec::new(PortRef::Number(5432), Protocol::TCP);
+    let proposal = synth::allow(&sources, FileId(1), tool, db, Some(&pg)).expect("a proposal");
+    // The new policy isolates db for ingress, which ends the Baseline's say: 8080 is
+    // written into the rule too, so the pair keeps it.
+    let after = proposal.target.after.get(Protocol::TCP);
+    assert!(after.contains(5432) && after.contains(8080), "{proposal:?}");
+    assert!(
+        proposal.summary.contains("keeping TCP 8080 open")
+            || proposal.edits.iter().any(|e| e.text.contains("8080")),
+        "{proposal:?}"
     );
 }

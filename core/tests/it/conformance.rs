@@ -22,8 +22,9 @@ use std::net::IpAddr;
 use std::path::{Path, PathBuf};
 
 use netpol_core::{
-    evaluate, load, render, DirectionVerdict, Endpoint, Engine, FileId, Flow, Matrix, MissReason,
-    Model, PortRef, PortSpec, PortSpecError, Protocol, Severity, Verdict,
+    evaluate, load, render, ClusterRuleRef, DecidingTier, DirectionVerdict, Endpoint, Engine,
+    FileId, Flow, Matrix, MissReason, Model, PortRef, PortSpec, PortSpecError, Protocol, Severity,
+    TierChain, TierStep, Verdict,
 };
 use serde::Deserialize;
 
@@ -37,6 +38,8 @@ const FIXTURES_DIR: &str = "fixtures";
 /// The semantic areas; every case lives in one of these directories and every area must
 /// have cases, so a missing area is a test failure rather than a silent gap.
 const AREAS: &[&str] = &[
+    "admin-tier",
+    "baseline-tier",
     "compact",
     "diagnostics",
     "egress",
@@ -54,7 +57,10 @@ const AREAS: &[&str] = &[
     "protocols",
     "selectors",
     "self-traffic",
+    "tiers",
     "union",
+    "upstream-anp",
+    "upstream-cnp",
     "upstream-e2e",
     "workloads",
 ];
@@ -103,6 +109,34 @@ struct Case {
     /// checked", since most inputs carry infos no case is about.
     #[serde(default)]
     infos: Option<Vec<DiagnosticExpectation>>,
+    /// Changes applied one after another, each followed by its own checks; the state
+    /// carries over from step to step (the upstream conformance tests mutate objects).
+    #[serde(default)]
+    steps: Vec<Step>,
+}
+
+/// `steps:` entry: objects to create or replace and to delete, then checks on the result.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Step {
+    /// What the step does and checks.
+    description: String,
+    /// Manifests: each object replaces the one of the same kind, namespace and name in
+    /// the cluster or policies text (in place), or is added to the policies.
+    #[serde(default)]
+    apply: Option<String>,
+    /// Objects to remove: `Kind/name` or `Kind/namespace/name`.
+    #[serde(default)]
+    delete: Vec<String>,
+    #[serde(default)]
+    expect: Vec<FlowExpectation>,
+    #[serde(default)]
+    truth_tables: Vec<TruthTable>,
+    #[serde(default)]
+    allowed_ports: Vec<PortsExpectation>,
+    /// Errors and warnings of this step's state; absent means "none".
+    #[serde(default)]
+    diagnostics: Option<Vec<DiagnosticExpectation>>,
 }
 
 /// `expect:` entry.
@@ -132,6 +166,30 @@ struct FlowExpectation {
     /// Every rule that missed, both directions: `ns/policy:ingress[0] port`.
     #[serde(default)]
     misses: Option<Vec<String>>,
+    /// The tier that decided the source's egress: `admin`, `network-policy`, `baseline`
+    /// or `default`.
+    #[serde(default)]
+    egress_tier: Option<TierWord>,
+    /// The tier that decided the destination's ingress.
+    #[serde(default)]
+    ingress_tier: Option<TierWord>,
+    /// Every cluster-policy rule that matched, both sides, in chain order per side:
+    /// `Kind/name:egress[0] Action` (a Pass that handed on included).
+    #[serde(default)]
+    cluster_rules: Option<Vec<String>>,
+    /// Every rule the chains list as undecidable (`domainNames`): `Kind/name:egress[0]`.
+    #[serde(default)]
+    unknown: Option<Vec<String>>,
+}
+
+/// The tier words of `egress_tier`/`ingress_tier`.
+#[derive(Clone, Copy, Debug, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "kebab-case")]
+enum TierWord {
+    Admin,
+    NetworkPolicy,
+    Baseline,
+    Default,
 }
 
 /// The fixed verdict words, per direction.
@@ -272,23 +330,128 @@ fn fixture_text(name: &str) -> Result<String, String> {
     std::fs::read_to_string(&path).map_err(|e| format!("fixture {name:?}: cannot read: {e}"))
 }
 
-/// Builds the case's model: cluster as `FileId(0)`, policies as `FileId(1)`.
-fn build_model(case: &Case) -> Result<Model, String> {
+/// The case's two texts: cluster (its own or the fixture's) and policies.
+fn case_texts(case: &Case) -> Result<(String, String), String> {
     let cluster = match (&case.fixture, &case.cluster) {
         (Some(_), Some(_)) => return Err("give either `fixture` or `cluster`, not both".into()),
         (Some(name), None) => fixture_text(name)?,
         (None, Some(text)) => text.clone(),
         (None, None) => String::new(),
     };
-    let policies = case.policies.clone().unwrap_or_default();
+    Ok((cluster, case.policies.clone().unwrap_or_default()))
+}
+
+/// Builds a model: cluster as `FileId(0)`, policies as `FileId(1)`.
+fn build_model(cluster: &str, policies: &str) -> Model {
     let mut sources: Vec<(FileId, &str)> = Vec::new();
     if !cluster.trim().is_empty() {
-        sources.push((CLUSTER_FILE, &cluster));
+        sources.push((CLUSTER_FILE, cluster));
     }
     if !policies.trim().is_empty() {
-        sources.push((POLICIES_FILE, &policies));
+        sources.push((POLICIES_FILE, policies));
     }
-    Ok(load(&sources))
+    load(&sources)
+}
+
+// ---------------------------------------------------------------------------------------
+// Steps: the state as documents keyed by kind, namespace and name
+// ---------------------------------------------------------------------------------------
+
+/// `(kind, namespace, name)` of a manifest document; the namespace is as written (empty
+/// when absent), so a step replaces the document it names the same way.
+type DocKey = (String, String, String);
+
+/// One text (cluster or policies) as documents, so steps can replace them one by one.
+#[derive(Clone, Debug, Default)]
+struct Documents(Vec<(Option<DocKey>, String)>);
+
+impl Documents {
+    /// Splits YAML text at `---` lines. The compact form is one unkeyed document.
+    fn parse(text: &str) -> Documents {
+        if netpol_core::is_compact(text) {
+            return Documents(vec![(None, text.to_string())]);
+        }
+        let mut docs = Vec::new();
+        let mut current = String::new();
+        for line in text.split_inclusive('\n') {
+            if line.trim_end() == "---" {
+                docs.push(std::mem::take(&mut current));
+            } else {
+                current.push_str(line);
+            }
+        }
+        docs.push(current);
+        Documents(
+            docs.into_iter()
+                .filter(|d| !d.trim().is_empty())
+                .map(|d| (doc_key(&d), d))
+                .collect(),
+        )
+    }
+
+    fn text(&self) -> String {
+        let docs: Vec<&str> = self.0.iter().map(|(_, d)| d.as_str()).collect();
+        docs.join("---\n")
+    }
+
+    fn position(&self, key: &DocKey) -> Option<usize> {
+        self.0.iter().position(|(k, _)| k.as_ref() == Some(key))
+    }
+}
+
+fn doc_key(text: &str) -> Option<DocKey> {
+    let value: serde_yaml::Value = serde_yaml::from_str(text).ok()?;
+    let field =
+        |v: &serde_yaml::Value, k: &str| v.get(k).and_then(|x| x.as_str()).map(str::to_string);
+    let metadata = value.get("metadata")?;
+    Some((
+        field(&value, "kind")?,
+        field(metadata, "namespace").unwrap_or_default(),
+        field(metadata, "name")?,
+    ))
+}
+
+/// The cluster and policies of a case as it goes through its steps.
+struct State {
+    cluster: Documents,
+    policies: Documents,
+}
+
+impl State {
+    /// Applies one step's `apply` and `delete`.
+    fn change(&mut self, step: &Step) -> Result<(), String> {
+        for doc in Documents::parse(step.apply.as_deref().unwrap_or_default()).0 {
+            let Some(key) = doc.0.clone() else {
+                return Err("`apply` documents need kind and metadata.name".into());
+            };
+            if let Some(i) = self.cluster.position(&key) {
+                self.cluster.0[i] = doc;
+            } else if let Some(i) = self.policies.position(&key) {
+                self.policies.0[i] = doc;
+            } else {
+                self.policies.0.push(doc);
+            }
+        }
+        for target in &step.delete {
+            let parts: Vec<&str> = target.split('/').collect();
+            let key = match parts.as_slice() {
+                [kind, name] => (kind.to_string(), String::new(), name.to_string()),
+                [kind, ns, name] => (kind.to_string(), ns.to_string(), name.to_string()),
+                _ => {
+                    return Err(format!(
+                        "delete {target:?}: write Kind/name or Kind/namespace/name"
+                    ))
+                }
+            };
+            let before = self.cluster.0.len() + self.policies.0.len();
+            self.cluster.0.retain(|(k, _)| k.as_ref() != Some(&key));
+            self.policies.0.retain(|(k, _)| k.as_ref() != Some(&key));
+            if self.cluster.0.len() + self.policies.0.len() == before {
+                return Err(format!("delete {target:?}: no such object"));
+            }
+        }
+        Ok(())
+    }
 }
 
 // ---------------------------------------------------------------------------------------
@@ -453,6 +616,69 @@ struct Details<'e> {
     allowed_by: Option<&'e [String]>,
     isolated_by: Option<&'e [String]>,
     misses: Option<&'e [String]>,
+    egress_tier: Option<TierWord>,
+    ingress_tier: Option<TierWord>,
+    cluster_rules: Option<&'e [String]>,
+    unknown: Option<&'e [String]>,
+}
+
+impl Details<'_> {
+    fn any(&self) -> bool {
+        self.ingress.is_some()
+            || self.egress.is_some()
+            || self.allowed_by.is_some()
+            || self.isolated_by.is_some()
+            || self.misses.is_some()
+            || self.egress_tier.is_some()
+            || self.ingress_tier.is_some()
+            || self.cluster_rules.is_some()
+            || self.unknown.is_some()
+    }
+}
+
+fn tier_word(chain: &TierChain) -> TierWord {
+    match chain.decided_by() {
+        Some(DecidingTier::Admin) => TierWord::Admin,
+        Some(DecidingTier::NetworkPolicy) => TierWord::NetworkPolicy,
+        Some(DecidingTier::Baseline) => TierWord::Baseline,
+        None => TierWord::Default,
+    }
+}
+
+fn cluster_rule_name(r: &ClusterRuleRef) -> String {
+    format!(
+        "{}/{}:{}[{}]",
+        r.policy.kind.as_str(),
+        r.policy.name,
+        direction_name(r.direction),
+        r.index
+    )
+}
+
+fn cluster_rules(v: &Verdict) -> Vec<String> {
+    let mut out = Vec::new();
+    for chain in [&v.egress_chain, &v.ingress_chain] {
+        for step in &chain.steps {
+            if let TierStep::Rule { rule } = step {
+                out.push(format!(
+                    "{} {}",
+                    cluster_rule_name(rule),
+                    rule.action.word(rule.policy.kind)
+                ));
+            }
+        }
+    }
+    out.sort();
+    out
+}
+
+fn unknown_rules(v: &Verdict) -> Vec<String> {
+    let mut out: Vec<String> = [&v.egress_chain, &v.ingress_chain]
+        .iter()
+        .flat_map(|c| c.unknown.iter().map(cluster_rule_name))
+        .collect();
+    out.sort();
+    out
 }
 
 impl<'m> Checker<'m> {
@@ -504,12 +730,7 @@ impl<'m> Checker<'m> {
                         endpoint_name(self.model, dst)
                     ));
                 }
-                if details.ingress.is_some()
-                    || details.egress.is_some()
-                    || details.allowed_by.is_some()
-                    || details.isolated_by.is_some()
-                    || details.misses.is_some()
-                {
+                if details.any() {
                     problems.push("explanation checks need a port the destination has".into());
                 }
             }
@@ -546,6 +767,29 @@ impl<'m> Checker<'m> {
                     &mut problems,
                 );
                 compare_list("misses", details.misses, misses(&verdict), &mut problems);
+                for (name, want, chain) in [
+                    ("egress_tier", details.egress_tier, &verdict.egress_chain),
+                    ("ingress_tier", details.ingress_tier, &verdict.ingress_chain),
+                ] {
+                    if let Some(want) = want {
+                        let got = tier_word(chain);
+                        if got != want {
+                            problems.push(format!("{name}: expected {want:?}, got {got:?}"));
+                        }
+                    }
+                }
+                compare_list(
+                    "cluster_rules",
+                    details.cluster_rules,
+                    cluster_rules(&verdict),
+                    &mut problems,
+                );
+                compare_list(
+                    "unknown",
+                    details.unknown,
+                    unknown_rules(&verdict),
+                    &mut problems,
+                );
 
                 // Rendering must work for every verdict, not only the failing ones.
                 let rendered = render::explain(self.model, &flow, &verdict);
@@ -602,6 +846,10 @@ impl<'m> Checker<'m> {
             allowed_by: e.allowed_by.as_deref(),
             isolated_by: e.isolated_by.as_deref(),
             misses: e.misses.as_deref(),
+            egress_tier: e.egress_tier,
+            ingress_tier: e.ingress_tier,
+            cluster_rules: e.cluster_rules.as_deref(),
+            unknown: e.unknown.as_deref(),
         };
         self.check_flow(&what, src, dst, &e.port, e.allowed, &details);
     }
@@ -935,6 +1183,15 @@ fn parse_table(text: &str) -> Result<Table, String> {
     Ok(Table { columns, rows })
 }
 
+/// What to check on one state: the case's own keys, or one step's.
+struct Checks<'c> {
+    expect: &'c [FlowExpectation],
+    truth_tables: &'c [TruthTable],
+    allowed_ports: &'c [PortsExpectation],
+    diagnostics: Option<&'c [DiagnosticExpectation]>,
+    infos: Option<&'c [DiagnosticExpectation]>,
+}
+
 /// Runs one case; returns its failures (empty when it passes).
 fn run_case(case: &Case) -> Vec<String> {
     if case.description.trim().is_empty() {
@@ -945,32 +1202,82 @@ fn run_case(case: &Case) -> Vec<String> {
         && case.allowed_ports.is_empty()
         && case.diagnostics.is_none()
         && case.infos.is_none()
+        && case.steps.is_empty()
     {
         return vec![
-            "the case checks nothing: give expect, truth_tables, allowed_ports, diagnostics or infos"
+            "the case checks nothing: give expect, truth_tables, allowed_ports, diagnostics, infos or steps"
                 .into(),
         ];
     }
-    let model = match build_model(case) {
-        Ok(model) => model,
+    let (cluster, policies) = match case_texts(case) {
+        Ok(texts) => texts,
         Err(e) => return vec![e],
     };
-    let mut checker = Checker::new(&model);
-    checker.check_diagnostics(case.diagnostics.as_deref());
-    checker.check_infos(case.infos.as_deref());
-    for (i, e) in case.expect.iter().enumerate() {
+    let mut failures = check_state(
+        &build_model(&cluster, &policies),
+        &Checks {
+            expect: &case.expect,
+            truth_tables: &case.truth_tables,
+            allowed_ports: &case.allowed_ports,
+            diagnostics: case.diagnostics.as_deref(),
+            infos: case.infos.as_deref(),
+        },
+    );
+    let mut state = State {
+        cluster: Documents::parse(&cluster),
+        policies: Documents::parse(&policies),
+    };
+    for (i, step) in case.steps.iter().enumerate() {
+        let what = format!("steps[{i}] ({})", step.description.trim());
+        if step.description.trim().is_empty() {
+            failures.push(format!("{what}: description is empty"));
+        }
+        if step.expect.is_empty()
+            && step.truth_tables.is_empty()
+            && step.allowed_ports.is_empty()
+            && step.diagnostics.is_none()
+        {
+            failures.push(format!("{what}: the step checks nothing"));
+        }
+        if let Err(e) = state.change(step) {
+            failures.push(format!("{what}: {e}"));
+            break;
+        }
+        let model = build_model(&state.cluster.text(), &state.policies.text());
+        let checks = Checks {
+            expect: &step.expect,
+            truth_tables: &step.truth_tables,
+            allowed_ports: &step.allowed_ports,
+            diagnostics: step.diagnostics.as_deref(),
+            infos: None,
+        };
+        failures.extend(
+            check_state(&model, &checks)
+                .into_iter()
+                .map(|f| format!("{what}: {f}")),
+        );
+    }
+    failures
+}
+
+/// Every check of one state.
+fn check_state(model: &Model, checks: &Checks<'_>) -> Vec<String> {
+    let mut checker = Checker::new(model);
+    checker.check_diagnostics(checks.diagnostics);
+    checker.check_infos(checks.infos);
+    for (i, e) in checks.expect.iter().enumerate() {
         checker.check_expectation(i, e);
     }
-    for (i, t) in case.truth_tables.iter().enumerate() {
+    for (i, t) in checks.truth_tables.iter().enumerate() {
         checker.check_truth_table(i, t);
     }
-    for (i, p) in case.allowed_ports.iter().enumerate() {
+    for (i, p) in checks.allowed_ports.iter().enumerate() {
         checker.check_ports(i, p);
     }
     // Beyond the cells a case spells out: on every probe it uses, the engine's whole
     // matrix must agree with the evaluator, so realistic inputs also test consistency.
-    let mut probes: Vec<&str> = case.expect.iter().map(|e| e.port.as_str()).collect();
-    probes.extend(case.truth_tables.iter().map(|t| t.port.as_str()));
+    let mut probes: Vec<&str> = checks.expect.iter().map(|e| e.port.as_str()).collect();
+    probes.extend(checks.truth_tables.iter().map(|t| t.port.as_str()));
     probes.sort_unstable();
     probes.dedup();
     for p in probes {
@@ -1044,15 +1351,19 @@ fn every_area_has_cases() {
 fn upstream_cases_name_the_test_they_mirror() {
     let (files, _) = case_files();
     let mut unnamed = Vec::new();
-    for rel in files.iter().filter(|f| f.starts_with("upstream-e2e")) {
+    for rel in files.iter().filter(|f| {
+        f.starts_with("upstream-e2e")
+            || f.starts_with("upstream-anp")
+            || f.starts_with("upstream-cnp")
+    }) {
         match read_case(rel) {
-            Ok(case) if case.description.contains("upstream") => {}
+            Ok(case) if case.description.to_lowercase().contains("upstream") => {}
             _ => unnamed.push(rel.display().to_string()),
         }
     }
     assert!(
         unnamed.is_empty(),
-        "upstream-e2e cases must say which upstream test they mirror: {unnamed:?}"
+        "upstream cases must say which upstream test they mirror: {unnamed:?}"
     );
 }
 
@@ -1102,6 +1413,42 @@ fn harness_reports_wrong_expectations() {
     )
     .expect("valid case");
     assert!(!run_case(&case).is_empty(), "a missing info passed");
+
+    // Steps carry state: the second step still sees the first one's deny-all, so expecting
+    // `allowed` there must fail, and a deletion that names nothing fails too.
+    let stepped = |second: &str| {
+        format!(
+            "description: steps\n\
+             cluster: |\n\
+             \x20 pod x/a app=a ip=10.0.0.1\n\
+             steps:\n\
+             \x20 - description: deny all ingress\n\
+             \x20   apply: |\n\
+             \x20     apiVersion: networking.k8s.io/v1\n\
+             \x20     kind: NetworkPolicy\n\
+             \x20     metadata: {{name: deny, namespace: x}}\n\
+             \x20     spec: {{podSelector: {{}}}}\n\
+             \x20   expect:\n\
+             \x20     - {{from: x/a, to: x/a, port: 80, allowed: false}}\n\
+             \x20 - description: nothing changes\n\
+             {second}\
+             \x20   expect:\n\
+             \x20     - {{from: x/a, to: x/a, port: 80, allowed: true}}\n"
+        )
+    };
+    let case = parse_case(&stepped("")).expect("valid case");
+    let failures = run_case(&case);
+    assert!(
+        failures.iter().any(|f| f.starts_with("steps[1]")),
+        "a wrong expectation in a later step passed: {failures:?}"
+    );
+    let case = parse_case(&stepped("\x20   delete: [NetworkPolicy/x/deny]\n")).expect("valid case");
+    assert!(
+        run_case(&case).is_empty(),
+        "deleting the policy allows again"
+    );
+    let case = parse_case(&stepped("\x20   delete: [NetworkPolicy/x/nope]\n")).expect("valid case");
+    assert!(!run_case(&case).is_empty(), "deleting nothing must fail");
 
     let nothing = parse_case("description: checks nothing\n").expect("valid case");
     assert!(

@@ -1,6 +1,7 @@
 //! The pair verdict on every port against the engine and the per-flow evaluator, on the
-//! random models of `props.rs`: its ports are exactly `Engine::allowed_ports`, and every
-//! port it says a rule admits (or that nothing admits) is what `evaluate` says too.
+//! random models of `props.rs`: its ports are exactly `Engine::allowed_ports`, every port
+//! it says a rule admits (or that nothing admits) is what `evaluate` says too, and each
+//! side's tier chain lets through exactly the ports `evaluate` allows on that side.
 
 use netpol_core::{
     DirectionVerdict, Endpoint, Engine, PairDirection, PairVerdict, PortSet, Protocol, RuleRef,
@@ -126,10 +127,23 @@ fn check_pair(
             );
             check_side(&verdict.egress, &want.egress, protocol, port)?;
             check_side(&verdict.ingress, &want.ingress, protocol, port)?;
+            // Each side's chain, all tiers considered, answers like the flow's side.
+            prop_assert_eq!(
+                verdict.egress_ports().get(protocol).contains(port),
+                want.egress_allowed(),
+                "egress {:?}",
+                f
+            );
+            prop_assert_eq!(
+                verdict.ingress_ports().get(protocol).contains(port),
+                want.ingress_allowed(),
+                "ingress {:?}",
+                f
+            );
         }
     }
     // The disjoint case is exactly: both sides let something through, the pair nothing.
-    let both = verdict.egress.is_allowed() && verdict.ingress.is_allowed();
+    let both = !verdict.egress_ports().is_empty() && !verdict.ingress_ports().is_empty();
     prop_assert_eq!(verdict.is_disjoint(), both && ports.is_empty());
     for side in [&verdict.egress, &verdict.ingress] {
         if let PairDirection::Allowed { by, .. } = side {

@@ -10,16 +10,20 @@
 use std::net::IpAddr;
 
 use netpol_core::{
-    AllowedPorts, Cidr, ContainerPort, DirectionVerdict, Endpoint, Engine, Flow, IpBlock,
-    LabelSelector, LabelSelectorRequirement, Labels, Model, Namespace, NetworkPolicy,
-    NetworkPolicyPeer, NetworkPolicyPort, NetworkPolicyRule, Operator, Pod, PolicyType, PortRef,
-    Protocol, RuleRef, Span, Verdict,
+    AllowedPorts, Cidr, ClusterNetworkPolicy, ClusterPeerKind, ClusterPolicyKind,
+    ClusterPolicyPeer, ClusterPolicyPort, ClusterPolicyRule, ClusterPort, ClusterSubject,
+    ContainerPort, DecidingTier, DirectionVerdict, Endpoint, Engine, Flow, IpBlock, LabelSelector,
+    LabelSelectorRequirement, Labels, Model, Namespace, NetworkPolicy, NetworkPolicyPeer,
+    NetworkPolicyPort, NetworkPolicyRule, Node, Operator, Pod, PolicyType, PortRef, Protocol,
+    RuleAction, RuleRef, Span, Tier, TierChain, TierStep, Verdict,
 };
 use proptest::prelude::*;
 use proptest::sample::select;
 
 use crate::nft_sim::{self, L4};
-use crate::reference::{named_numbers, reference_admits, reference_allowed, Probe};
+use crate::reference::{
+    named_numbers, reference_admits, reference_allowed, reference_sides, Probe,
+};
 
 const NAMESPACES: [&str; 3] = ["a", "b", "c"];
 const KEYS: [&str; 2] = ["app", "tier"];
@@ -244,7 +248,180 @@ fn pod_strategy() -> impl Strategy<Value = Pod> {
         })
 }
 
+/// Node labels: a role and a zone, few values so selectors hit.
+const NODE_KEYS: [&str; 2] = ["role", "zone"];
+/// Node addresses: some are pod IPs (host-network pods share their node's), one is not.
+const NODE_IPS: [&str; 4] = ["10.0.0.2", "10.1.0.9", "10.0.0.3", "fd00::1"];
+
+fn node_strategy() -> impl Strategy<Value = Node> {
+    (
+        prop::collection::btree_map(select(&NODE_KEYS[..]), select(&VALUES[..]), 0..=2),
+        prop::collection::vec(select(&NODE_IPS[..]), 0..=2),
+    )
+        .prop_map(|(labels, ips)| {
+            let mut addresses: Vec<IpAddr> = ips.into_iter().map(ip).collect();
+            addresses.dedup();
+            Node {
+                name: String::new(),
+                labels: labels
+                    .into_iter()
+                    .map(|(k, v)| (k.to_string(), v.to_string()))
+                    .collect(),
+                addresses,
+                span: None,
+            }
+        })
+}
+
+/// Masked CIDRs only (the API refuses host bits in `networks`).
+const NETWORKS: [&str; 6] = [
+    "10.0.0.0/16",
+    "10.0.0.0/30",
+    "0.0.0.0/0",
+    "10.0.0.2/32",
+    "192.168.0.0/24",
+    "fd00::/8",
+];
+
+fn cluster_peer_strategy(egress: bool) -> impl Strategy<Value = ClusterPolicyPeer> {
+    let selectors = prop_oneof![
+        namespace_selector_strategy().prop_map(ClusterPeerKind::Namespaces),
+        (namespace_selector_strategy(), selector_strategy(&KEYS)).prop_map(|(n, p)| {
+            ClusterPeerKind::Pods {
+                namespace_selector: n,
+                pod_selector: p,
+            }
+        }),
+    ];
+    let addresses = prop_oneof![
+        prop::collection::vec(select(&NETWORKS[..]), 1..=2).prop_map(|c| {
+            ClusterPeerKind::Networks(c.into_iter().map(|c| c.parse().expect("cidr")).collect())
+        }),
+        selector_strategy(&NODE_KEYS).prop_map(ClusterPeerKind::Nodes),
+        Just(ClusterPeerKind::DomainNames(vec!["example.com".into()])),
+    ];
+    let kind = if egress {
+        prop_oneof![2 => selectors, 2 => addresses].boxed()
+    } else {
+        selectors.boxed()
+    };
+    kind.prop_map(|kind| ClusterPolicyPeer {
+        kind,
+        legacy_shape: false,
+        span: Span::default(),
+    })
+}
+
+fn cluster_port_strategy() -> impl Strategy<Value = ClusterPolicyPort> {
+    let port = prop_oneof![
+        3 => (protocol_strategy(), select(&NUMBERS[..]))
+            .prop_map(|(protocol, port)| ClusterPort::Number { protocol, port }),
+        2 => (protocol_strategy(), select(&NUMBERS[..]), 0u16..=2)
+            .prop_map(|(protocol, start, extra)| ClusterPort::Range { protocol, start, end: start.saturating_add(extra) }),
+        2 => select(&PORT_NAMES[..]).prop_map(|n| ClusterPort::Named(n.to_string())),
+    ];
+    port.prop_map(|port| ClusterPolicyPort {
+        port,
+        span: Span::default(),
+    })
+}
+
+fn cluster_rule_strategy(egress: bool, baseline: bool) -> impl Strategy<Value = ClusterPolicyRule> {
+    let action = if baseline {
+        prop_oneof![
+            Just(RuleAction::Accept),
+            Just(RuleAction::Deny),
+            Just(RuleAction::Pass)
+        ]
+        .boxed()
+    } else {
+        prop_oneof![2 => Just(RuleAction::Accept), 2 => Just(RuleAction::Deny), 2 => Just(RuleAction::Pass)].boxed()
+    };
+    (
+        action,
+        prop::collection::vec(cluster_peer_strategy(egress), 1..=2),
+        prop::option::weighted(0.7, prop::collection::vec(cluster_port_strategy(), 1..=2)),
+        prop::bool::weighted(0.08),
+    )
+        .prop_map(|(action, peers, ports, fail_closed)| ClusterPolicyRule {
+            name: None,
+            action,
+            peers,
+            ports,
+            fail_closed,
+            span: Span::default(),
+        })
+}
+
+/// A cluster policy of a random kind and tier; priorities are few, so ties (broken by
+/// name) are common.
+fn cluster_policy_strategy() -> impl Strategy<Value = ClusterNetworkPolicy> {
+    let kind = prop_oneof![
+        Just((ClusterPolicyKind::AdminNetworkPolicy, Tier::Admin)),
+        Just((
+            ClusterPolicyKind::BaselineAdminNetworkPolicy,
+            Tier::Baseline
+        )),
+        Just((ClusterPolicyKind::ClusterNetworkPolicy, Tier::Admin)),
+        Just((ClusterPolicyKind::ClusterNetworkPolicy, Tier::Baseline)),
+    ];
+    let subject = prop_oneof![
+        namespace_selector_strategy().prop_map(ClusterSubject::Namespaces),
+        (namespace_selector_strategy(), selector_strategy(&KEYS)).prop_map(|(n, p)| {
+            ClusterSubject::Pods {
+                namespace_selector: n,
+                pod_selector: p,
+            }
+        }),
+    ];
+    (kind, 0u32..=2, subject, any::<u64>()).prop_flat_map(
+        |((kind, tier), priority, subject, seed)| {
+            let baseline = kind == ClusterPolicyKind::BaselineAdminNetworkPolicy;
+            (
+                prop::collection::vec(cluster_rule_strategy(false, baseline), 0..=2),
+                prop::collection::vec(cluster_rule_strategy(true, baseline), 0..=3),
+            )
+                .prop_map(move |(ingress, egress)| ClusterNetworkPolicy {
+                    kind,
+                    api_version: String::new(),
+                    name: format!("t{}", seed % 4),
+                    tier,
+                    priority: (!baseline).then_some(priority),
+                    subject: subject.clone(),
+                    ingress,
+                    egress,
+                    span: Span::default(),
+                })
+        },
+    )
+}
+
 pub(crate) fn model_strategy() -> impl Strategy<Value = Model> {
+    (
+        base_model_strategy(),
+        prop::collection::vec(node_strategy(), 0..=2),
+        prop::collection::vec(cluster_policy_strategy(), 0..=3),
+    )
+        .prop_map(|(mut model, mut nodes, mut cluster_policies)| {
+            for (i, node) in nodes.iter_mut().enumerate() {
+                node.name = format!("n{i}");
+            }
+            model.cluster.nodes = nodes;
+            // The model's documented order: tier, priority (none last), name, kind.
+            cluster_policies.sort_by_key(|p| {
+                (
+                    p.tier,
+                    p.priority.unwrap_or(u32::MAX),
+                    p.name.clone(),
+                    p.kind,
+                )
+            });
+            model.cluster_policies = cluster_policies;
+            model
+        })
+}
+
+fn base_model_strategy() -> impl Strategy<Value = Model> {
     let namespace_labels = prop::collection::vec(
         prop::collection::btree_map(select(&["team", "env"][..]), select(&VALUES[..]), 0..=2),
         3,
@@ -287,7 +464,7 @@ pub(crate) fn model_strategy() -> impl Strategy<Value = Model> {
                     ..Default::default()
                 },
                 policies,
-                diagnostics: Vec::new(),
+                ..Model::default()
             }
         })
 }
@@ -324,7 +501,7 @@ fn rule_alone_admits(model: &Model, rule: &RuleRef, f: &Flow) -> bool {
     let alone = Model {
         cluster: model.cluster.clone(),
         policies: vec![policy],
-        diagnostics: Vec::new(),
+        ..Model::default()
     };
     reference_allowed(&alone, f)
 }
@@ -379,6 +556,74 @@ fn check_explanation(model: &Model, f: &Flow, verdict: &Verdict) -> Result<(), T
     Ok(())
 }
 
+/// A side's tier chain is well formed: Admin steps, then the NetworkPolicy tier (unless an
+/// Admin Accept or Deny decided), then (when not isolated) Baseline steps and the default;
+/// only the last step decides; and the NetworkPolicy step agrees with the side's
+/// [`DirectionVerdict`].
+fn check_chain(
+    model: &Model,
+    chain: &TierChain,
+    np: &DirectionVerdict,
+) -> Result<(), TestCaseError> {
+    let last = chain.steps.len().saturating_sub(1);
+    let mut seen_np = false;
+    for (i, step) in chain.steps.iter().enumerate() {
+        match step {
+            TierStep::Rule { rule } => {
+                let policy = &model.cluster_policies[rule.policy.index];
+                prop_assert_eq!(
+                    policy.tier == Tier::Admin,
+                    !seen_np,
+                    "admin before, baseline after: {:?}",
+                    chain
+                );
+                let passes = rule.decides().is_none();
+                prop_assert_eq!(
+                    i == last,
+                    !passes,
+                    "only the deciding rule ends the chain: {:?}",
+                    chain
+                );
+            }
+            TierStep::NoRuleMatched { policy, misses } => {
+                // Listed only with rules in this direction, every one of them a miss.
+                let direction = misses.first().map(|m| m.rule.direction);
+                prop_assert!(
+                    direction.is_some(),
+                    "a listed policy has rules: {:?}",
+                    chain
+                );
+                let rules =
+                    direction.map_or(0, |d| model.cluster_policies[policy.index].rules(d).len());
+                prop_assert_eq!(misses.len(), rules);
+                prop_assert!(
+                    i != last,
+                    "something decides after a policy without a match: {:?}",
+                    chain
+                );
+            }
+            TierStep::NetworkPolicy { isolated, allowed } => {
+                seen_np = true;
+                prop_assert_eq!(*isolated, np.is_isolated());
+                prop_assert_eq!(*allowed, np.is_allowed());
+                prop_assert_eq!(
+                    *isolated,
+                    i == last,
+                    "an isolating NetworkPolicy tier decides: {:?}",
+                    chain
+                );
+            }
+            TierStep::Default => prop_assert_eq!(i, last),
+        }
+    }
+    prop_assert!(
+        seen_np || chain.decided_by() == Some(DecidingTier::Admin),
+        "the NetworkPolicy tier is skipped only by an Admin decision: {:?}",
+        chain
+    );
+    Ok(())
+}
+
 proptest! {
     #![proptest_config(ProptestConfig { cases: 256, ..ProptestConfig::default() })]
 
@@ -392,6 +637,10 @@ proptest! {
                         let f = flow(src, dst, protocol, port);
                         let verdict = netpol_core::evaluate(&model, &f);
                         prop_assert_eq!(verdict.is_allowed(), reference_allowed(&model, &f), "{:?}: {:?}", f, verdict);
+                        let (egress, ingress) = reference_sides(&model, src, dst, Probe::Port(protocol, port));
+                        prop_assert_eq!((verdict.egress_allowed(), verdict.ingress_allowed()), (egress, ingress), "{:?}: {:?}", f, verdict);
+                        check_chain(&model, &verdict.egress_chain, &verdict.egress)?;
+                        check_chain(&model, &verdict.ingress_chain, &verdict.ingress)?;
                         check_explanation(&model, &f, &verdict)?;
                     }
                 }
@@ -504,6 +753,7 @@ proptest! {
     #[test]
     fn no_policies_allows_everything(mut model in model_strategy()) {
         model.policies.clear();
+        model.cluster_policies.clear();
         let engine = Engine::new(&model);
         let eps = endpoints(&model);
         for &src in &eps {

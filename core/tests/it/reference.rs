@@ -1,5 +1,7 @@
 //! A deliberately simple reference evaluator, written straight from the NetworkPolicy v1
-//! spec and sharing nothing with `eval.rs` or `engine.rs` except the model types. It answers
+//! spec and the network-policy-api reference (AdminNetworkPolicy,
+//! BaselineAdminNetworkPolicy, ClusterNetworkPolicy), sharing nothing with `eval.rs`,
+//! `tiers.rs` or `engine/` except the model types. It answers
 //! yes/no for one flow by looping over every policy, rule, peer and port; property tests
 //! compare the fast engine and the explaining evaluator against it.
 //!
@@ -10,12 +12,20 @@
 //! an unknown pod index is denied. Host-network pods (ARCHITECTURE.md, "Which pods take
 //! part") are never selected by a policy, never matched by a selector peer and have no
 //! named ports; ipBlocks match their IPs like any pod's.
+//!
+//! Tiers (API reference): per side, the Admin tier (policies by ascending priority, then
+//! name; the first matching rule decides, Pass skips the rest of the tier), then the
+//! NetworkPolicies, then the Baseline tier, then allow. Cluster policies never select
+//! host-network pods and their `namespaces`/`pods` peers never match them; `networks` and
+//! `nodes` match by address (a pod by any of its IPs); `domainNames` never matches; a rule
+//! that fails closed matches nothing when it is an Accept and everything otherwise.
 
 use std::net::IpAddr;
 
 use netpol_core::{
+    ClusterNetworkPolicy, ClusterPeerKind, ClusterPolicyRule, ClusterPort, ClusterSubject,
     Endpoint, Flow, LabelSelector, Labels, Model, NetworkPolicy, NetworkPolicyPeer,
-    NetworkPolicyPort, Operator, Pod, PolicyType, PortRef, Protocol,
+    NetworkPolicyPort, Operator, Pod, PolicyType, PortRef, Protocol, RuleAction, Tier,
 };
 
 /// What a connection uses: a port of TCP, UDP or SCTP, or another protocol (ICMP, ...),
@@ -38,6 +48,12 @@ pub fn reference_allowed(model: &Model, flow: &Flow) -> bool {
 
 /// Is a connection from `src` to `dst` with `probe` allowed?
 pub fn reference_admits(model: &Model, from: Endpoint, to: Endpoint, probe: Probe) -> bool {
+    let (egress, ingress) = reference_sides(model, from, to, probe);
+    egress && ingress
+}
+
+/// Does each side let the connection through: (egress of `from`, ingress of `to`)?
+pub fn reference_sides(model: &Model, from: Endpoint, to: Endpoint, probe: Probe) -> (bool, bool) {
     let pod_of = |e: &Endpoint| match e {
         Endpoint::Pod(i) => Some(model.cluster.pods.get(*i)),
         Endpoint::Address(_) => None,
@@ -46,7 +62,7 @@ pub fn reference_admits(model: &Model, from: Endpoint, to: Endpoint, probe: Prob
     let dst = pod_of(&to);
     // Unknown pod index: denied.
     if src == Some(None) || dst == Some(None) {
-        return false;
+        return (false, false);
     }
     let src = src.flatten();
     let dst = dst.flatten();
@@ -59,7 +75,7 @@ pub fn reference_admits(model: &Model, from: Endpoint, to: Endpoint, probe: Prob
         None => true,
         Some(pod) => side_allows(model, PolicyType::Ingress, pod, &from, dst, probe),
     };
-    egress_ok && ingress_ok
+    (egress_ok, ingress_ok)
 }
 
 /// `subject` is the pod whose policies count; `other` the far end; `dst` the destination
@@ -76,6 +92,190 @@ fn side_allows(
     if subject.host_network {
         return true;
     }
+    // Admin tier: the first matching rule, policies by ascending priority then name.
+    // Accept and Deny are final; Pass skips the rest of the tier.
+    if let Some(verdict) = tier_decides(model, Tier::Admin, direction, subject, other, dst, probe) {
+        return verdict;
+    }
+    // NetworkPolicy tier: if any NetworkPolicy selects the pod for this direction, it
+    // decides (allowed by some rule, or denied).
+    if let Some(verdict) = network_policies_decide(model, direction, subject, other, dst, probe) {
+        return verdict;
+    }
+    // Baseline tier: the first matching rule decides; a Baseline Pass ends in allow.
+    if let Some(verdict) =
+        tier_decides(model, Tier::Baseline, direction, subject, other, dst, probe)
+    {
+        return verdict;
+    }
+    // Nothing decided: Kubernetes' default, allow.
+    true
+}
+
+/// `Some(allowed)` when a rule of `tier` decides the flow; `None` when no rule matches, or
+/// (Admin) a Pass hands it to the next tier.
+fn tier_decides(
+    model: &Model,
+    tier: Tier,
+    direction: PolicyType,
+    subject: &Pod,
+    other: &Endpoint,
+    dst: Option<&Pod>,
+    probe: Probe,
+) -> Option<bool> {
+    let mut policies: Vec<&ClusterNetworkPolicy> = model
+        .cluster_policies
+        .iter()
+        .filter(|p| p.tier == tier && subject_ok(model, p, subject))
+        .collect();
+    // Ascending priority (a BaselineAdminNetworkPolicy has none: last), then name, then
+    // kind (the order of the enum: AdminNetworkPolicy, BaselineAdminNetworkPolicy,
+    // ClusterNetworkPolicy).
+    policies.sort_by_key(|p| {
+        (
+            p.priority.map_or(u64::MAX, u64::from),
+            p.name.clone(),
+            p.kind,
+        )
+    });
+    for policy in policies {
+        let rules = match direction {
+            PolicyType::Ingress => &policy.ingress,
+            PolicyType::Egress => &policy.egress,
+        };
+        for rule in rules {
+            if !tier_rule_matches(model, direction, rule, other, dst, probe) {
+                continue;
+            }
+            // A rule that fails closed and is not an Accept denies.
+            let action = if rule.fail_closed {
+                RuleAction::Deny
+            } else {
+                rule.action
+            };
+            return match (action, tier) {
+                (RuleAction::Accept, _) => Some(true),
+                (RuleAction::Deny, _) => Some(false),
+                (RuleAction::Pass, Tier::Admin) => None,
+                (RuleAction::Pass, Tier::Baseline) => Some(true),
+            };
+        }
+    }
+    None
+}
+
+fn subject_ok(model: &Model, policy: &ClusterNetworkPolicy, pod: &Pod) -> bool {
+    let namespace = namespace_labels(model, &pod.namespace);
+    match &policy.subject {
+        ClusterSubject::Namespaces(selector) => label_selector_matches(selector, &namespace),
+        ClusterSubject::Pods {
+            namespace_selector,
+            pod_selector,
+        } => {
+            label_selector_matches(namespace_selector, &namespace)
+                && label_selector_matches(pod_selector, &pod.labels)
+        }
+    }
+}
+
+fn namespace_labels(model: &Model, name: &str) -> Labels {
+    model
+        .cluster
+        .namespaces
+        .iter()
+        .find(|n| n.name == name)
+        .map(|n| n.labels.clone())
+        .unwrap_or_default()
+}
+
+fn tier_rule_matches(
+    model: &Model,
+    direction: PolicyType,
+    rule: &ClusterPolicyRule,
+    other: &Endpoint,
+    dst: Option<&Pod>,
+    probe: Probe,
+) -> bool {
+    if rule.fail_closed {
+        // Fail closed: an Accept matches nothing, a Deny or Pass everything it could have
+        // matched (egress: every peer; ingress: every pod not on the host network, as
+        // ingress peers are pods).
+        let could = match (direction, other) {
+            (PolicyType::Egress, _) => true,
+            (PolicyType::Ingress, Endpoint::Pod(i)) => !model.cluster.pods[*i].host_network,
+            (PolicyType::Ingress, Endpoint::Address(_)) => false,
+        };
+        return rule.action != RuleAction::Accept && could;
+    }
+    let peer_ok = rule
+        .peers
+        .iter()
+        .any(|p| tier_peer_ok(model, &p.kind, other));
+    let port_ok = match &rule.ports {
+        None => true,
+        Some(entries) => entries.iter().any(|e| tier_port_ok(&e.port, dst, probe)),
+    };
+    peer_ok && port_ok
+}
+
+fn tier_peer_ok(model: &Model, peer: &ClusterPeerKind, other: &Endpoint) -> bool {
+    let addresses: Vec<IpAddr> = match other {
+        Endpoint::Address(ip) => vec![*ip],
+        Endpoint::Pod(i) => model.cluster.pods[*i].ips.clone(),
+    };
+    let pod = match other {
+        Endpoint::Pod(i) if !model.cluster.pods[*i].host_network => Some(&model.cluster.pods[*i]),
+        _ => None,
+    };
+    match peer {
+        ClusterPeerKind::Namespaces(selector) => pod.is_some_and(|pod| {
+            label_selector_matches(selector, &namespace_labels(model, &pod.namespace))
+        }),
+        ClusterPeerKind::Pods {
+            namespace_selector,
+            pod_selector,
+        } => pod.is_some_and(|pod| {
+            label_selector_matches(namespace_selector, &namespace_labels(model, &pod.namespace))
+                && label_selector_matches(pod_selector, &pod.labels)
+        }),
+        ClusterPeerKind::Nodes(selector) => model.cluster.nodes.iter().any(|node| {
+            label_selector_matches(selector, &node.labels)
+                && node.addresses.iter().any(|a| addresses.contains(a))
+        }),
+        ClusterPeerKind::Networks(cidrs) => cidrs
+            .iter()
+            .any(|c| addresses.iter().any(|ip| c.contains(*ip))),
+        // Cannot be known from manifests: never matches here (the verdict says so).
+        ClusterPeerKind::DomainNames(_) => false,
+    }
+}
+
+fn tier_port_ok(port: &ClusterPort, dst: Option<&Pod>, probe: Probe) -> bool {
+    let Probe::Port(protocol, n) = probe else {
+        return false; // a port entry always names TCP, UDP or SCTP
+    };
+    match port {
+        ClusterPort::Number { protocol: p, port } => *p == protocol && *port == n,
+        ClusterPort::Range {
+            protocol: p,
+            start,
+            end,
+        } => *p == protocol && *start <= n && n <= *end,
+        ClusterPort::Named(name) => {
+            dst.is_some_and(|d| named_numbers(d, name, protocol).contains(&n))
+        }
+    }
+}
+
+/// `Some(allowed)` when NetworkPolicies isolate `subject` in `direction`.
+fn network_policies_decide(
+    model: &Model,
+    direction: PolicyType,
+    subject: &Pod,
+    other: &Endpoint,
+    dst: Option<&Pod>,
+    probe: Probe,
+) -> Option<bool> {
     let mut isolated = false;
     let mut allowed = false;
     for policy in &model.policies {
@@ -103,7 +303,7 @@ fn side_allows(
             }
         }
     }
-    !isolated || allowed
+    isolated.then_some(allowed)
 }
 
 /// Whether one `ports` entry admits the probe towards `dst`.

@@ -28,6 +28,8 @@ const METADATA_FIELDS: &[&str] = &[
 pub(super) struct Meta<'n> {
     pub(super) name: String,
     pub(super) namespace: String,
+    /// The `metadata.namespace` value as written, for cluster-scoped kinds to point at.
+    pub(super) namespace_at: Option<&'n Node>,
     pub(super) labels: Option<&'n Node>,
 }
 
@@ -88,6 +90,7 @@ pub(super) fn metadata<'n>(
     Some(Meta {
         name,
         namespace,
+        namespace_at: meta.get("namespace"),
         labels: meta.get("labels"),
     })
 }

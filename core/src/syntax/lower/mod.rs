@@ -7,11 +7,17 @@
 
 //!
 //! One module per kind of object: `metadata` (names, namespaces, labels), `pods` (pods and
-//! workload templates, container ports), `policy` (the NetworkPolicy and its rules), `peers`
-//! (from/to entries and ipBlocks), `ports` (rule ports) and `selectors`; this module holds
-//! the lowering context [`Cx`] and the dispatch on `kind`.
+//! workload templates, container ports), `node` (Node objects), `policy` (the NetworkPolicy
+//! and its rules), `peers` (from/to entries and ipBlocks), `ports` (rule ports),
+//! `selectors`, `cluster_policy` (AdminNetworkPolicy, BaselineAdminNetworkPolicy and
+//! ClusterNetworkPolicy: tier, priority, subject) and `cluster_rules` (their rules, peers
+//! and ports, which fail closed rather than being dropped); this module holds the lowering
+//! context [`Cx`] and the dispatch on `kind`.
 
+mod cluster_policy;
+mod cluster_rules;
 mod metadata;
+mod node;
 mod peers;
 mod pods;
 mod policy;
@@ -25,7 +31,10 @@ use crate::syntax::lines::Lines;
 use crate::syntax::names;
 use crate::syntax::yaml::{Document, Node, Value};
 
+use crate::cluster_policy::ClusterPolicyKind;
+use cluster_policy::{cluster_policy, in_group, Version};
 use metadata::namespace;
+use node::node as node_object;
 use pods::{pod, workload};
 use policy::network_policy;
 use services::service;
@@ -59,6 +68,27 @@ const KNOWN_KINDS: &[&str] = &[
     "ReplicationController",
     "Job",
     "CronJob",
+    "Node",
+    "NodeList",
+    "AdminNetworkPolicy",
+    "BaselineAdminNetworkPolicy",
+    "ClusterNetworkPolicy",
+    "AdminNetworkPolicyList",
+    "BaselineAdminNetworkPolicyList",
+    "ClusterNetworkPolicyList",
+];
+
+/// The cluster-scoped policy kinds of `policy.networking.k8s.io`.
+const CLUSTER_POLICY_KINDS: &[(&str, ClusterPolicyKind)] = &[
+    ("AdminNetworkPolicy", ClusterPolicyKind::AdminNetworkPolicy),
+    (
+        "BaselineAdminNetworkPolicy",
+        ClusterPolicyKind::BaselineAdminNetworkPolicy,
+    ),
+    (
+        "ClusterNetworkPolicy",
+        ClusterPolicyKind::ClusterNetworkPolicy,
+    ),
 ];
 
 const OBJECT_FIELDS: &[&str] = &["apiVersion", "kind", "metadata", "spec", "status"];
@@ -105,6 +135,20 @@ impl<'a> Cx<'a> {
 
     fn warning(&mut self, code: &'static str, at: &Node, message: String, help: impl Into<String>) {
         self.push(Severity::Warning, code, at, message, Some(help.into()));
+    }
+
+    /// A warning at a span already made (an object's part that has no node any more).
+    fn warning_at(
+        &mut self,
+        code: &'static str,
+        span: Span,
+        message: String,
+        help: impl Into<String>,
+    ) {
+        self.out.diagnostics.push(Diagnostic {
+            help: Some(help.into()),
+            ..Diagnostic::new(code, Severity::Warning, Some(span), message)
+        });
     }
 
     fn info(&mut self, code: &'static str, at: &Node, message: String, help: impl Into<String>) {
@@ -300,6 +344,15 @@ pub struct Fields<'n> {
 }
 
 impl<'n> Fields<'n> {
+    /// A mapping's entries without any check (`None` for anything else), for telling two
+    /// shapes of one field apart; the reader of the shape found reports what is wrong.
+    fn peek(node: &'n Node) -> Option<Fields<'n>> {
+        match &node.value {
+            Value::Map(entries) => Some(Fields { entries }),
+            _ => None,
+        }
+    }
+
     /// The value of `key`; `None` when absent or `null` (Kubernetes treats both alike).
     fn get(&self, key: &str) -> Option<&'n Node> {
         self.entries
@@ -448,6 +501,9 @@ fn dispatch(cx: &mut Cx, at: &Where, obj: &Fields, kind: &str, api_version: Opti
                 }
             }
         }
+        k if CLUSTER_POLICY_KINDS.iter().any(|(name, _)| *name == k) => {
+            cluster_policy_object(cx, at, obj, k, api_version)
+        }
         k if !core_group(k, api_version) => {
             let v = api_version.unwrap_or_default();
             cx.ignore(
@@ -470,6 +526,11 @@ fn dispatch(cx: &mut Cx, at: &Where, obj: &Fields, kind: &str, api_version: Opti
         "Service" => {
             if let Some(service) = service(cx, node, obj) {
                 cx.out.services.push(service);
+            }
+        }
+        "Node" => {
+            if let Some(n) = node_object(cx, node, obj) {
+                cx.out.nodes.push(n);
             }
         }
         k => other_kind(cx, at, obj, k),
@@ -544,8 +605,40 @@ fn other_kind(cx: &mut Cx, at: &Where, obj: &Fields, kind: &str) {
             kind.to_owned(),
             at.kind,
             format!("kind `{kind}` does not affect network policy; ignored"),
-            "netpol reads NetworkPolicy, Namespace, Pod, Service, workloads and Lists of them",
+            "netpol reads NetworkPolicy, the cluster policies (AdminNetworkPolicy, BaselineAdminNetworkPolicy, ClusterNetworkPolicy), Namespace, Pod, Service, Node, workloads and Lists of them",
         );
+    }
+}
+
+/// An AdminNetworkPolicy, BaselineAdminNetworkPolicy or ClusterNetworkPolicy: read when its
+/// group is `policy.networking.k8s.io` (another product's kind of the same name, such as
+/// Antrea's ClusterNetworkPolicy, has another schema and is ignored).
+fn cluster_policy_object(
+    cx: &mut Cx,
+    at: &Where,
+    obj: &Fields,
+    kind: &str,
+    api_version: Option<&str>,
+) {
+    let Some((_, policy_kind)) = CLUSTER_POLICY_KINDS.iter().find(|(k, _)| *k == kind) else {
+        return;
+    };
+    if !in_group(api_version) {
+        let v = api_version.unwrap_or_default();
+        cx.ignore(
+            format!("{kind} ({v})"),
+            at.api_version,
+            format!("kind {kind} of apiVersion `{v}` is not the policy.networking.k8s.io {kind}; ignored"),
+            "only the network-policy-api kinds of policy.networking.k8s.io are evaluated",
+        );
+        return;
+    }
+    let version = Version {
+        at: at.api_version,
+        api_version,
+    };
+    if let Some(p) = cluster_policy(cx, at.node, obj, *policy_kind, version) {
+        cx.out.cluster_policies.push(p);
     }
 }
 
@@ -557,7 +650,7 @@ fn core_group(kind: &str, api_version: Option<&str>) -> bool {
     };
     let group = v.rsplit_once('/').map_or("", |(g, _)| g);
     let groups: &[&str] = match kind {
-        "Namespace" | "Pod" | "Service" | "ReplicationController" => &[""],
+        "Namespace" | "Pod" | "Service" | "ReplicationController" | "Node" => &[""],
         "Deployment" | "StatefulSet" | "DaemonSet" | "ReplicaSet" => &["apps", "extensions"],
         "Job" | "CronJob" => &["batch"],
         _ => return true,

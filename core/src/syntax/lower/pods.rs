@@ -58,7 +58,7 @@ pub(super) fn pod(cx: &mut Cx, node: &Node, obj: &Fields) -> Option<Pod> {
             "host-network",
             h,
             format!(
-                "pod `{}` uses its node's network: policies never select it, and as a peer only ipBlocks containing its node's address match it",
+                "pod `{}` uses its node's network: policies never select it, and as a peer only ipBlocks (and cluster policies' networks and nodes peers) containing its node's address match it",
                 meta.name
             ),
             "this is what most network plugins do; Kubernetes leaves host-network pods undefined",
