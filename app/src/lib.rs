@@ -17,6 +17,7 @@ pub mod connectivity;
 pub mod examples;
 pub mod export;
 pub mod geometry;
+pub mod keys;
 pub mod layout;
 pub mod probe;
 pub mod share;
