@@ -879,7 +879,10 @@ spec:
     // close it with a NetworkPolicy.
     let http = PortSpec::new(PortRef::Number(8080), Protocol::TCP);
     let closed = synth::deny(&sources, FileId(1), tool, db, Some(&http)).expect("a proposal");
-    assert!(!closed.target.after.get(Protocol::TCP).contains(8080), "{closed:?}");
+    assert!(
+        !closed.target.after.get(Protocol::TCP).contains(8080),
+        "{closed:?}"
+    );
 }
 
 #[test]
