@@ -277,16 +277,21 @@ fn beyond(
         })
         .collect();
     let pods = before.cluster.pods.len();
+    // The scope is the namespaces of the required connections' ends; an expectation with
+    // an end that names nothing requires nothing (it fails on its own).
     let scope: Vec<bool> = (0..pods)
         .map(|i| {
-            resolved.iter().any(|(f, t, _)| {
-                f.iter().chain(t).any(|e| match e {
-                    Endpoint::Pod(p) => {
-                        before.cluster.pods[*p].namespace == before.cluster.pods[i].namespace
-                    }
-                    Endpoint::Address(_) => false,
+            resolved
+                .iter()
+                .filter(|(f, t, _)| !f.is_empty() && !t.is_empty())
+                .any(|(f, t, _)| {
+                    f.iter().chain(t).any(|e| match e {
+                        Endpoint::Pod(p) => {
+                            before.cluster.pods[*p].namespace == before.cluster.pods[i].namespace
+                        }
+                        Endpoint::Address(_) => false,
+                    })
                 })
-            })
         })
         .collect();
     let dns = dns_pods(before);
@@ -487,10 +492,11 @@ fn judge(label: &str, cluster: &str, policies: &str, spec: &Spec, keep: bool) ->
                 .collect()
         };
         panic!(
-            "{label}: pairs beyond the spec differ\nreported:   {:?}\nrecomputed: {:?}\n{}",
+            "{label}: pairs beyond the spec differ\nreported:   {:?}\nrecomputed: {:?}\n{}\nspec: {:?}",
             show(&reported),
             show(&recomputed),
-            synthesis.text
+            synthesis.text,
+            spec.expectations
         );
     }
     // Without policies in force, written from scratch, only what a selector cannot tell
