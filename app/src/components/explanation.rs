@@ -8,6 +8,7 @@ use netpol_core::{DirectionVerdict, Endpoint, Flow, PairDirection, PolicyRef, Ru
 
 use crate::analysis::Analysis;
 use crate::compare;
+use crate::components::authoring::PairActions;
 use crate::components::ctx::{Ctx, Selection};
 use crate::components::exposure_info::{ExposureInfo, GhostInfo};
 use crate::components::node_info::NodeInfo;
@@ -44,6 +45,7 @@ pub fn Explanation() -> impl IntoView {
                     <button class="link" data-testid="clear-selection" on:click=move |_| ctx.selection.set(None)>"Clear"</button>
                 })}
             </header>
+            <PairActions />
             <div class="explanation" data-testid="explanation" aria-live="polite">{body}</div>
         </section>
     }

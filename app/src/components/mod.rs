@@ -1,6 +1,7 @@
 //! Leptos components, one per file. They read the shared [`ctx::Ctx`] from context.
 
 pub mod app;
+pub mod authoring;
 pub mod banner;
 pub mod ctx;
 pub mod diagnostics;
@@ -8,6 +9,7 @@ pub mod diff_summary;
 pub mod editor;
 pub mod explanation;
 pub mod exposure_info;
+pub mod generate;
 pub mod graph_view;
 pub mod header;
 pub mod help;
@@ -15,3 +17,4 @@ pub mod legend;
 pub mod matrix_view;
 pub mod node_info;
 pub mod toolbar;
+pub mod tutorial;
