@@ -96,6 +96,11 @@ test('Allow this: the proposal shows the YAML and the other pairs; Apply opens t
   assert.equal(await pg.cell('shop/db', 'shop/api').getAttribute('data-verdict'), 'allowed');
   assert.equal(await pg.cell('shop/db-2', 'shop/api').getAttribute('data-verdict'), 'allowed');
   assert.match(await pg.tid('undo-what').innerText(), /Allowed shop\/db → shop\/api on 8080\/TCP/);
+  // The written text is selected in the editor (and marked), so the user sees what changed.
+  await pg.page.waitForFunction(() => {
+    const t = document.querySelector('[data-testid="policies-editor"]');
+    return /app: db/.test(t.value.slice(t.selectionStart, t.selectionEnd));
+  });
   // The graph draws the new edge.
   await pg.tid('view-graph').click();
   await pg.tid('graph').waitFor();
@@ -151,6 +156,19 @@ test('a refusal is shown as the core words it, and nothing is written', async ()
   await pg.page.waitForFunction(() => /unknown protocol/.test(document.querySelector('[data-testid="proposal-error"]')?.innerText ?? ''));
   await pg.screenshot('authoring-refusal');
   assert.equal(await pg.policies(), POLICIES);
+  await context.close();
+});
+
+test('a YAML error in the Policies is refused plainly, and the text typed is kept as it is', async () => {
+  const broken = POLICIES + '---\nkind: NetworkPolicy\nmetadata: {name: half, namespace: shop\n';
+  const { context, pg } = await open({ policies: broken });
+  await selectCell(pg, 'shop/db', 'shop/api');
+  await pg.tid('allow-this').click();
+  const error = pg.tid('proposal-error');
+  await error.waitFor();
+  assert.match(await error.innerText(), /has a YAML error .*fix it first/);
+  assert.equal(await pg.tid('apply-edit').count(), 0);
+  assert.equal(await pg.policies(), broken);
   await context.close();
 });
 
