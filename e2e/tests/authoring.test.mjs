@@ -253,5 +253,14 @@ spec:
   assert.match(await pg.tid('tutorial-goal').innerText(), /Now egress too/);
   assert.equal(await pg.tid('tutorial-status').getAttribute('data-passed'), 'false');
   assert.equal(await pg.tid('tutorial-hint').count(), 0, 'a new step starts without a hint');
+
+  // The last step: egress too. Passing it finishes the tutorial.
+  const passed = await pg.policies();
+  await pg.setPolicies(passed.replace('  - Ingress\n', '  - Ingress\n  - Egress\n'));
+  await pg.page.waitForFunction(() => document.querySelector('[data-testid="tutorial-status"]')?.dataset.passed === 'true');
+  assert.match(await pg.tid('tutorial-status').innerText(), /tutorial complete/);
+  assert.equal(await pg.tid('tutorial-next').innerText(), 'Finish');
+  await pg.tid('tutorial-next').click();
+  await pg.tid('tutorial').waitFor({ state: 'detached' });
   await context.close();
 });

@@ -101,7 +101,8 @@ pub fn previews(texts: &(String, String), edits: &[Edit]) -> Vec<EditPreview> {
 }
 
 /// Byte range of `file`'s text after `edits` are applied that the edits wrote (from the
-/// first edit's start to the last one's end), to select it in the editor.
+/// first edit's start to the last one's end; an insertion's leading line breaks left out,
+/// so the selection starts on the first written line), to select it in the editor.
 pub fn changed_range(file: FileId, edits: &[Edit]) -> Option<(usize, usize)> {
     let mut mine: Vec<&Edit> = edits.iter().filter(|e| e.file == file).collect();
     mine.sort_by_key(|e| (e.start, e.end));
@@ -111,7 +112,8 @@ pub fn changed_range(file: FileId, edits: &[Edit]) -> Option<(usize, usize)> {
         let start = (e.start as isize + shift) as usize;
         let end = start + e.text.len();
         shift += e.text.len() as isize - (e.end as isize - e.start as isize);
-        range = Some(range.map_or((start, end), |(s, _)| (s, end)));
+        let lead = e.text.len() - e.text.trim_start_matches('\n').len();
+        range = Some(range.map_or(((start + lead).min(end), end), |(s, _)| (s, end)));
     }
     range
 }
@@ -392,6 +394,11 @@ mod tests {
         let (s, e) = changed_range(POLICIES, &edits).unwrap();
         assert_eq!(&after[s..e], "BBBBB\nccc\nddd\n");
         assert_eq!(changed_range(CLUSTER, &edits), None);
+        // An insertion after a line's end starts with a line break: selected from the next.
+        let edits = vec![edit(3, 3, "\nxxx")];
+        let after = synth::apply(POLICIES, before, &edits);
+        let (s, e) = changed_range(POLICIES, &edits).unwrap();
+        assert_eq!(&after[s..e], "xxx");
     }
 
     #[test]
