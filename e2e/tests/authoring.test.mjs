@@ -160,6 +160,39 @@ test('a refusal is shown as the core words it, and nothing is written', async ()
   await context.close();
 });
 
+test('what an Admin-tier cluster policy denies is refused with the reason, not proposed', async () => {
+  const guarded = POLICIES + `---
+apiVersion: policy.networking.k8s.io/v1alpha1
+kind: AdminNetworkPolicy
+metadata:
+  name: guard-api
+spec:
+  priority: 10
+  subject:
+    pods:
+      namespaceSelector: {}
+      podSelector:
+        matchLabels: {app: api}
+  ingress:
+  - name: no-db
+    action: Deny
+    from:
+    - pods:
+        namespaceSelector: {}
+        podSelector:
+          matchLabels: {app: db}
+`;
+  const { context, pg } = await open({ policies: guarded });
+  await selectCell(pg, 'shop/db', 'shop/api');
+  await pg.tid('allow-this').click();
+  const error = pg.tid('proposal-error');
+  await error.waitFor();
+  assert.match(await error.innerText(), /shop\/db to shop\/api on .* is denied by the cluster admins' policy tiers whatever NetworkPolicies say/);
+  assert.equal(await pg.tid('apply-edit').count(), 0);
+  assert.equal(await pg.policies(), guarded);
+  await context.close();
+});
+
 test('a YAML error in the Policies is refused plainly, and the text typed is kept as it is', async () => {
   const broken = POLICIES + '---\nkind: NetworkPolicy\nmetadata: {name: half, namespace: shop\n';
   const { context, pg } = await open({ policies: broken });
