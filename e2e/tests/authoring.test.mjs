@@ -287,8 +287,15 @@ spec:
   assert.equal(await pg.tid('tutorial-status').getAttribute('data-passed'), 'false');
   assert.equal(await pg.tid('tutorial-hint').count(), 0, 'a new step starts without a hint');
 
-  // The last step: egress too. Passing it finishes the tutorial.
+  // "Show a solution" writes the step's reference solution, as one Undo step.
   const passed = await pg.policies();
+  await pg.changing(() => pg.tid('tutorial-solution').click());
+  await pg.page.waitForFunction(() => document.querySelector('[data-testid="tutorial-status"]')?.dataset.passed === 'true');
+  await pg.changing(() => pg.tid('undo').click());
+  assert.equal(await pg.policies(), passed);
+  await pg.page.waitForFunction(() => document.querySelector('[data-testid="tutorial-status"]')?.dataset.passed === 'false');
+
+  // The last step: egress too. Passing it finishes the tutorial.
   await pg.setPolicies(passed.replace('  - Ingress\n', '  - Ingress\n  - Egress\n'));
   await pg.page.waitForFunction(() => document.querySelector('[data-testid="tutorial-status"]')?.dataset.passed === 'true');
   assert.match(await pg.tid('tutorial-status').innerText(), /tutorial complete/);
