@@ -13,4 +13,6 @@ pub mod header;
 pub mod legend;
 pub mod matrix_view;
 pub mod node_info;
+pub mod node_tiers;
+pub mod tier_chain;
 pub mod toolbar;
