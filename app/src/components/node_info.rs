@@ -68,7 +68,7 @@ pub fn NodeInfo(
             };
             let selecting: Vec<_> = a.selecting.get(pi).cloned().unwrap_or_default();
             let policies = if selecting.is_empty() {
-                view! { <p class="muted">"no policy selects it"</p> }.into_any()
+                view! { <p class="muted">"no NetworkPolicy selects it"</p> }.into_any()
             } else {
                 view! {
                     <div class="refs">

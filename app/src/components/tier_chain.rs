@@ -96,7 +96,7 @@ fn unknown_view(ctx: Ctx, unknown: &[ClusterRuleRef]) -> impl IntoView {
 
 fn chain_list(items: Vec<AnyView>, summary: String) -> impl IntoView {
     view! {
-        <p class="dir__label">"Through the tiers"</p>
+        <p class="dir__label">"Through the tiers, in order"</p>
         <ol class="chain" data-testid="tier-chain" title=summary>{items}</ol>
     }
 }
