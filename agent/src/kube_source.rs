@@ -453,7 +453,7 @@ where
                     // last content in the meantime.
                     metrics.freshness.lost(&resource);
                     tracing::warn!(
-                        resource = %resource,
+                        resource = resource.as_str(),
                         error = %error,
                         "watch error; retrying with backoff, enforcing the last state"
                     );

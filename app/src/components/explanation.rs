@@ -87,7 +87,7 @@ fn direction(
         DirectionVerdict::Denied { .. } => ("denied", "dir dir--denied"),
     };
     if chain.has_cluster_policies() {
-        return tiered_direction(ctx, title, dir, chain.is_allowed(), {
+        return tiered_direction(title, dir, chain.is_allowed(), {
             let reached = chain
                 .steps
                 .iter()
@@ -155,13 +155,11 @@ fn direction(
 /// A side a cluster policy took part in: the state is the chain's, the content its steps
 /// (and the NetworkPolicy tier's details, when it decided some of the traffic).
 fn tiered_direction(
-    ctx: Ctx,
     title: String,
     dir: &'static str,
     allowed: bool,
     content: AnyView,
 ) -> impl IntoView {
-    let _ = ctx;
     let (state, class) = if allowed {
         ("allowed", "dir dir--allowed dir--tiered")
     } else {
@@ -343,7 +341,7 @@ fn pair_direction(
             {np_details(np)}
         }
         .into_any();
-        return tiered_direction(ctx, title, dir, !ports.is_empty(), content).into_any();
+        return tiered_direction(title, dir, !ports.is_empty(), content).into_any();
     }
     let (state, class) = match v {
         PairDirection::NotIsolated => ("not isolated", "dir dir--open"),

@@ -94,7 +94,8 @@ fn unknown_view(ctx: Ctx, unknown: &[ClusterRuleRef]) -> impl IntoView {
     })
 }
 
-fn chain_list(items: Vec<AnyView>, summary: String) -> impl IntoView {
+/// The steps as an ordered list; `summary` (the core's one-line form) as its tooltip.
+fn chain_list(items: Vec<AnyView>, summary: Option<String>) -> impl IntoView {
     view! {
         <p class="dir__label">"Through the tiers, in order"</p>
         <ol class="chain" data-testid="tier-chain" title=summary>{items}</ol>
@@ -132,7 +133,7 @@ pub fn tier_chain(ctx: Ctx, chain: &TierChain, np: &DirectionVerdict) -> AnyView
         .collect();
     let summary = netpol_core::render::chain_summary(chain, np);
     view! {
-        {chain_list(items, summary)}
+        {chain_list(items, Some(summary))}
         {unknown_view(ctx, &chain.unknown)}
     }
     .into_any()
@@ -199,9 +200,8 @@ pub fn pair_chain(ctx: Ctx, chain: &PairChain) -> AnyView {
             .into_any(),
         })
         .collect();
-    let summary = String::new();
     view! {
-        {chain_list(items, summary)}
+        {chain_list(items, None)}
         {unknown_view(ctx, &chain.unknown)}
     }
     .into_any()
