@@ -9,13 +9,15 @@
 //! AdminNetworkPolicy's Deny over a NetworkPolicy's allow; an Admin Pass falling through to
 //! a NetworkPolicy; a Baseline Deny where no NetworkPolicy decides; two Admin policies whose
 //! order a priority change (one field patched through the API) reverses while the agents
-//! run, in the kernels within [`FOLLOW_WITHIN`]. Each step: both rulesets equal to those
+//! run, in the kernels within [`FOLLOW_WITHIN`]; last, the ClusterNetworkPolicy CRD is
+//! removed and its policies stop being enforced. Each step: both rulesets equal to those
 //! compiled from the files, and every pod pair probed on every port against the engine.
 //! The same scenario files run in manifests mode in `packets.rs`.
 
 use std::time::{Duration, Instant};
 
-use kube::api::{ApiResource, DynamicObject, Patch, PatchParams};
+use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition;
+use kube::api::{ApiResource, DeleteParams, DynamicObject, Patch, PatchParams};
 use kube::Api;
 
 use crate::apiserver::{data, expected, print_table, Live, FOLLOW_WITHIN};
@@ -89,6 +91,25 @@ fn agents_enforce_cluster_policies_from_a_real_api_server() {
         FOLLOW_WITHIN,
         start,
     );
+    let with_tiers = live.rows.len();
+
+    // The ClusterNetworkPolicy CRD removed: its objects go with it, and the agents stop
+    // enforcing them (discovery drops the kind) rather than keep their last state.
+    let start = Instant::now();
+    let crds = Api::<CustomResourceDefinition>::all(live.cp.client());
+    live.cp
+        .block_on(crds.delete(
+            "clusternetworkpolicies.policy.networking.k8s.io",
+            &DeleteParams::default(),
+        ))
+        .expect("delete the ClusterNetworkPolicy CRD");
+    let model = expected(&[&live.cluster]);
+    live.enforce_and_probe(
+        "CRD removed: its policies gone",
+        &model,
+        APPEAR_WITHIN,
+        start,
+    );
 
     print_table(&live.rows);
     println!(
@@ -108,8 +129,8 @@ fn agents_enforce_cluster_policies_from_a_real_api_server() {
         mismatches.join("\n")
     );
     assert!(
-        live.rows.iter().all(|r| r.allowed < r.probes),
-        "every step denies something"
+        live.rows[..with_tiers].iter().all(|r| r.allowed < r.probes),
+        "every step with policies denies something"
     );
     drop(std::mem::take(&mut live.agents));
 }
