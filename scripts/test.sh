@@ -13,7 +13,7 @@
 #   4. the release playground (trunk build --release) and its browser tests in real Chromium
 set -euo pipefail
 cd "$(dirname "$0")/.."
-export PATH="$HOME/.cargo/bin:$PATH"
+export PATH="${CARGO_HOME:-$HOME/.cargo}/bin:$PATH"
 export CARGO_TERM_COLOR="${CARGO_TERM_COLOR:-never}"
 
 stage() { printf '\n\033[1;34m==> %s\033[0m (%s)\n' "$*" "$(date +%T)"; }

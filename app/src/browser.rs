@@ -14,9 +14,18 @@ pub fn load_saved() -> Option<SharedState> {
     gloo_storage::LocalStorage::get(STORAGE_KEY).ok()
 }
 
-/// Saves `state`; a full or disabled storage is not an error the user can act on.
-pub fn save(state: &SharedState) {
-    let _ = gloo_storage::LocalStorage::set(STORAGE_KEY, state);
+/// Saves `state` as the draft. A full or disabled storage is reported, never swallowed: a
+/// reload would otherwise bring back an older state without a word.
+pub fn save(state: &SharedState) -> Result<(), String> {
+    gloo_storage::LocalStorage::set(STORAGE_KEY, state).map_err(|e| match e {
+        gloo_storage::errors::StorageError::JsError(js) if js.name == "QuotaExceededError" => {
+            "the browser's storage for this page is full".to_string()
+        }
+        gloo_storage::errors::StorageError::JsError(js) => {
+            format!("the browser refused to store it ({})", js.message)
+        }
+        other => other.to_string(),
+    })
 }
 
 /// The current fragment (with `#`), or empty.
@@ -54,10 +63,44 @@ pub fn share_url(state: &SharedState) -> Result<(String, String), share::ShareEr
     Ok((format!("{}#{fragment}", base_url()), fragment))
 }
 
-/// Puts `text` on the clipboard (best effort: the promise is not awaited).
-pub fn copy(text: &str) {
-    if let Some(w) = web_sys::window() {
-        let _ = w.navigator().clipboard().write_text(text);
+/// Puts `text` on the clipboard, or calls `failed` when the page cannot: plain http on a LAN
+/// host has no `navigator.clipboard` at all, and a browser may refuse the write.
+pub fn copy(text: &str, failed: impl FnOnce() + 'static) {
+    let Some(navigator) = web_sys::window().map(|w| w.navigator()) else {
+        return failed();
+    };
+    let has_clipboard = js_sys::Reflect::get(&navigator, &"clipboard".into())
+        .is_ok_and(|c| !c.is_undefined() && !c.is_null());
+    if !has_clipboard {
+        return failed();
+    }
+    let refused = wasm_bindgen::closure::Closure::once(move |_: wasm_bindgen::JsValue| failed());
+    let _ = navigator.clipboard().write_text(text).catch(&refused);
+    // Called at most once, by the promise; it must outlive this function.
+    refused.forget();
+}
+
+/// Whether a key event comes from a place where keys are text (editors, fields), so page
+/// shortcuts leave it alone.
+pub fn typing_in(ev: &web_sys::KeyboardEvent) -> bool {
+    let Some(target) = ev
+        .target()
+        .and_then(|t| t.dyn_into::<web_sys::Element>().ok())
+    else {
+        return false;
+    };
+    matches!(target.tag_name().as_str(), "TEXTAREA" | "INPUT" | "SELECT")
+        || target.closest("[contenteditable]").ok().flatten().is_some()
+}
+
+/// Moves keyboard focus to the first element matching `selector`, if any.
+pub fn focus(selector: &str) {
+    let element = web_sys::window()
+        .and_then(|w| w.document())
+        .and_then(|d| d.query_selector(selector).ok().flatten())
+        .and_then(|e| e.dyn_into::<web_sys::HtmlElement>().ok());
+    if let Some(e) = element {
+        let _ = e.focus();
     }
 }
 

@@ -6,11 +6,11 @@
 //! endpoints. Which connections changed on *which ports* is the core's job
 //! (`netpol_core::diff`); this module only decides how to draw and word it.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 
-use netpol_core::diff::{Change, ChangeKind, Diff};
+use netpol_core::diff::{Change, ChangeKind, Diff, Party};
 
-use crate::connectivity::{ports_label, Graph};
+use crate::connectivity::{ports_label, Cell, Graph};
 
 /// How a merged edge compares between the two states.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
@@ -104,6 +104,114 @@ pub fn merge(before: &Graph, after: &Graph) -> Merged {
     }
 }
 
+/// Both states of one ordered pair; `None` where that state has no such endpoint.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct PairStates {
+    /// Before.
+    pub before: Option<Cell>,
+    /// After.
+    pub after: Option<Cell>,
+}
+
+impl PairStates {
+    /// `same`, `added` (allowed only after), `removed` (allowed only before) or `changed`
+    /// (an endpoint only one side has, or n/a on one side).
+    pub fn change(&self) -> &'static str {
+        match (self.before, self.after) {
+            (a, b) if a == b => "same",
+            (Some(Cell::Allowed), _) => "removed",
+            (_, Some(Cell::Allowed)) => "added",
+            _ => "changed",
+        }
+    }
+}
+
+/// The word for one side of a pair: `allowed`, `denied`, `n/a`, or `absent` when that state
+/// has no such endpoint.
+pub fn cell_word(cell: Option<Cell>) -> &'static str {
+    match cell {
+        Some(Cell::Allowed) => "allowed",
+        Some(Cell::Denied) => "denied",
+        Some(Cell::NotApplicable) => "n/a",
+        None => "absent",
+    }
+}
+
+/// The rows and columns of a before/after matrix: the before graph's nodes, then the nodes
+/// only the after graph has, each with its index on either side.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Table {
+    /// Node ids, before's first.
+    pub ids: Vec<String>,
+    /// Per id: index in the before graph.
+    pub before: Vec<Option<usize>>,
+    /// Per id: index in the after graph.
+    pub after: Vec<Option<usize>>,
+}
+
+impl Table {
+    /// The union of both graphs' nodes.
+    pub fn new(before: &Graph, after: &Graph) -> Table {
+        let in_after: HashMap<&str, usize> = after
+            .nodes
+            .iter()
+            .enumerate()
+            .map(|(i, n)| (n.id.as_str(), i))
+            .collect();
+        let mut table = Table::default();
+        for (i, n) in before.nodes.iter().enumerate() {
+            table.ids.push(n.id.clone());
+            table.before.push(Some(i));
+            table.after.push(in_after.get(n.id.as_str()).copied());
+        }
+        for (i, n) in after.nodes.iter().enumerate() {
+            if before.index_of(&n.id).is_none() {
+                table.ids.push(n.id.clone());
+                table.before.push(None);
+                table.after.push(Some(i));
+            }
+        }
+        table
+    }
+
+    /// Both states of the pair of rows `a` → `b`.
+    pub fn pair(&self, before: &Graph, after: &Graph, a: usize, b: usize) -> PairStates {
+        let side = |g: &Graph, idx: &[Option<usize>]| match (idx.get(a), idx.get(b)) {
+            (Some(Some(x)), Some(Some(y))) => Some(g.cell(*x, *y)),
+            _ => None,
+        };
+        PairStates {
+            before: side(before, &self.before),
+            after: side(after, &self.after),
+        }
+    }
+}
+
+/// The core's change for the pair of node ids `from` → `to` (on every port), if the diff has
+/// one: its group lists the endpoint or the address class.
+pub fn change_for<'d>(diff: &'d Diff, from: &str, to: &str) -> Option<&'d Change> {
+    let is = |p: &Party, id: &str| match p {
+        Party::Endpoint(e) => e == id,
+        Party::Address { label, .. } => label == id,
+    };
+    diff.changes
+        .iter()
+        .find(|c| c.sources.iter().any(|p| is(p, from)) && c.destinations.iter().any(|p| is(p, to)))
+}
+
+/// `+TCP 443 −TCP 80`: what a change adds and removes.
+pub fn ports_change(change: &Change) -> String {
+    let mut ports = Vec::new();
+    // `ports_label` says "all ports" instead of three full ranges.
+    if change.added != netpol_core::AllowedPorts::default() {
+        ports.push(format!("+{}", ports_label(&change.added)));
+    }
+    if change.removed != netpol_core::AllowedPorts::default() {
+        ports.push(format!("−{}", ports_label(&change.removed)));
+    }
+    ports.join(" ")
+}
+
 /// "2 connections added, 1 removed, 1 changed" (ordered endpoint pairs, not groups), or
 /// "no connection changes".
 pub fn headline(diff: &Diff) -> String {
@@ -163,19 +271,11 @@ pub fn change_line(change: &Change) -> String {
             names.join(", ")
         }
     };
-    let mut ports = Vec::new();
-    // `ports_label` says "all ports" instead of three full ranges.
-    if change.added != netpol_core::AllowedPorts::default() {
-        ports.push(format!("+{}", ports_label(&change.added)));
-    }
-    if change.removed != netpol_core::AllowedPorts::default() {
-        ports.push(format!("−{}", ports_label(&change.removed)));
-    }
     format!(
         "{} → {}: {}",
         side(&change.sources),
         side(&change.destinations),
-        ports.join(" ")
+        ports_change(change)
     )
 }
 
@@ -247,6 +347,49 @@ mod tests {
         assert!(merged.iter().all(|e| e.status == Status::Both));
         assert!(!merged.is_empty());
         assert_eq!(unplaced, 4);
+    }
+
+    #[test]
+    fn the_table_pairs_both_states_and_keeps_new_endpoints() {
+        let (_, before) = graph(ALLOW_A, CLUSTER);
+        let (_, after) = graph(
+            ALLOW_C,
+            "pod x/a app=a\npod x/b app=b\npod x/c app=c\npod x/d app=d\n",
+        );
+        let t = Table::new(&before, &after);
+        let row = |id: &str| t.ids.iter().position(|i| i == id).expect(id);
+        assert_eq!(t.ids.last().map(String::as_str), Some("x/d"));
+        let ab = t.pair(&before, &after, row("x/a"), row("x/b"));
+        assert_eq!(
+            (ab.before, ab.after),
+            (Some(Cell::Allowed), Some(Cell::Denied))
+        );
+        assert_eq!(ab.change(), "removed");
+        assert_eq!(
+            t.pair(&before, &after, row("x/c"), row("x/b")).change(),
+            "added"
+        );
+        assert_eq!(
+            t.pair(&before, &after, row("x/b"), row("x/a")).change(),
+            "same"
+        );
+        let new = t.pair(&before, &after, row("x/d"), row("x/a"));
+        assert_eq!(
+            (cell_word(new.before), cell_word(new.after)),
+            ("absent", "allowed")
+        );
+        assert_eq!(new.change(), "added");
+    }
+
+    #[test]
+    fn the_change_of_a_pair_comes_from_the_core_diff() {
+        let (b, _) = graph(ALLOW_A, CLUSTER);
+        let (a, _) = graph(ALLOW_C, CLUSTER);
+        let d = netpol_core::diff::diff(&b.model, &a.model);
+        let removed = change_for(&d, "x/a", "x/b").expect("a change");
+        assert_eq!(removed.kind, ChangeKind::Removed);
+        assert_eq!(ports_change(removed), "−all ports");
+        assert!(change_for(&d, "x/b", "x/a").is_none());
     }
 
     #[test]

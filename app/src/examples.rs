@@ -89,6 +89,14 @@ pub fn find(key: &str) -> Option<&'static Example> {
     EXAMPLES.iter().find(|e| e.key == key)
 }
 
+/// The example whose texts are exactly `policies` and `cluster`; `None` once anything was
+/// edited (the menu then says "Custom").
+pub fn matching(policies: &str, cluster: &str) -> Option<&'static Example> {
+    EXAMPLES
+        .iter()
+        .find(|e| e.policies == policies && e.cluster == cluster)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -108,5 +116,13 @@ mod tests {
             assert_eq!(find(e.key), Some(e));
         }
         assert_eq!(EXAMPLES[0].title, "Allow only frontend");
+    }
+
+    #[test]
+    fn an_edited_example_matches_none() {
+        let e = &EXAMPLES[1];
+        assert_eq!(matching(e.policies, e.cluster), Some(e));
+        assert_eq!(matching(&format!("{}\n", e.policies), e.cluster), None);
+        assert_eq!(matching(e.policies, EXAMPLES[0].cluster), None);
     }
 }

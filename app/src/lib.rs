@@ -18,6 +18,7 @@ pub mod decided;
 pub mod examples;
 pub mod export;
 pub mod geometry;
+pub mod keys;
 pub mod layout;
 pub mod probe;
 pub mod share;

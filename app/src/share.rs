@@ -14,6 +14,10 @@ pub const PREFIX: &str = "v1.";
 pub const MAX_DECODED: usize = 200 * 1024;
 /// Largest encoded fragment we even try to decode, in bytes.
 pub const MAX_ENCODED: usize = 400 * 1024;
+/// The graph's zoom range.
+pub const MIN_ZOOM: f64 = 0.2;
+/// The graph's zoom range.
+pub const MAX_ZOOM: f64 = 5.0;
 
 /// Which main view is shown.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -26,8 +30,32 @@ pub enum View {
     Matrix,
 }
 
-/// Everything a link restores.
+/// What the explanation panel shows: a pair (edge or matrix cell) or a node.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Selection {
+    /// An ordered pair of node ids (edge or matrix cell).
+    Pair {
+        /// Source node id.
+        from: String,
+        /// Destination node id.
+        to: String,
+    },
+    /// A node id (an endpoint, a group, an address class or a ghost).
+    Node(String),
+    /// A ghost edge: what a pod that does not exist yet may do with a drawn node.
+    Exposure {
+        /// The ghost's id.
+        ghost: String,
+        /// The node's id.
+        node: String,
+        /// `true`: the ghost may connect to the node; `false`: the node to the ghost.
+        incoming: bool,
+    },
+}
+
+/// Everything a link restores: the texts, and the view the sender was looking at.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct SharedState {
     /// Policies editor text.
     pub policies: String,
@@ -50,6 +78,87 @@ pub struct SharedState {
     /// links keep opening unchanged).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub after: Option<AfterState>,
+    /// The selected edge, cell or node (links made before this field open with none).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub selection: Option<Selection>,
+    /// The graph's zoom factor (1 = fitted).
+    #[serde(default = "unit_zoom", skip_serializing_if = "is_unit_zoom")]
+    pub zoom: f64,
+    /// The graph's pan, in layout units.
+    #[serde(default, skip_serializing_if = "is_origin")]
+    pub pan: (f64, f64),
+    /// Ids of the group nodes the user expanded, sorted.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub expanded: Vec<String>,
+}
+
+fn unit_zoom() -> f64 {
+    1.0
+}
+
+fn is_unit_zoom(z: &f64) -> bool {
+    *z == 1.0
+}
+
+fn is_origin(p: &(f64, f64)) -> bool {
+    *p == (0.0, 0.0)
+}
+
+impl SharedState {
+    /// A state of just these texts, with the default view (any port, graph, nothing selected).
+    pub fn of_texts(policies: &str, cluster: &str) -> SharedState {
+        SharedState {
+            policies: policies.to_string(),
+            cluster: cluster.to_string(),
+            port: "any".to_string(),
+            view: View::Graph,
+            show_denied: false,
+            show_exposure: false,
+            after: None,
+            selection: None,
+            zoom: 1.0,
+            pan: (0.0, 0.0),
+            expanded: Vec::new(),
+        }
+    }
+
+    /// Whether the two states hold the same text in every editor. Only text is "work": the
+    /// view (port, zoom, selection) can change without anything being at risk.
+    pub fn same_texts(&self, other: &SharedState) -> bool {
+        self.policies == other.policies
+            && self.cluster == other.cluster
+            && self.after == other.after
+    }
+
+    /// The same state with a view the graph can show: zoom within the zoom buttons' range
+    /// and a finite pan (a hand-edited link could say `1e308`).
+    pub fn sanitized(mut self) -> SharedState {
+        self.zoom = if self.zoom.is_finite() {
+            self.zoom.clamp(MIN_ZOOM, MAX_ZOOM)
+        } else {
+            1.0
+        };
+        let finite = |v: f64| {
+            if v.is_finite() {
+                v.clamp(-1e6, 1e6)
+            } else {
+                0.0
+            }
+        };
+        self.pan = (finite(self.pan.0), finite(self.pan.1));
+        self.expanded.sort();
+        self.expanded.dedup();
+        self
+    }
+
+    /// Bytes of text in all editors.
+    pub fn text_len(&self) -> usize {
+        let after = self
+            .after
+            .as_ref()
+            .map_or(0, |a| a.policies.len() + a.cluster.len());
+        self.policies.len() + self.cluster.len() + after
+    }
 }
 
 fn is_false(b: &bool) -> bool {
@@ -142,6 +251,7 @@ pub fn decode(fragment: &str) -> Result<SharedState, ShareError> {
             }
         })?;
     serde_json::from_slice(&json)
+        .map(SharedState::sanitized)
         .map_err(|e| ShareError::Damaged(format!("unexpected content: {e}")))
 }
 
@@ -159,13 +269,10 @@ mod tests {
 
     fn sample() -> SharedState {
         SharedState {
-            policies: "kind: NetworkPolicy\n# é ✓\n".into(),
-            cluster: "pod default/a app=a\n".into(),
             port: "TCP:80".into(),
             view: View::Matrix,
             show_denied: true,
-            show_exposure: false,
-            after: None,
+            ..SharedState::of_texts("kind: NetworkPolicy\n# é ✓\n", "pod default/a app=a\n")
         }
     }
 
@@ -243,6 +350,43 @@ mod tests {
         assert_eq!(encode_checked(&big), Err(ShareError::TooLarge));
         let small = sample();
         assert_eq!(decode(&encode_checked(&small).unwrap()), Ok(small));
+    }
+
+    #[test]
+    fn the_view_round_trips_and_is_left_out_when_default() {
+        let mut s = sample();
+        s.selection = Some(Selection::Pair {
+            from: "x/a".into(),
+            to: "x/b".into(),
+        });
+        s.zoom = 1.5;
+        s.pan = (-20.0, 12.5);
+        s.expanded = vec!["group:x/a".into()];
+        assert_eq!(decode(&encode(&s)), Ok(s.clone()));
+        s.selection = Some(Selection::Node("x/a".into()));
+        assert_eq!(decode(&encode(&s)), Ok(s.clone()));
+        // JSON has no infinities; a hand-made link can still say 1e300.
+        s.zoom = 1e300;
+        s.pan = (-1e300, 3.0);
+        let opened = decode(&encode(&s)).expect("opens");
+        assert_eq!((opened.zoom, opened.pan), (MAX_ZOOM, (-1e6, 3.0)));
+        let plain = serde_json::to_string(&sample()).unwrap_or_default();
+        for field in ["selection", "zoom", "pan", "expanded"] {
+            assert!(!plain.contains(field), "{field} in {plain}");
+        }
+    }
+
+    #[test]
+    fn same_texts_ignores_the_view() {
+        let a = sample();
+        let mut b = a.clone();
+        b.zoom = 2.0;
+        b.port = "any".into();
+        b.selection = Some(Selection::Node("x".into()));
+        assert!(a.same_texts(&b));
+        b.cluster.push('\n');
+        assert!(!a.same_texts(&b));
+        assert_eq!(a.text_len(), a.policies.len() + a.cluster.len());
     }
 
     #[test]

@@ -2,10 +2,21 @@
 // page only through data-testid attributes (the stable page contract).
 import fs from 'node:fs';
 import path from 'node:path';
+import zlib from 'node:zlib';
 import { fileURLToPath } from 'node:url';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 export const ARTIFACTS = path.resolve(here, '..', 'artifacts');
+
+/**
+ * The fragment of a share link for `state` (the app's `#v1.` format: raw deflate of the JSON,
+ * base64url), so a test can open a link without making it in the page first.
+ */
+export function linkFragment(state) {
+  const full = { port: 'any', view: 'graph', show_denied: false, ...state };
+  const packed = zlib.deflateRawSync(Buffer.from(JSON.stringify(full)));
+  return 'v1.' + packed.toString('base64url');
+}
 
 export class Playground {
   constructor(page) {
@@ -123,6 +134,52 @@ export class Playground {
     ]);
     const file = await download.path();
     return { name: download.suggestedFilename(), size: fs.statSync(file).size, text: fs.readFileSync(file, 'utf8') };
+  }
+
+  /** The example menu's shown text ("Custom" once the text is edited) and value. */
+  async exampleMenu() {
+    return this.tid('example-select').evaluate((s) => ({ value: s.value, text: s.selectedOptions[0]?.text ?? '' }));
+  }
+
+  /** Chooses an example from the menu (this replaces both editors' text). */
+  async loadExample(key) {
+    await this.changing(() => this.tid('example-select').selectOption(key));
+  }
+
+  async compare(afterPolicies) {
+    await this.tid('compare-toggle').check();
+    await this.tid('after-policies-editor').waitFor();
+    if (afterPolicies !== undefined) {
+      await this.changing(() => this.tid('after-policies-editor').fill(afterPolicies));
+    }
+  }
+
+  cell(from, to) {
+    return this.page.locator(`[data-testid="cell"][data-from="${from}"][data-to="${to}"]`);
+  }
+
+  /**
+   * Where the element is relative to the viewport after scrolling it into view, and whether
+   * it is the element a click at its centre would reach (not covered, not off-screen).
+   */
+  async reachable(locator) {
+    await locator.scrollIntoViewIfNeeded();
+    return locator.evaluate((el) => {
+      const r = el.getBoundingClientRect();
+      const x = r.left + r.width / 2;
+      const y = r.top + r.height / 2;
+      const hit = document.elementFromPoint(x, y);
+      return {
+        inside: r.width > 0 && r.height > 0 && r.left >= 0 && r.right <= window.innerWidth + 0.5 && r.top >= 0 && r.bottom <= window.innerHeight + 0.5,
+        hit: hit === el || el.contains(hit) || (hit && hit.closest('label') && hit.closest('label').contains(el)),
+        rect: { left: r.left, right: r.right, top: r.top, bottom: r.bottom },
+      };
+    });
+  }
+
+  /** Widest content of the page (a value above the viewport width means horizontal scroll). */
+  async pageWidth() {
+    return this.page.evaluate(() => Math.max(document.documentElement.scrollWidth, document.body.scrollWidth));
   }
 
   async screenshot(name) {

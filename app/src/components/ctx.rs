@@ -14,32 +14,35 @@ use crate::analysis::Analysis;
 use crate::browser;
 use crate::compare::{self, Merged};
 use crate::connectivity::{self, Exposure, Graph};
+use crate::examples::{self, Example};
 use crate::layout::{self, Layout};
 use crate::probe::Probe;
 use crate::share::{AfterState, SharedState, View};
 use crate::whatif;
 
-/// What the explanation panel shows.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum Selection {
-    /// An ordered pair of node ids (edge or matrix cell).
-    Pair {
-        /// Source node id.
-        from: String,
-        /// Destination node id.
-        to: String,
-    },
-    /// A node id (an endpoint, a group, an address class or a ghost).
-    Node(String),
-    /// A ghost edge: what a pod that does not exist yet may do with a drawn node.
-    Exposure {
-        /// The ghost's id.
-        ghost: String,
-        /// The node's id.
-        node: String,
-        /// `true`: the ghost may connect to the node; `false`: the node to the ghost.
-        incoming: bool,
-    },
+pub use crate::share::Selection;
+
+/// A state on screen that came from a link or an example and has not been edited since. It
+/// is not the user's work, so it is not saved over the draft until the user edits it.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Viewing {
+    /// A shared link (else an example).
+    pub link: bool,
+    /// What was loaded.
+    pub state: SharedState,
+}
+
+/// The way back after something replaced the editors' text (an example, a link, the draft).
+#[derive(Clone, Debug, PartialEq)]
+pub struct Undo {
+    /// What happened, for the notice ("Loaded the example “Default deny”").
+    pub what: String,
+    /// Everything as it was before.
+    pub previous: SharedState,
+    /// Whether what was before was itself an unedited link or example.
+    pub previous_viewing: Option<Viewing>,
+    /// What was loaded; once the texts differ from it the user has moved on.
+    pub loaded: SharedState,
 }
 
 /// A request to select a span in the editor that owns its file.
@@ -47,6 +50,8 @@ pub enum Selection {
 pub struct Jump {
     /// What to select.
     pub span: Span,
+    /// Into the compare mode's After editors (else the plain ones).
+    pub after: bool,
     /// Bumped on every request, so clicking the same link twice jumps twice.
     pub nonce: u64,
 }
@@ -83,17 +88,33 @@ pub struct Ctx {
     pub selection: RwSignal<Option<Selection>>,
     /// Latest editor jump request.
     pub jump: RwSignal<Option<Jump>>,
+    /// The graph's zoom factor.
+    pub zoom: RwSignal<f64>,
+    /// The graph's pan, in layout units.
+    pub pan: RwSignal<(f64, f64)>,
     /// Error banner (damaged link, ...).
     pub banner: RwSignal<Option<String>>,
     /// Short confirmation ("Link copied").
     pub toast: RwSignal<Option<String>>,
     /// The link the share button built last (also in `data-url`).
     pub shared_url: RwSignal<Option<String>>,
+    /// The link to show in a selectable field when the clipboard cannot be written.
+    pub share_fallback: RwSignal<Option<String>>,
     /// The state the URL fragment currently holds (opened or shared link), so the fragment
-    /// can be dropped as soon as the state moves on.
-    pub link_state: StoredValue<Option<SharedState>>,
-    /// Key of the example last loaded (empty once a link was opened).
-    pub example: RwSignal<String>,
+    /// can be dropped as soon as the texts move on.
+    pub url_state: StoredValue<Option<SharedState>>,
+    /// An unedited link or example on screen (not saved over the draft).
+    pub viewing: RwSignal<Option<Viewing>>,
+    /// The saved draft, while something else is on screen ("Back to my draft").
+    pub draft: RwSignal<Option<SharedState>>,
+    /// The way back after the editors' text was replaced.
+    pub undo: RwSignal<Option<Undo>>,
+    /// Why the last save failed (storage full or disabled), until one succeeds.
+    pub save_error: RwSignal<Option<String>>,
+    /// The help overlay is open.
+    pub help: RwSignal<bool>,
+    /// The example whose texts are in the editors, if any ("Custom" otherwise).
+    pub example: Memo<Option<&'static Example>>,
     /// Bumped when a whole new state is loaded (example, link), so what-if starts over.
     pub epoch: RwSignal<u64>,
     /// Node positions the user dragged, by node id.
@@ -121,6 +142,8 @@ pub struct Ctx {
     pub after_committed: RwSignal<(String, String)>,
     /// The analysis of `after_committed`, in compare mode.
     pub after_analysis: Memo<Option<Arc<Analysis>>>,
+    /// The after state's graph for the probe, in compare mode.
+    pub after_graph: Memo<Option<Arc<Graph>>>,
     /// The union of before and after edges (and how many could not be placed), in compare mode.
     pub merged: Memo<Option<Arc<Merged>>>,
     /// The core's semantic diff of before and after, in compare mode.
@@ -144,7 +167,7 @@ impl Ctx {
         let probe = RwSignal::new(Probe::parse(&initial.port).unwrap_or(Probe::Any));
         let committed = RwSignal::new((initial.policies.clone(), initial.cluster.clone()));
         let show_denied = RwSignal::new(initial.show_denied);
-        let expanded = RwSignal::new(BTreeSet::new());
+        let expanded = RwSignal::new(initial.expanded.iter().cloned().collect::<BTreeSet<_>>());
         let epoch = RwSignal::new(0u64);
         let eval_ms = StoredValue::new(0.0);
         let started = StoredValue::new(0.0);
@@ -193,7 +216,16 @@ impl Ctx {
             },
             arc_changed,
         );
-        let lint = Memo::new(move |_| Arc::new(lint_findings(&analysis.get())));
+        // A stale analysis is an older text's model: its findings point at lines that may no
+        // longer exist, so none are shown until the text parses again.
+        let lint = Memo::new(move |_| {
+            let a = analysis.get();
+            Arc::new(if a.stale {
+                Vec::new()
+            } else {
+                lint_findings(&a)
+            })
+        });
         let (compare_on, after_texts) = match &initial.after {
             Some(a) => (true, (a.policies.clone(), a.cluster.clone())),
             None => (false, (initial.policies.clone(), initial.cluster.clone())),
@@ -214,11 +246,20 @@ impl Ctx {
                 arc_changed(a.and_then(|x| x.as_ref()), b.and_then(|x| x.as_ref()))
             },
         );
+        let after_graph = Memo::new_with_compare(
+            move |_| {
+                let after = after_analysis.get()?;
+                let g = expanded.with(|e| connectivity::build(&after, &probe.get(), false, e));
+                Some(Arc::new(g))
+            },
+            |a: Option<&Option<Arc<Graph>>>, b: Option<&Option<Arc<Graph>>>| {
+                arc_changed(a.and_then(|x| x.as_ref()), b.and_then(|x| x.as_ref()))
+            },
+        );
         let merged = Memo::new(move |_| {
-            let after = after_analysis.get()?;
+            let after = after_graph.get()?;
             let before = graph.get();
-            let g = expanded.with(|e| connectivity::build(&after, &probe.get(), false, e));
-            Some(Arc::new(compare::merge(&before, &g)))
+            Some(Arc::new(compare::merge(&before, &after)))
         });
         let diff = Memo::new(move |_| {
             let after = after_analysis.get()?;
@@ -244,23 +285,36 @@ impl Ctx {
             }
         });
 
+        let policies = RwSignal::new(initial.policies.clone());
+        let cluster = RwSignal::new(initial.cluster.clone());
+        let example =
+            Memo::new(move |_| policies.with(|p| cluster.with(|c| examples::matching(p, c))));
+
         Ctx {
-            policies: RwSignal::new(initial.policies),
-            cluster: RwSignal::new(initial.cluster),
+            policies,
+            cluster,
             committed,
             probe,
             view: RwSignal::new(initial.view),
             show_denied,
             show_exposure,
             expanded,
-            selection: RwSignal::new(None),
+            selection: RwSignal::new(initial.selection.clone()),
             jump: RwSignal::new(None),
+            zoom: RwSignal::new(initial.zoom),
+            pan: RwSignal::new(initial.pan),
             banner: RwSignal::new(None),
             toast: RwSignal::new(None),
             shared_url: RwSignal::new(None),
+            share_fallback: RwSignal::new(None),
+            url_state: StoredValue::new(None),
+            viewing: RwSignal::new(None),
+            draft: RwSignal::new(None),
+            undo: RwSignal::new(None),
+            save_error: RwSignal::new(None),
+            help: RwSignal::new(false),
+            example,
             epoch,
-            example: RwSignal::new(String::new()),
-            link_state: StoredValue::new(None),
             dragged: RwSignal::new(HashMap::new()),
             analysis,
             graph,
@@ -273,6 +327,7 @@ impl Ctx {
             after_cluster,
             after_committed,
             after_analysis,
+            after_graph,
             merged,
             diff,
             eval_ms,
@@ -294,6 +349,10 @@ impl Ctx {
                 let (policies, cluster) = self.after_committed.get();
                 AfterState { policies, cluster }
             }),
+            selection: self.selection.get(),
+            zoom: self.zoom.get(),
+            pan: self.pan.get(),
+            expanded: self.expanded.with(|e| e.iter().cloned().collect()),
         }
     }
 
@@ -327,16 +386,88 @@ impl Ctx {
         self.view.set(state.view);
         self.show_denied.set(state.show_denied);
         self.show_exposure.set(state.show_exposure);
-        self.expanded.set(BTreeSet::new());
-        self.selection.set(None);
+        self.expanded.set(state.expanded.into_iter().collect());
+        self.selection.set(state.selection);
+        self.zoom.set(state.zoom);
+        self.pan.set(state.pan);
         self.dragged.set(HashMap::new());
         self.epoch.update(|e| *e += 1);
     }
 
+    /// Replaces the editors' text with `state` (an example, a link, the draft), keeping the
+    /// way back: Undo restores exactly what was there, in both editors and both states.
+    /// `viewing` marks an unedited link or example, which is not saved over the draft.
+    pub fn replace(&self, state: SharedState, viewing: Option<Viewing>, what: String) {
+        let previous = self.live_state();
+        let previous_viewing = self.viewing.get_untracked();
+        self.undo.set(Some(Undo {
+            what,
+            previous,
+            previous_viewing,
+            loaded: state.clone(),
+        }));
+        self.show(state, viewing);
+    }
+
+    /// Puts back what the last [`Ctx::replace`] replaced.
+    pub fn undo(&self) {
+        let Some(undo) = self.undo.get_untracked() else {
+            return;
+        };
+        self.undo.set(None);
+        self.show(undo.previous, undo.previous_viewing);
+    }
+
+    /// Loads `state` and keeps the URL and the draft notice in step with what it is.
+    fn show(&self, state: SharedState, viewing: Option<Viewing>) {
+        let is_link = viewing.as_ref().is_some_and(|v| v.link);
+        self.load(state.clone());
+        self.set_viewing(viewing);
+        if is_link {
+            browser::set_fragment(Some(&crate::share::encode(&state)));
+            self.url_state.set_value(Some(state));
+        } else if self.url_state.get_value().is_some() {
+            browser::set_fragment(None);
+            self.url_state.set_value(None);
+        }
+    }
+
+    /// Marks what is on screen as an unedited link or example (or as the draft, `None`), and
+    /// offers the saved draft when it is something else.
+    pub fn set_viewing(&self, viewing: Option<Viewing>) {
+        let draft = viewing
+            .as_ref()
+            .and_then(|v| browser::load_saved().filter(|d| !d.same_texts(&v.state)));
+        self.draft.set(draft);
+        self.viewing.set(viewing);
+    }
+
+    /// The state with the editors' live texts (what Undo must give back, even mid-debounce).
+    fn live_state(&self) -> SharedState {
+        let mut state = self.shared_state_untracked();
+        state.policies = self.policies.get_untracked();
+        state.cluster = self.cluster.get_untracked();
+        if let Some(after) = state.after.as_mut() {
+            after.policies = self.after_policies.get_untracked();
+            after.cluster = self.after_cluster.get_untracked();
+        }
+        state
+    }
+
+    /// [`Ctx::shared_state`] without subscribing.
+    pub fn shared_state_untracked(&self) -> SharedState {
+        untrack(|| self.shared_state())
+    }
+
     /// Asks the editor owning `span.file` to select it.
     pub fn jump_to(&self, span: Span) {
+        self.jump_into(span, false);
+    }
+
+    /// Like [`Ctx::jump_to`], into the After editors when `after`.
+    pub fn jump_into(&self, span: Span, after: bool) {
         let nonce = self.jump.get_untracked().map_or(1, |j| j.nonce + 1);
-        self.jump.set(Some(Jump { span, nonce }));
+        self.jump.set(Some(Jump { span, after, nonce }));
     }
 
     /// Position of node `index` (dragged or laid out).

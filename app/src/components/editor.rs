@@ -28,10 +28,13 @@ pub fn Editor(
     file: FileId,
     /// The live text.
     text: RwSignal<String>,
-    /// Compare mode's "after" editor: commits to the after state, ignores jumps (findings
-    /// point into the before texts) and marks the after analysis's diagnostics.
+    /// Compare mode's "after" editor: commits to the after state, follows only jumps into
+    /// the After texts and marks the after analysis's diagnostics.
     #[prop(optional)]
     after: bool,
+    /// What an empty editor shows.
+    #[prop(optional)]
+    placeholder: &'static str,
 ) -> impl IntoView {
     let ctx = expect_context::<Ctx>();
     let area = NodeRef::<html::Textarea>::new();
@@ -66,7 +69,7 @@ pub fn Editor(
     // Selecting a span is a DOM side effect (the textarea's selection and scroll position).
     Effect::new(move |_| {
         let Some(jump) = ctx.jump.get() else { return };
-        if after || jump.span.file != file {
+        if after != jump.after || jump.span.file != file {
             return;
         }
         let Some(el) = area.get() else { return };
@@ -80,6 +83,18 @@ pub fn Editor(
         let _ = el.set_selection_range(text::utf16_offset(&t, start), text::utf16_offset(&t, end));
         let top = ((first as f64 - 1.0) * LINE - el.client_height() as f64 / 3.0).max(0.0);
         el.set_scroll_top(top as i32);
+    });
+
+    // A whole new text (example, link, Undo) starts at its top, not where the old one was.
+    Effect::new(move |first: Option<()>| {
+        ctx.epoch.track();
+        if first.is_some() {
+            if let Some(el) = area.get_untracked() {
+                el.set_scroll_top(0);
+                el.set_scroll_left(0);
+            }
+            scroll.set((0.0, 0.0));
+        }
     });
 
     let lines = Memo::new(move |_| text.with(|t| text::line_count(t)));
@@ -122,6 +137,10 @@ pub fn Editor(
                 }));
             });
         }
+        // Never a mark below the last line: a finding of an older text (or a span at the
+        // very end) must not float under text that is no longer there.
+        let last = lines.get() as u32;
+        v.retain(|m| m.0 <= last);
         v.sort_by(|a, b| a.0.cmp(&b.0).then(a.1.cmp(&b.1)));
         // One message per line (the worst first); the list shows all of them.
         v.dedup_by_key(|m| m.0);
@@ -218,6 +237,7 @@ pub fn Editor(
                         autocapitalize="off"
                         wrap="off"
                         aria-label=format!("{title} editor")
+                        placeholder=placeholder
                         prop:value=move || text.get()
                         on:input=on_input
                         on:scroll=move |ev| {

@@ -10,6 +10,7 @@ use netpol_core::{
 };
 
 use crate::analysis::Analysis;
+use crate::compare;
 use crate::components::ctx::{Ctx, Selection};
 use crate::components::exposure_info::{ExposureInfo, GhostInfo};
 use crate::components::node_info::NodeInfo;
@@ -28,7 +29,7 @@ pub fn Explanation() -> impl IntoView {
             <div class="hint">
                 <p class="hint__title">"Ask why"</p>
                 <p>"Click an edge or a matrix cell to see which policies and rules decide it. Click a node for its labels, the policies selecting it and its peers."</p>
-                <p class="hint__keys">"Keyboard: Tab to an edge, node or cell, then Enter."</p>
+                <p class="hint__keys">"Keyboard: Tab to the graph and walk it with the arrow keys, or to the matrix and press Enter on a cell; Escape clears; ? shows every shortcut."</p>
             </div>
         }
         .into_any(),
@@ -44,7 +45,7 @@ pub fn Explanation() -> impl IntoView {
                 <h2 class="panel-head__title">"Explanation"</h2>
                 <span class="spacer"></span>
                 {move || ctx.selection.with(|s| s.is_some()).then(|| view! {
-                    <button class="link" on:click=move |_| ctx.selection.set(None)>"Clear"</button>
+                    <button class="link" data-testid="clear-selection" on:click=move |_| ctx.selection.set(None)>"Clear"</button>
                 })}
             </header>
             <div class="explanation" data-testid="explanation" aria-live="polite">{body}</div>
@@ -54,19 +55,25 @@ pub fn Explanation() -> impl IntoView {
 
 /// A link to a policy (selects its text).
 pub fn policy_link(ctx: Ctx, p: &PolicyRef) -> impl IntoView {
+    policy_link_in(ctx, p, false)
+}
+
+/// A link to a policy in the plain or (`after`) the After editors.
+pub fn policy_link_in(ctx: Ctx, p: &PolicyRef, after: bool) -> impl IntoView {
     let span = p.span;
     view! {
-        <button class="ref" data-testid="policy-link" data-policy=p.name.clone() on:click=move |_| ctx.jump_to(span)>
+        <button class="ref" data-testid="policy-link" data-policy=p.name.clone() on:click=move |_| ctx.jump_into(span, after)>
             {format!("{}/{}", p.namespace, p.name)}
         </button>
     }
 }
 
-/// A link to a rule (selects its text), with its line.
-pub fn rule_link(ctx: Ctx, r: &RuleRef) -> impl IntoView {
+/// A link to a rule (selects its text in the editor of the state it belongs to), with its
+/// line.
+pub fn rule_link(ctx: Ctx, r: &RuleRef, after: bool) -> impl IntoView {
     let span = r.span;
     view! {
-        <button class="ref" data-testid="rule-link" data-policy=r.policy.name.clone() on:click=move |_| ctx.jump_to(span)>
+        <button class="ref" data-testid="rule-link" data-policy=r.policy.name.clone() on:click=move |_| ctx.jump_into(span, after)>
             {format!("{}/{} · {}", r.policy.namespace, r.policy.name, words::rule_name(r.direction, r.index))}
             <span class="ref__line">{format!("line {}", r.span.line)}</span>
         </button>
@@ -79,7 +86,7 @@ fn direction(
     who: &str,
     dir: &'static str,
     (v, chain): (&DirectionVerdict, &TierChain),
-    outside: bool,
+    (outside, after): (bool, bool),
 ) -> impl IntoView {
     let (state, class) = match v {
         DirectionVerdict::NotIsolated => ("not isolated", "dir dir--open"),
@@ -99,11 +106,11 @@ fn direction(
                     who,
                     dir,
                     (v, &TierChain::default()),
-                    outside,
+                    (outside, after),
                 )
                 .into_any()
             });
-            view! { {tier_chain::tier_chain(ctx, chain, v)} {np_details(np)} }.into_any()
+            view! { {tier_chain::tier_chain(ctx, chain, v, after)} {np_details(np)} }.into_any()
         })
         .into_any();
     }
@@ -113,9 +120,9 @@ fn direction(
         }
         DirectionVerdict::Allowed { isolated_by, by } => view! {
             <p class="dir__label">"Isolated by"</p>
-            <div class="refs">{isolated_by.iter().map(|p| policy_link(ctx, p)).collect_view()}</div>
+            <div class="refs">{isolated_by.iter().map(|p| policy_link_in(ctx, p, after)).collect_view()}</div>
             <p class="dir__label">"Allowed by"</p>
-            <div class="refs">{by.iter().map(|r| rule_link(ctx, r)).collect_view()}</div>
+            <div class="refs">{by.iter().map(|r| rule_link(ctx, r, after)).collect_view()}</div>
         }
         .into_any(),
         DirectionVerdict::Denied {
@@ -130,7 +137,7 @@ fn direction(
                     .take(6)
                     .map(|m| {
                         let (head, lines) = words::miss_reason(&m.reason);
-                        miss_item(ctx, &m.rule, head, lines)
+                        miss_item(ctx, &m.rule, head, lines, after)
                     })
                     .collect_view();
                 let more = misses.len().saturating_sub(6);
@@ -143,7 +150,7 @@ fn direction(
             };
             view! {
                 <p class="dir__label">"Isolated by"</p>
-                <div class="refs">{isolated_by.iter().map(|p| policy_link(ctx, p)).collect_view()}</div>
+                <div class="refs">{isolated_by.iter().map(|p| policy_link_in(ctx, p, after)).collect_view()}</div>
                 {misses_view}
             }
             .into_any()
@@ -181,25 +188,110 @@ fn np_details(np: Option<AnyView>) -> impl IntoView {
 }
 
 /// The selected pair: on every port in "any port" mode ([`netpol_core::evaluate_pair`]),
-/// else on the chosen port ([`netpol_core::evaluate`]).
+/// else on the chosen port ([`netpol_core::evaluate`]). In compare mode: both verdicts and
+/// the core's change first, then the After state explained, the Before one folded away.
 fn pair(ctx: Ctx, from: &str, to: &str) -> AnyView {
-    let a = ctx.analysis.get();
+    let (Some(after), Some(after_graph)) = (ctx.after_analysis.get(), ctx.after_graph.get()) else {
+        return pair_in(ctx, &ctx.analysis.get(), &ctx.graph.get(), from, to, false);
+    };
+    let before = pair_in(ctx, &ctx.analysis.get(), &ctx.graph.get(), from, to, false);
+    let after_view = pair_in(ctx, &after, &after_graph, from, to, true);
+    view! {
+        {compare_block(ctx, from, to)}
+        <div class="compare-side" data-testid="explanation-after">
+            <h3 class="compare-side__title">"After the change"</h3>
+            {after_view}
+        </div>
+        <details class="compare-side compare-side--before" data-testid="explanation-before">
+            <summary class="compare-side__title">"Before the change"</summary>
+            {before}
+        </details>
+    }
+    .into_any()
+}
+
+/// Both verdicts of the pair (for the probe) and what the core's diff says changed on
+/// every port.
+fn compare_block(ctx: Ctx, from: &str, to: &str) -> impl IntoView {
     let g = ctx.graph.get();
+    let after = ctx.after_graph.get();
+    let states = after
+        .as_deref()
+        .map(|a| {
+            let t = compare::Table::new(&g, a);
+            let row = |id: &str| t.ids.iter().position(|i| i == id);
+            match (row(from), row(to)) {
+                (Some(x), Some(y)) => t.pair(&g, a, x, y),
+                _ => compare::PairStates {
+                    before: None,
+                    after: None,
+                },
+            }
+        })
+        .unwrap_or(compare::PairStates {
+            before: None,
+            after: None,
+        });
+    let (b, a) = (
+        compare::cell_word(states.before),
+        compare::cell_word(states.after),
+    );
+    let change = states.change();
+    let on = ctx.probe.get().label();
+    let diff = ctx.diff.get();
+    let ports = diff
+        .as_deref()
+        .and_then(|d| compare::change_for(d, from, to))
+        .map(compare::ports_change);
+    let headline = match change {
+        "same" => format!("Unchanged on {on}: {b}"),
+        "added" => format!("Opened by the change on {on}"),
+        "removed" => format!("Closed by the change on {on}"),
+        _ => format!("Changed on {on}"),
+    };
+    view! {
+        <div class=format!("compare-verdicts compare-verdicts--{change}") data-testid="compare-verdicts" data-before=b data-after=a data-change=change>
+            <p class="compare-verdicts__headline">{headline}</p>
+            <p class="compare-verdicts__states">
+                <span class=format!("state state--{b}")>"Before: " <strong data-testid="verdict-before">{b}</strong></span>
+                <span aria-hidden="true">" → "</span>
+                <span class=format!("state state--{a}")>"After: " <strong data-testid="verdict-after">{a}</strong></span>
+            </p>
+            <p class="muted small" data-testid="pair-change">
+                {match ports {
+                    Some(p) => format!("On every port, the change does: {p}"),
+                    None => "On every port: no change for this pair.".to_string(),
+                }}
+            </p>
+        </div>
+    }
+}
+
+/// One state's explanation of the pair; `after` sends its links to the After editors.
+fn pair_in(
+    ctx: Ctx,
+    a: &Analysis,
+    g: &crate::connectivity::Graph,
+    from: &str,
+    to: &str,
+    after: bool,
+) -> AnyView {
     let probe = ctx.probe.get();
     let (Some(fi), Some(ti)) = (g.index_of(from), g.index_of(to)) else {
-        return view! { <p class="muted">"This pair is no longer in the graph."</p> }.into_any();
+        return view! { <p class="muted">"This pair is not in this state's graph."</p> }.into_any();
     };
     let (Some(src), Some(dst)) = (
-        connectivity::representative(&a, &g.nodes[fi]),
-        connectivity::representative(&a, &g.nodes[ti]),
+        connectivity::representative(a, &g.nodes[fi]),
+        connectivity::representative(a, &g.nodes[ti]),
     ) else {
         return view! { <p class="muted">"Nothing to explain for this pair."</p> }.into_any();
     };
     let ends = Ends {
         src,
         dst,
-        src_name: connectivity::endpoint_name(&a, src),
-        dst_name: connectivity::endpoint_name(&a, dst),
+        src_name: connectivity::endpoint_name(a, src),
+        dst_name: connectivity::endpoint_name(a, dst),
+        after,
     };
     let title = view! {
         <h3 class="pair__title" data-testid="pair-title">{format!("{} → {}", ends.src_name, ends.dst_name)}</h3>
@@ -213,9 +305,9 @@ fn pair(ctx: Ctx, from: &str, to: &str) -> AnyView {
         <p class="muted small">"A connection needs the source's egress and the destination's ingress to allow it."</p>
     };
     let body = match &probe {
-        Probe::Any => any_port(ctx, &a, &ends),
-        Probe::Port(protocol, port) => match words::flow_for(&a, *protocol, port, src, dst) {
-            Ok(flow) => one_port(ctx, &a, &ends, &flow),
+        Probe::Any => any_port(ctx, a, &ends),
+        Probe::Port(protocol, port) => match words::flow_for(a, *protocol, port, src, dst) {
+            Ok(flow) => one_port(ctx, a, &ends, &flow),
             Err(why) => view! { <p>{why}</p> }.into_any(),
         },
     };
@@ -235,6 +327,8 @@ struct Ends {
     dst: Endpoint,
     src_name: String,
     dst_name: String,
+    /// The After state's (links go to the After editors).
+    after: bool,
 }
 
 fn verdict_row(allowed: bool, chip: String, chip_title: &'static str) -> impl IntoView {
@@ -337,7 +431,7 @@ fn pair_direction(
         });
         let content = view! {
             <p>"Allows " <strong data-testid="side-ports">{connectivity::ports_label(&ports)}</strong> "."</p>
-            {tier_chain::pair_chain(ctx, chain)}
+            {tier_chain::pair_chain(ctx, chain, ends.after)}
             {np_details(np)}
         }
         .into_any();
@@ -356,12 +450,12 @@ fn pair_direction(
         PairDirection::Allowed { isolated_by, by } => view! {
             <p>"Allows " <strong data-testid="side-ports">{connectivity::ports_label(&v.ports())}</strong> "."</p>
             <p class="dir__label">"Isolated by"</p>
-            <div class="refs">{isolated_by.iter().map(|p| policy_link(ctx, p)).collect_view()}</div>
+            <div class="refs">{isolated_by.iter().map(|p| policy_link_in(ctx, p, ends.after)).collect_view()}</div>
             <p class="dir__label">"Allowed by"</p>
             <ul class="misses">
                 {by.iter().map(|r| view! {
                     <li class="miss">
-                        {rule_link(ctx, &r.rule)}
+                        {rule_link(ctx, &r.rule, ends.after)}
                         <div class="miss__why">{format!("admits {}", connectivity::ports_label(&r.ports))}</div>
                     </li>
                 }).collect_view()}
@@ -375,7 +469,7 @@ fn pair_direction(
             } else {
                 let shown = misses.iter().take(6).map(|m| {
                     let (head, lines) = words::pair_miss_reason(&m.reason, to_address);
-                    miss_item(ctx, &m.rule, head, lines)
+                    miss_item(ctx, &m.rule, head, lines, ends.after)
                 }).collect_view();
                 let more = misses.len().saturating_sub(6);
                 view! {
@@ -388,7 +482,7 @@ fn pair_direction(
             view! {
                 <p>"Denied on every port."</p>
                 <p class="dir__label">"Isolated by"</p>
-                <div class="refs">{isolated_by.iter().map(|p| policy_link(ctx, p)).collect_view()}</div>
+                <div class="refs">{isolated_by.iter().map(|p| policy_link_in(ctx, p, ends.after)).collect_view()}</div>
                 {misses_view}
             }
             .into_any()
@@ -430,10 +524,16 @@ fn not_isolated_text(who: &str, dir: &str, outside: bool) -> String {
     }
 }
 
-fn miss_item(ctx: Ctx, rule: &RuleRef, head: String, lines: Vec<String>) -> impl IntoView {
+fn miss_item(
+    ctx: Ctx,
+    rule: &RuleRef,
+    head: String,
+    lines: Vec<String>,
+    after: bool,
+) -> impl IntoView {
     view! {
         <li class="miss">
-            {rule_link(ctx, rule)}
+            {rule_link(ctx, rule, after)}
             <div class="miss__why">{head}</div>
             {(!lines.is_empty()).then(|| view! {
                 <ul class="miss__peers">{lines.into_iter().map(|l| view! { <li>{l}</li> }).collect_view()}</ul>
@@ -450,8 +550,8 @@ fn one_port(ctx: Ctx, a: &Analysis, ends: &Ends, flow: &Flow) -> AnyView {
     let text = netpol_core::render::explain(&a.model, flow, &verdict);
     view! {
         {verdict_row(allowed, format!("{}/{}", flow.port, flow.protocol), "The port this explanation evaluates")}
-        {direction(ctx, format!("Egress of {}", ends.src_name), &ends.src_name, "egress", (&verdict.egress, &verdict.egress_chain), matches!(ends.src, Endpoint::Address(_)))}
-        {direction(ctx, format!("Ingress of {}", ends.dst_name), &ends.dst_name, "ingress", (&verdict.ingress, &verdict.ingress_chain), matches!(ends.dst, Endpoint::Address(_)))}
+        {direction(ctx, format!("Egress of {}", ends.src_name), &ends.src_name, "egress", (&verdict.egress, &verdict.egress_chain), (matches!(ends.src, Endpoint::Address(_)), ends.after))}
+        {direction(ctx, format!("Ingress of {}", ends.dst_name), &ends.dst_name, "ingress", (&verdict.ingress, &verdict.ingress_chain), (matches!(ends.dst, Endpoint::Address(_)), ends.after))}
         {plain_text(text)}
     }
     .into_any()

@@ -78,7 +78,7 @@ pub fn ExposureInfo(
             </div>
             <p>{format!("Any pod matching the description — one that exists now, or one created later — is admitted by the {side_word} of {me}:")}</p>
             <p class="dir__label">"Admitted by"</p>
-            <div class="refs">{x.rules.iter().map(|r| rule_link(ctx, r)).collect_view()}</div>
+            <div class="refs">{x.rules.iter().map(|r| rule_link(ctx, r, false)).collect_view()}</div>
             <ul class="peers">{x.cluster_rules.iter().map(|r| view! { <li>{render::tier_rule(r)}</li> }).collect_view()}</ul>
             <p class="dir__label">"Matches now"</p>
             <p data-testid="exposure-now">{now_words(&ghost)}</p>

@@ -49,8 +49,8 @@ fn activate_key(ev: &leptos::ev::KeyboardEvent) -> bool {
 pub fn GraphView() -> impl IntoView {
     let ctx = expect_context::<Ctx>();
     let svg_ref = NodeRef::<svg::Svg>::new();
-    let zoom = RwSignal::new(1.0f64);
-    let pan = RwSignal::new((0.0f64, 0.0f64));
+    // Zoom and pan live in the shared state: a link restores the frame it was made in.
+    let (zoom, pan) = (ctx.zoom, ctx.pan);
     let drag = StoredValue::new(None::<Drag>);
     // Suppresses the click that ends a drag.
     let dragged_recently = StoredValue::new(false);
@@ -256,7 +256,7 @@ pub fn GraphView() -> impl IntoView {
                         data-verdict=verdict
                         data-decided-by=by
                         data-ports=ports.clone().unwrap_or_default()
-                        tabindex="0"
+                        tabindex="-1"
                         role="button"
                         aria-label=aria
                         on:click=move |_| select()
@@ -333,7 +333,7 @@ pub fn GraphView() -> impl IntoView {
                         data-kind=kind
                         data-isolation=iso
                         transform=format!("translate({x:.1},{y:.1})")
-                        tabindex="0"
+                        tabindex="-1"
                         role="button"
                         aria-label=format!("{} ({})", n.id, n.isolation.words())
                         on:mousedown=move |ev| {

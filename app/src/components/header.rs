@@ -3,7 +3,7 @@
 use leptos::prelude::*;
 
 use crate::browser;
-use crate::components::ctx::Ctx;
+use crate::components::ctx::{Ctx, Viewing};
 use crate::examples::{self, EXAMPLES};
 use crate::export;
 use crate::probe::{self, Probe};
@@ -16,18 +16,25 @@ pub fn Header() -> impl IntoView {
 
     let on_example = move |ev: leptos::ev::Event| {
         let key = event_target_value(&ev);
-        if let Some(ex) = examples::find(&key) {
-            ctx.example.set(key.clone());
-            ctx.load(SharedState {
-                policies: ex.policies.to_string(),
-                cluster: ex.cluster.to_string(),
-                port: "any".into(),
-                view: ctx.view.get_untracked(),
-                show_denied: ctx.show_denied.get_untracked(),
-                show_exposure: ctx.show_exposure.get_untracked(),
-                after: None,
-            });
-        }
+        let Some(ex) = examples::find(&key) else {
+            return;
+        };
+        let current = ctx.shared_state_untracked();
+        let state = SharedState {
+            view: current.view,
+            show_denied: current.show_denied,
+            show_exposure: current.show_exposure,
+            ..SharedState::of_texts(ex.policies, ex.cluster)
+        };
+        let viewing = Viewing {
+            link: false,
+            state: state.clone(),
+        };
+        ctx.replace(
+            state,
+            Some(viewing),
+            format!("Loaded the example “{}”", ex.title),
+        );
     };
     let port_options = move || {
         let a = ctx.analysis.get();
@@ -40,7 +47,7 @@ pub fn Header() -> impl IntoView {
             .collect_view()
     };
     let share = move |_| {
-        let state = ctx.shared_state();
+        let state = ctx.shared_state_untracked();
         let Ok((url, fragment)) = browser::share_url(&state) else {
             ctx.banner.set(Some(format!(
                 "This state is too large to share as a link (over {} KB); export the files instead.",
@@ -49,52 +56,48 @@ pub fn Header() -> impl IntoView {
             return;
         };
         browser::set_fragment(Some(&fragment));
-        ctx.link_state.set_value(Some(state));
-        browser::copy(&url);
-        ctx.shared_url.set(Some(url));
-        ctx.toast.set(Some("Link copied to the clipboard".into()));
-        set_timeout(
-            move || ctx.toast.set(None),
-            std::time::Duration::from_millis(2500),
-        );
-    };
-    let export_file = move |kind: &'static str| {
-        let g = ctx.graph.get_untracked();
-        let probe = ctx.probe.get_untracked();
-        match kind {
-            "svg" => {
-                let l = ctx.layout.get_untracked();
-                let title = format!("netpol connectivity, {}", probe.label());
-                browser::download(
-                    "netpol-graph.svg",
-                    "image/svg+xml",
-                    &export::svg(&g, &l, &title),
-                );
-            }
-            "csv" => browser::download("netpol-matrix.csv", "text/csv", &export::csv(&g)),
-            "json" => browser::download(
-                "netpol-matrix.json",
-                "application/json",
-                &export::json(&g, &probe.key()),
-            ),
-            "dot" => browser::download(
-                "netpol-connectivity.dot",
-                "text/vnd.graphviz",
-                &export::dot(&g),
-            ),
-            _ => browser::download(
-                "netpol-connectivity.mmd",
-                "text/plain",
-                &export::mermaid(&g),
-            ),
+        ctx.url_state.set_value(Some(state));
+        ctx.shared_url.set(Some(url.clone()));
+        ctx.share_fallback.set(None);
+        let shown = url.clone();
+        // Without clipboard access the link goes into a selectable field instead (a refused
+        // write arrives later, and takes the toast back).
+        browser::copy(&url, move || {
+            ctx.toast.set(None);
+            ctx.share_fallback.set(Some(shown));
+        });
+        if ctx.share_fallback.get_untracked().is_none() {
+            ctx.toast.set(Some("Link copied to the clipboard".into()));
+            set_timeout(
+                move || ctx.toast.set(None),
+                std::time::Duration::from_millis(2500),
+            );
         }
     };
-    let export_item = move |kind: &'static str, label: &'static str, ext: &'static str| {
+    let export_file = move |kind: export::Kind| {
+        let g = ctx.graph.get_untracked();
+        let l = ctx.layout.get_untracked();
+        let probe = ctx.probe.get_untracked();
+        let after = ctx.after_graph.get_untracked();
+        let merged = ctx.merged.get_untracked();
+        let compare = after.as_deref().zip(merged.as_deref());
+        let file = export::file(
+            kind,
+            &export::Snapshot {
+                graph: &g,
+                layout: &l,
+                probe: &probe,
+                compare,
+            },
+        );
+        browser::download(&file.name, file.mime, &file.content);
+    };
+    let export_item = move |kind: export::Kind, label: &'static str, ext: &'static str| {
         view! {
             <button
                 class="menu__item"
                 role="menuitem"
-                data-testid=format!("export-{kind}")
+                data-testid=format!("export-{}", ext.to_ascii_lowercase())
                 on:click=move |_| export_file(kind)
             >
                 {label}
@@ -120,8 +123,13 @@ pub fn Header() -> impl IntoView {
             <div class="controls">
                 <label class="field">
                     <span class="field__label">"Example"</span>
-                    <select data-testid="example-select" prop:value=move || ctx.example.get() on:change=on_example>
-                        <option value="" disabled hidden>"Load an example…"</option>
+                    <select
+                        data-testid="example-select"
+                        prop:value=move || ctx.example.get().map_or("custom", |e| e.key)
+                        on:change=on_example
+                    >
+                        // Shown (not choosable) once the text is no longer an example's.
+                        <option value="custom" disabled>"Custom"</option>
                         {EXAMPLES
                             .iter()
                             .map(|e| view! { <option value=e.key>{e.title}</option> })
@@ -196,14 +204,24 @@ pub fn Header() -> impl IntoView {
                 >
                     "Copy link"
                 </button>
+                <button
+                    class="button button--icon"
+                    data-testid="help-button"
+                    aria-label="Help and keyboard shortcuts"
+                    title="Help and keyboard shortcuts (?)"
+                    aria-expanded=move || ctx.help.get().to_string()
+                    on:click=move |_| ctx.help.update(|h| *h = !*h)
+                >
+                    "?"
+                </button>
                 <details class="menu" data-testid="export-menu">
                     <summary class="button">"Export"</summary>
                     <div class="menu__list" role="menu">
-                        {export_item("svg", "Graph", "SVG")}
-                        {export_item("csv", "Matrix", "CSV")}
-                        {export_item("json", "Matrix", "JSON")}
-                        {export_item("dot", "Connectivity", "DOT")}
-                        {export_item("mermaid", "Connectivity", "Mermaid")}
+                        {export_item(export::Kind::Svg, "Graph", "SVG")}
+                        {export_item(export::Kind::Csv, "Matrix", "CSV")}
+                        {export_item(export::Kind::Json, "Matrix", "JSON")}
+                        {export_item(export::Kind::Dot, "Connectivity", "DOT")}
+                        {export_item(export::Kind::Mermaid, "Connectivity", "Mermaid")}
                     </div>
                 </details>
             </div>

@@ -10,6 +10,7 @@ pub mod explanation;
 pub mod exposure_info;
 pub mod graph_view;
 pub mod header;
+pub mod help;
 pub mod legend;
 pub mod matrix_view;
 pub mod node_info;

@@ -83,7 +83,7 @@ fn item(ctx: Ctx, index: usize, policy: &ClusterNetworkPolicy) -> impl IntoView 
     view! {
         <li class="node-tiers__item" data-testid="node-cluster-policy" data-tier=tier data-policy=policy.name.clone()>
             <span class=format!("tier tier--{tier}")>{tag}</span>
-            {cluster_policy_link(ctx, &r)}
+            {cluster_policy_link(ctx, &r, false)}
             <span class="muted small">{format!(" {rules}")}</span>
         </li>
     }

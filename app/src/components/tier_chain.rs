@@ -11,7 +11,7 @@ use netpol_core::{
 };
 
 use crate::components::ctx::Ctx;
-use crate::components::explanation::{policy_link, rule_link};
+use crate::components::explanation::{policy_link_in, rule_link};
 use crate::connectivity;
 
 fn tier_key(tier: Tier) -> &'static str {
@@ -35,7 +35,7 @@ fn action_key(rule: &ClusterRuleRef) -> &'static str {
 
 /// A link to a cluster rule (selects its text): `ClusterNetworkPolicy guard (priority 10):
 /// Pass, rule delegate (spec.ingress[0], line 9)`.
-pub fn cluster_rule_link(ctx: Ctx, rule: &ClusterRuleRef) -> impl IntoView {
+pub fn cluster_rule_link(ctx: Ctx, rule: &ClusterRuleRef, after: bool) -> impl IntoView {
     let span = rule.span;
     let closed = if rule.fail_closed {
         " (could not be read: fails closed)"
@@ -50,18 +50,18 @@ pub fn cluster_rule_link(ctx: Ctx, rule: &ClusterRuleRef) -> impl IntoView {
     );
     view! {
         <button class="ref ref--cluster" data-testid="cluster-rule-link" data-policy=rule.policy.name.clone()
-            data-action=action_key(rule) on:click=move |_| ctx.jump_to(span)>
+            data-action=action_key(rule) on:click=move |_| ctx.jump_into(span, after)>
             {text}
         </button>
     }
 }
 
 /// A link to a cluster policy (selects its text).
-pub fn cluster_policy_link(ctx: Ctx, policy: &ClusterPolicyRef) -> impl IntoView {
+pub fn cluster_policy_link(ctx: Ctx, policy: &ClusterPolicyRef, after: bool) -> impl IntoView {
     let span = policy.span;
     view! {
         <button class="ref ref--cluster" data-testid="cluster-policy-link" data-policy=policy.name.clone()
-            on:click=move |_| ctx.jump_to(span)>
+            on:click=move |_| ctx.jump_into(span, after)>
             {cluster_policy_name(policy)}
         </button>
     }
@@ -83,12 +83,12 @@ fn cluster_tag(tier: Tier) -> (&'static str, &'static str) {
     }
 }
 
-fn unknown_view(ctx: Ctx, unknown: &[ClusterRuleRef]) -> impl IntoView {
+fn unknown_view(ctx: Ctx, unknown: &[ClusterRuleRef], after: bool) -> impl IntoView {
     (!unknown.is_empty()).then(|| {
         view! {
             <p class="muted small" data-testid="chain-unknown">
                 "Unknown from manifests (domain names): if a name resolves to this address, this rule decides instead: "
-                {unknown.iter().map(|r| cluster_rule_link(ctx, r)).collect_view()}
+                {unknown.iter().map(|r| cluster_rule_link(ctx, r, after)).collect_view()}
             </p>
         }
     })
@@ -103,24 +103,24 @@ fn chain_list(items: Vec<AnyView>, summary: Option<String>) -> impl IntoView {
 }
 
 /// One side on one port: [`TierChain`], the NetworkPolicy step detailed by `np`.
-pub fn tier_chain(ctx: Ctx, chain: &TierChain, np: &DirectionVerdict) -> AnyView {
+pub fn tier_chain(ctx: Ctx, chain: &TierChain, np: &DirectionVerdict, after: bool) -> AnyView {
     let items = chain
         .steps
         .iter()
         .map(|step| match step {
             TierStep::Rule { rule } => {
                 let (key, tag) = cluster_tag(rule.policy.tier);
-                step_item(key, tag, cluster_rule_link(ctx, rule).into_any()).into_any()
+                step_item(key, tag, cluster_rule_link(ctx, rule, after).into_any()).into_any()
             }
             TierStep::NoRuleMatched { policy, .. } => {
                 let (key, tag) = cluster_tag(policy.tier);
-                let body = view! { {cluster_policy_link(ctx, policy)} " no rule matched" };
+                let body = view! { {cluster_policy_link(ctx, policy, after)} " no rule matched" };
                 step_item(key, tag, body.into_any()).into_any()
             }
             TierStep::NetworkPolicy { isolated, .. } => step_item(
                 "networkpolicy",
                 "NetworkPolicy",
-                np_words(ctx, *isolated, np),
+                np_words(ctx, *isolated, np, after),
             )
             .into_any(),
             TierStep::Default => step_item(
@@ -134,29 +134,29 @@ pub fn tier_chain(ctx: Ctx, chain: &TierChain, np: &DirectionVerdict) -> AnyView
     let summary = netpol_core::render::chain_summary(chain, np);
     view! {
         {chain_list(items, Some(summary))}
-        {unknown_view(ctx, &chain.unknown)}
+        {unknown_view(ctx, &chain.unknown, after)}
     }
     .into_any()
 }
 
-fn np_words(ctx: Ctx, isolated: bool, np: &DirectionVerdict) -> AnyView {
+fn np_words(ctx: Ctx, isolated: bool, np: &DirectionVerdict, after: bool) -> AnyView {
     match (isolated, np) {
         (false, _) | (_, DirectionVerdict::NotIsolated) => {
             view! { "not isolated: no NetworkPolicy selects it for this direction" }.into_any()
         }
         (true, DirectionVerdict::Allowed { by, .. }) => view! {
-            "allowed by " {by.iter().map(|r| rule_link(ctx, r)).collect_view()}
+            "allowed by " {by.iter().map(|r| rule_link(ctx, r, after)).collect_view()}
         }
         .into_any(),
         (true, DirectionVerdict::Denied { isolated_by, .. }) => view! {
-            "denied: isolated by " {isolated_by.iter().map(|p| policy_link(ctx, p)).collect_view()} " and no rule admits it"
+            "denied: isolated by " {isolated_by.iter().map(|p| policy_link_in(ctx, p, after)).collect_view()} " and no rule admits it"
         }
         .into_any(),
     }
 }
 
 /// One side on every port: [`PairChain`], each step with the ports it decides.
-pub fn pair_chain(ctx: Ctx, chain: &PairChain) -> AnyView {
+pub fn pair_chain(ctx: Ctx, chain: &PairChain, after: bool) -> AnyView {
     let label = |p: &netpol_core::AllowedPorts| connectivity::ports_label(p);
     let items = chain
         .steps
@@ -165,14 +165,15 @@ pub fn pair_chain(ctx: Ctx, chain: &PairChain) -> AnyView {
             PairStep::Rule { rule, ports } => {
                 let (key, tag) = cluster_tag(rule.policy.tier);
                 let body = view! {
-                    {cluster_rule_link(ctx, rule)}
+                    {cluster_rule_link(ctx, rule, after)}
                     <span class="chain__ports">{format!(" on {}", label(ports))}</span>
                 };
                 step_item(key, tag, body.into_any()).into_any()
             }
             PairStep::NoRuleMatched { policy } => {
                 let (key, tag) = cluster_tag(policy.tier);
-                let body = view! { {cluster_policy_link(ctx, policy)} " no rule decides a port" };
+                let body =
+                    view! { {cluster_policy_link(ctx, policy, after)} " no rule decides a port" };
                 step_item(key, tag, body.into_any()).into_any()
             }
             PairStep::NetworkPolicy {
@@ -202,7 +203,7 @@ pub fn pair_chain(ctx: Ctx, chain: &PairChain) -> AnyView {
         .collect();
     view! {
         {chain_list(items, None)}
-        {unknown_view(ctx, &chain.unknown)}
+        {unknown_view(ctx, &chain.unknown, after)}
     }
     .into_any()
 }

@@ -12,29 +12,45 @@ pub fn Toolbar() -> impl IntoView {
     let counts = move || {
         let a = ctx.analysis.get();
         let g = ctx.graph.get();
-        let allowed = g.edges.iter().filter(|e| e.allowed).count();
+        let allowed = |g: &crate::connectivity::Graph| g.edges.iter().filter(|e| e.allowed).count();
         let probe = ctx.probe.get();
         let on = match probe {
             Probe::Any => "on any port".to_string(),
             p => format!("on {}", p.label()),
         };
-        format!(
-            "{} endpoint{} · {} polic{} · {} connection{} allowed {on}",
-            a.model.cluster.pods.len(),
-            if a.model.cluster.pods.len() == 1 {
-                ""
-            } else {
-                "s"
-            },
-            a.model.policies.len(),
-            if a.model.policies.len() == 1 {
-                "y"
-            } else {
-                "ies"
-            },
-            allowed,
-            if allowed == 1 { "" } else { "s" },
-        )
+        let plural =
+            |n: usize, one: &str, many: &str| format!("{n} {}", if n == 1 { one } else { many });
+        let (pods, policies) = (a.model.cluster.pods.len(), a.model.policies.len());
+        // In compare mode every count says both states: what is true now, and after.
+        match (ctx.after_analysis.get(), ctx.after_graph.get()) {
+            (Some(after), Some(ag)) => {
+                let both = |b: usize, a: usize, one: &str, many: &str| {
+                    let noun = if a == 1 && b == 1 { one } else { many };
+                    if a == b {
+                        format!("{b} {noun}")
+                    } else {
+                        format!("{b} → {a} {noun}")
+                    }
+                };
+                format!(
+                    "before → after: {} · {} · {} allowed {on}",
+                    both(
+                        pods,
+                        after.model.cluster.pods.len(),
+                        "endpoint",
+                        "endpoints"
+                    ),
+                    both(policies, after.model.policies.len(), "policy", "policies"),
+                    both(allowed(&g), allowed(&ag), "connection", "connections"),
+                )
+            }
+            _ => format!(
+                "{} · {} · {} allowed {on}",
+                plural(pods, "endpoint", "endpoints"),
+                plural(policies, "policy", "policies"),
+                plural(allowed(&g), "connection", "connections"),
+            ),
+        }
     };
     view! {
         <div class="viz-bar">

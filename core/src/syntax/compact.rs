@@ -209,6 +209,17 @@ pub fn parse(file: FileId, text: &str) -> Parsed {
             );
             continue;
         }
+        if let Err(e) = names::dns_subdomain_name(name) {
+            let name_at = name_end - name.len();
+            cx.error(
+                "invalid-name",
+                name_at,
+                name_end,
+                format!("{lower} name `{name}` {e}; the line was ignored"),
+                "pod names are DNS subdomains such as `api-0` or `web.v2`".into(),
+            );
+            continue;
+        }
         let fields = read_items(&mut cx, items, true);
         let workload = (*kind != "Pod").then(|| (*kind).to_owned());
         let id = match &workload {

@@ -43,6 +43,7 @@
 
 mod build;
 mod compact;
+pub(crate) mod data;
 mod lines;
 mod lower;
 pub(crate) mod names;

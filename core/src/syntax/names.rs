@@ -92,6 +92,40 @@ pub fn dns_label(s: &str) -> Result<(), String> {
     Ok(())
 }
 
+/// Checks a DNS-1123 subdomain (the names of pods and workloads): at most 253 lower-case
+/// alphanumerics, `-` or `.`, starting and ending alphanumeric. `Bad_Name` is refused by the
+/// API server, so it is refused here too, with the character that breaks the rule.
+pub fn dns_subdomain_name(s: &str) -> Result<(), String> {
+    if s.is_empty() {
+        return Err("is empty".into());
+    }
+    if s.len() > 253 {
+        return Err(format!("is {} characters long (at most 253)", s.len()));
+    }
+    if let Some(c) = s
+        .chars()
+        .find(|c| !(c.is_ascii_lowercase() || c.is_ascii_digit() || matches!(c, '-' | '.')))
+    {
+        // A control character is named by its escape, anything else shown as it is.
+        let shown = if c.is_control() {
+            c.escape_debug().to_string()
+        } else {
+            c.to_string()
+        };
+        return Err(format!(
+            "contains `{shown}` (only lower-case letters, digits, `-` and `.` are allowed)"
+        ));
+    }
+    let ends_ok = |c: Option<char>| c.is_some_and(|c| c.is_ascii_alphanumeric());
+    if !ends_ok(s.chars().next()) || !ends_ok(s.chars().last()) {
+        return Err("must start and end with a letter or digit".into());
+    }
+    if s.split('.').any(str::is_empty) {
+        return Err("has an empty part between dots".into());
+    }
+    Ok(())
+}
+
 /// Checks a port name (`IANA_SVC_NAME`): at most 15 characters, lower-case letters, digits
 /// and `-`, at least one letter, no `-` at either end and no `--`.
 pub fn port_name(s: &str) -> Result<(), String> {
@@ -184,6 +218,26 @@ mod tests {
         assert!(label_value("").is_ok());
         assert!(label_value("v1.2").is_ok());
         assert!(label_value("a/b").is_err());
+    }
+
+    #[test]
+    fn subdomain_names() {
+        for ok in ["api", "api-0", "web.v2", "a", &"x".repeat(253)] {
+            assert!(dns_subdomain_name(ok).is_ok(), "{ok}");
+        }
+        for (bad, why) in [
+            ("Bad_Name", "contains `B`"),
+            ("bad_name", "contains `_`"),
+            ("-a", "start and end"),
+            ("a.", "start and end"),
+            ("a..b", "empty part"),
+            ("", "is empty"),
+            ("a\u{1}b", "contains `\\u{1}`"),
+        ] {
+            let err = dns_subdomain_name(bad).expect_err(bad);
+            assert!(err.contains(why), "{bad}: {err}");
+        }
+        assert!(dns_subdomain_name(&"x".repeat(254)).is_err());
     }
 
     #[test]

@@ -72,6 +72,7 @@ pub(super) fn metadata<'n>(
         );
         return None;
     }
+    check_name(cx, meta.get("name"), &name, kind);
     let namespace = match meta.get("namespace") {
         // a namespace we cannot read would put the object in the wrong one: drop it
         Some(n) => cx.text(n, "metadata.namespace", &format!("the {kind}"))?,
@@ -93,6 +94,39 @@ pub(super) fn metadata<'n>(
         namespace_at: meta.get("namespace"),
         labels: meta.get("labels"),
     })
+}
+
+/// A name syntax check from `names`, returning the reason a name is refused.
+type NameRule = fn(&str) -> Result<(), String>;
+
+/// The API server's rule for `metadata.name`: a DNS label for namespaces, a DNS subdomain
+/// for pods and workloads. A bad name is reported and the object kept (like a bad
+/// `metadata.namespace`), so one typo does not hide a pod from the graph.
+fn check_name(cx: &mut Cx, at: Option<&Node>, name: &str, kind: &str) {
+    let (check, help): (NameRule, &str) = match kind {
+        "NetworkPolicy" => return,
+        "Namespace" => (
+            names::dns_label,
+            "namespace names are DNS labels such as `prod` or `team-a`",
+        ),
+        _ => (
+            names::dns_subdomain_name,
+            "pod names are DNS subdomains such as `api-0` or `web.v2`",
+        ),
+    };
+    if let (Err(e), Some(at)) = (check(name), at) {
+        let what = match kind {
+            "Namespace" => "namespace",
+            "Pod" => "pod",
+            workload => workload,
+        };
+        cx.error(
+            "invalid-name",
+            at,
+            format!("{what} name `{name}` {e}"),
+            help,
+        );
+    }
 }
 
 /// Object labels (`metadata.labels` or a template's). Bad keys or values are reported
