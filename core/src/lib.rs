@@ -77,7 +77,7 @@ pub use crate::{
     },
     ports::{AllowedPorts, PortSet},
     portspec::{PortSpec, PortSpecError},
-    syntax::{is_compact, namespaces_named},
+    syntax::{is_compact, namespaces_named, tiers_named},
     tiers::in_subject,
     verdict::{DirectionVerdict, MissReason, PeerMiss, PolicyRef, RuleMiss, RuleRef, Verdict},
 };

@@ -8,6 +8,7 @@ use leptos::svg;
 use crate::components::ctx::{Ctx, Selection};
 use crate::components::legend::Legend;
 use crate::connectivity::{NodeKind, GHOST_BOX};
+use crate::decided;
 use crate::geometry;
 use crate::layout::{NODE_H, NODE_W};
 
@@ -169,25 +170,45 @@ pub fn GraphView() -> impl IntoView {
             .collect_view()
     };
 
+    // The tier that decided each edge (`data-decided-by`), with the graph, not on every drag.
+    let decided_by = Memo::new(move |_| {
+        let (a, g, probe) = (ctx.analysis.get(), ctx.graph.get(), ctx.probe.get());
+        decided::for_graph(&a, &g, decided::probe_parts(&probe), MAX_DRAWN_EDGES)
+    });
+
     let edges = move || {
         let g = ctx.graph.get();
+        let decided_by = decided_by.get();
         ctx.layout.track();
         ctx.dragged.track();
         let selected = ctx.selection.get();
         // In compare mode the union of before and after is drawn (on the before nodes);
         // otherwise the graph's own edges.
-        let drawn: Vec<(usize, usize, &'static str, Option<String>)> = match ctx.merged.get() {
+        type Drawn = (
+            usize,
+            usize,
+            &'static str,
+            Option<String>,
+            Option<&'static str>,
+        );
+        let drawn: Vec<Drawn> = match ctx.merged.get() {
             Some(m) => m
                 .edges
                 .iter()
-                .map(|e| (e.from, e.to, e.status.verdict(), e.ports.clone()))
+                .map(|e| (e.from, e.to, e.status.verdict(), e.ports.clone(), None))
                 .collect(),
             None => g
                 .edges
                 .iter()
-                .map(|e| {
+                .enumerate()
+                .map(|(i, e)| {
                     let verdict = if e.allowed { "allowed" } else { "denied" };
-                    (e.from, e.to, verdict, e.ports.clone())
+                    let by = decided_by
+                        .get(i)
+                        .copied()
+                        .flatten()
+                        .map(decided::DecidedBy::as_str);
+                    (e.from, e.to, verdict, e.ports.clone(), by)
                 })
                 .collect(),
         };
@@ -195,7 +216,7 @@ pub fn GraphView() -> impl IntoView {
         drawn
             .into_iter()
             .take(MAX_DRAWN_EDGES)
-            .filter_map(|(e_from, e_to, verdict, ports)| {
+            .filter_map(|(e_from, e_to, verdict, ports, by)| {
                 let from = g.nodes.get(e_from)?;
                 let to = g.nodes.get(e_to)?;
                 let a = ctx.position(e_from, &from.id);
@@ -203,7 +224,11 @@ pub fn GraphView() -> impl IntoView {
                 let (d, (mx, my)) = geometry::edge_path(a, b);
                 let is_selected =
                     matches!(&selected, Some(Selection::Pair { from: f, to: t }) if *f == from.id && *t == to.id);
-                let class = format!("edge edge--{verdict}{}", if is_selected { " edge--selected" } else { "" });
+                let class = format!(
+                    "edge edge--{verdict}{}{}",
+                    by.map(|b| format!(" edge--by-{b}")).unwrap_or_default(),
+                    if is_selected { " edge--selected" } else { "" }
+                );
                 let marker = format!("url(#arrow-{verdict})");
                 let (fid, tid) = (from.id.clone(), to.id.clone());
                 let select = move || ctx.selection.set(Some(Selection::Pair { from: fid.clone(), to: tid.clone() }));
@@ -229,6 +254,7 @@ pub fn GraphView() -> impl IntoView {
                         data-from=from.id.clone()
                         data-to=to.id.clone()
                         data-verdict=verdict
+                        data-decided-by=by
                         data-ports=ports.clone().unwrap_or_default()
                         tabindex="-1"
                         role="button"

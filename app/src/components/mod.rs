@@ -16,5 +16,7 @@ pub mod help;
 pub mod legend;
 pub mod matrix_view;
 pub mod node_info;
+pub mod node_tiers;
+pub mod tier_chain;
 pub mod toolbar;
 pub mod tutorial;

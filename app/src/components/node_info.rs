@@ -4,6 +4,7 @@ use leptos::prelude::*;
 
 use crate::components::ctx::{Ctx, Selection};
 use crate::components::explanation::policy_link;
+use crate::components::node_tiers::NodeTiers;
 use crate::connectivity::NodeKind;
 use netpol_core::{services, Model};
 
@@ -67,7 +68,7 @@ pub fn NodeInfo(
             };
             let selecting: Vec<_> = a.selecting.get(pi).cloned().unwrap_or_default();
             let policies = if selecting.is_empty() {
-                view! { <p class="muted">"no policy selects it"</p> }.into_any()
+                view! { <p class="muted">"no NetworkPolicy selects it"</p> }.into_any()
             } else {
                 view! {
                     <div class="refs">
@@ -109,6 +110,7 @@ pub fn NodeInfo(
                 <div class="chips">{labels}</div>
                 <h3 class="info__h">"Selected by"</h3>
                 {policies}
+                <NodeTiers pod=pi />
                 <h3 class="info__h">"Services"</h3>
                 {services}
                 {members}

@@ -312,7 +312,7 @@ pub fn beyond(model: &Model, engine: &Engine, intent: &Intent) -> Vec<Beyond> {
         if allowed.is_empty() {
             return;
         }
-        let extra = minus(&allowed, &intent.permitted(model, src, dst));
+        let extra = allowed.difference(&intent.permitted(model, src, dst));
         if !extra.is_empty() {
             out.push(Beyond {
                 src,
@@ -344,54 +344,4 @@ pub fn beyond(model: &Model, engine: &Engine, intent: &Intent) -> Vec<Beyond> {
     }
     out.sort_by_key(|b| (b.src, b.dst));
     out
-}
-
-/// The ports of `a` that are not in `b`, per protocol.
-pub(crate) fn minus(a: &AllowedPorts, b: &AllowedPorts) -> AllowedPorts {
-    AllowedPorts {
-        tcp: set_minus(&a.tcp, &b.tcp),
-        udp: set_minus(&a.udp, &b.udp),
-        sctp: set_minus(&a.sctp, &b.sctp),
-    }
-}
-
-/// `a` without the ports of `b`.
-pub(crate) fn set_minus(a: &PortSet, b: &PortSet) -> PortSet {
-    if b.is_empty() || a.is_empty() {
-        return a.clone();
-    }
-    // The complement of `b` in 1..=65535, then the intersection.
-    let mut gaps = Vec::with_capacity(b.ranges.len() + 1);
-    let mut next: u32 = 1;
-    for (first, last) in &b.ranges {
-        if u32::from(*first) > next {
-            gaps.push((next as u16, first - 1));
-        }
-        next = u32::from(*last) + 1;
-    }
-    if next <= 65535 {
-        gaps.push((next as u16, 65535));
-    }
-    a.intersection(&PortSet { ranges: gaps })
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn set_minus_cuts_ranges() {
-        type Ranges = &'static [(u16, u16)];
-        let set = |r: Ranges| PortSet::from_ranges(r.iter().copied());
-        let table: &[(Ranges, Ranges, &str)] = &[
-            (&[(1, 65535)], &[(53, 53)], "1-52,54-65535"),
-            (&[(80, 90)], &[(1, 65535)], "-"),
-            (&[(80, 90)], &[], "80-90"),
-            (&[(80, 90), (443, 443)], &[(85, 500)], "80-84"),
-            (&[(1, 1), (65535, 65535)], &[(2, 65534)], "1,65535"),
-        ];
-        for (a, b, want) in table {
-            assert_eq!(set_minus(&set(a), &set(b)).to_string(), *want);
-        }
-    }
 }

@@ -54,7 +54,7 @@ use crate::diagnostic::{sort_diagnostics, FileId};
 use crate::model::{Model, Parsed};
 
 pub use compact::is_compact;
-pub use salvage::namespaces_named;
+pub use salvage::{namespaces_named, tiers_named};
 
 /// See [`crate::parse`].
 pub fn parse(file: FileId, text: &str) -> Parsed {

@@ -122,12 +122,12 @@ pub struct PairChange {
 impl PairChange {
     /// Ports allowed after and not before.
     pub fn opened(&self) -> AllowedPorts {
-        intent::minus(&self.after, &self.before)
+        self.after.difference(&self.before)
     }
 
     /// Ports allowed before and not after.
     pub fn closed(&self) -> AllowedPorts {
-        intent::minus(&self.before, &self.after)
+        self.before.difference(&self.after)
     }
 }
 

@@ -297,10 +297,7 @@ fn ports_without(
                     Some(PortRef::Number(n)) => (*n, e.end_port.unwrap_or(*n)),
                     _ => (1, 65535),
                 };
-                let left = crate::assert::intent::set_minus(
-                    &PortSet::from_ranges([(first, last)]),
-                    closed,
-                );
+                let left = PortSet::from_ranges([(first, last)]).difference(closed);
                 if left == PortSet::from_ranges([(first, last)]) {
                     out.push(e);
                     continue;
