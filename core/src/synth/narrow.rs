@@ -152,8 +152,11 @@ fn cut(
         return (vec![peer.clone()], Vec::new());
     }
     let pod = peer.pod_selector.clone().unwrap_or_default();
+    // A selector that already requires `k=v` selects nothing once `k` may not be `v`: no
+    // peer is written for it (rather than one that can never match).
     let without = label
         .as_ref()
+        .filter(|(k, v)| !requires(&pod, k, v))
         .map(|(k, v)| with_requirement(&pod, k, Operator::NotIn, v));
     let within = match label {
         Some((k, v)) => match pod.match_labels.get(k) {
@@ -216,6 +219,14 @@ fn reaches(
                 && !p.host_network
                 && label.is_none_or(|(k, v)| p.labels.get(k) == Some(v))
                 && pod.matches(&p.labels)
+        })
+}
+
+/// Whether `selector` only matches labels with `key=value`.
+fn requires(selector: &LabelSelector, key: &str, value: &str) -> bool {
+    selector.match_labels.get(key).is_some_and(|v| v == value)
+        || selector.match_expressions.iter().any(|e| {
+            e.key == key && e.operator == Operator::In && e.values.iter().all(|v| v == value)
         })
 }
 

@@ -922,3 +922,35 @@ spec:
         "{proposal:?}"
     );
 }
+
+#[test]
+fn deny_never_writes_a_peer_that_selects_nothing() {
+    let cluster = "namespace shop\npod shop/web app=web ip=10.0.0.1\npod shop/api app=api ip=10.0.0.2 ports=http:8080\npod shop/jobs app=jobs ip=10.0.0.3\n";
+    let policies = "apiVersion: networking.k8s.io/v1
+kind: NetworkPolicy
+metadata: {name: api, namespace: shop}
+spec:
+  podSelector:
+    matchLabels: {app: api}
+  ingress:
+  - from:
+    - podSelector:
+        matchLabels: {app: web}
+    - podSelector:
+        matchLabels: {app: jobs}
+";
+    let sources = [(FileId(0), cluster), (FileId(1), policies)];
+    let model = netpol_core::load(&sources);
+    let (web, api) = (pod(&model, "shop/web"), pod(&model, "shop/api"));
+    let proposal = synth::deny(&sources, FileId(1), web, api, None).expect("a proposal");
+    let written: String = proposal.edits.iter().map(|e| e.text.as_str()).collect();
+    assert!(
+        !written.contains("NotIn"),
+        "a peer that can never match:\n{written}"
+    );
+    assert!(proposal.target.after.is_empty(), "{proposal:?}");
+    assert!(
+        proposal.others.is_empty(),
+        "jobs keeps its access: {proposal:?}"
+    );
+}
