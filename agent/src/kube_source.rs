@@ -1,5 +1,9 @@
 //! Cluster state from the Kubernetes API: watchers and reflector stores for Pods,
-//! Namespaces and NetworkPolicies.
+//! Namespaces, NetworkPolicies and Nodes, and for the policy-tier kinds
+//! (AdminNetworkPolicy, BaselineAdminNetworkPolicy, ClusterNetworkPolicy) whose CRDs the
+//! API server serves, found through API discovery when the agent starts and every
+//! [`Options::discovery`] after (a CRD installed later is watched from then on; one removed
+//! takes its objects with it).
 //!
 //! The boundary is JSON: the watchers keep objects untyped (`DynamicObject`), and each
 //! object is serialized on its own through [`netpol_kube`] (the boundary the CLI's
@@ -20,21 +24,22 @@
 //! new gives the same ruleset, which is not applied again. Every response of the API server
 //! is observed ([`observed_client`]), so `/metrics` shows how old the state is.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::future::Future;
 use std::pin::Pin;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::task::{Context as TaskContext, Poll};
 use std::time::Duration;
 
 use anyhow::{Context, Result};
 use futures::{Stream, StreamExt};
-use k8s_openapi::api::core::v1::{Namespace, Pod};
+use k8s_openapi::api::core::v1::{Namespace, Node, Pod};
 use k8s_openapi::api::networking::v1::NetworkPolicy;
 use kube::api::{ApiResource, DynamicObject};
 use kube::runtime::reflector::{self, Store};
 use kube::runtime::{watcher, WatchStreamExt};
 use kube::{Api, Client, Config};
+use netpol_core::Tier;
 use tokio::sync::{watch, Notify};
 
 use crate::metrics::Metrics;
@@ -139,47 +144,108 @@ where
     }
 }
 
+/// The resources whose contact with the API server is recorded: every kind watched.
+const RESOURCES: [&str; 7] = [
+    "namespaces",
+    "pods",
+    "networkpolicies",
+    "nodes",
+    "adminnetworkpolicies",
+    "baselineadminnetworkpolicies",
+    "clusternetworkpolicies",
+];
+
 /// The watched resource a request path is for.
 fn resource_of(path: &str) -> Option<&'static str> {
-    KINDS
+    RESOURCES
         .iter()
-        .map(|k| k.resource)
+        .copied()
         .find(|r| path.rsplit('/').next() == Some(*r))
 }
 
-/// One watched kind.
-#[derive(Debug)]
-struct Kind {
-    resource: &'static str,
-    /// Only NetworkPolicies can isolate anything: a broken one that never parsed makes its
-    /// namespace fail closed; a broken pod or namespace has nothing to fail closed.
-    holds_policies: bool,
-    api: fn() -> ApiResource,
+/// What the objects of a kind can do to the pods, for fail-closed.
+#[derive(Clone, Copy, Debug)]
+enum Holds {
+    /// Nothing to fail closed (a Pod, a Namespace, a Node).
+    Nothing,
+    /// NetworkPolicies: a broken one that never parsed makes its namespace fail closed.
+    NetworkPolicies,
+    /// Cluster policies: a broken one that never parsed makes its tier fail closed.
+    ClusterPolicies(Tier),
 }
 
-const KINDS: [Kind; 3] = [
-    Kind {
-        resource: "namespaces",
-        holds_policies: false,
-        api: || ApiResource::erase::<Namespace>(&()),
-    },
-    Kind {
-        resource: "pods",
-        holds_policies: false,
-        api: || ApiResource::erase::<Pod>(&()),
-    },
-    Kind {
-        resource: "networkpolicies",
-        holds_policies: true,
-        api: || ApiResource::erase::<NetworkPolicy>(&()),
-    },
-];
+/// One watched kind.
+#[derive(Clone, Debug)]
+struct Kind {
+    /// The resource, plural.
+    resource: String,
+    holds: Holds,
+    api: ApiResource,
+}
 
-/// The three stores, filled by [`watch_with`], in the order of `KINDS`.
+impl Kind {
+    fn new(api: ApiResource, holds: Holds) -> Kind {
+        Kind {
+            resource: api.plural.clone(),
+            holds,
+            api,
+        }
+    }
+
+    /// A policy-tier kind the API server serves. A ClusterNetworkPolicy counts as Admin
+    /// for fail-closed, since its `tier` may be what is broken.
+    fn tier(api: ApiResource) -> Kind {
+        let tier = match api.kind.as_str() {
+            "BaselineAdminNetworkPolicy" => Tier::Baseline,
+            _ => Tier::Admin,
+        };
+        Kind::new(api, Holds::ClusterPolicies(tier))
+    }
+
+    fn scope(&self, namespace: &str) -> Scope {
+        match self.holds {
+            Holds::Nothing => Scope::Nothing,
+            Holds::NetworkPolicies => Scope::Namespace(
+                if namespace.is_empty() {
+                    "default"
+                } else {
+                    namespace
+                }
+                .into(),
+            ),
+            Holds::ClusterPolicies(tier) => Scope::Tier(tier),
+        }
+    }
+}
+
+/// The kinds always watched: without any of them no verdict is right. Nodes are what
+/// cluster policies' `nodes` peers select.
+fn required_kinds() -> [Kind; 4] {
+    [
+        Kind::new(ApiResource::erase::<Namespace>(&()), Holds::Nothing),
+        Kind::new(ApiResource::erase::<Pod>(&()), Holds::Nothing),
+        Kind::new(
+            ApiResource::erase::<NetworkPolicy>(&()),
+            Holds::NetworkPolicies,
+        ),
+        Kind::new(ApiResource::erase::<Node>(&()), Holds::Nothing),
+    ]
+}
+
+/// A kind being watched: its reflector store and the task driving its watcher.
+struct Watched {
+    kind: Kind,
+    store: Store<DynamicObject>,
+    task: tokio::task::JoinHandle<()>,
+}
+
+/// The reflector stores, filled by [`watch_with`]: the required kinds, and the policy-tier
+/// kinds the API server serves now (their watchers start when a CRD appears and stop when
+/// it goes, [`Tiers::discover`]).
 #[derive(Clone)]
 pub struct Stores {
-    /// Namespaces, pods of all namespaces, NetworkPolicies of all namespaces.
-    stores: Vec<(&'static Kind, Store<DynamicObject>)>,
+    required: Arc<Vec<Watched>>,
+    tiers: Tiers,
 }
 
 /// An object as the core reads it, through the boundary shared with the CLI's `--cluster`
@@ -196,12 +262,20 @@ fn to_json(api: &ApiResource, object: &DynamicObject) -> Content {
 }
 
 impl Stores {
+    /// Every watched kind with its store, required kinds first.
+    fn kinds(&self) -> Vec<(Kind, Store<DynamicObject>)> {
+        let required = self
+            .required
+            .iter()
+            .map(|w| (w.kind.clone(), w.store.clone()));
+        required.chain(self.tiers.stores()).collect()
+    }
+
     /// Offers every stored object to `sources` (each parsed again only when its
     /// resourceVersion changed), forgets deleted ones, and builds the snapshot.
     pub fn snapshot(&self, sources: &mut Sources) -> Snapshot {
         let mut present = BTreeSet::new();
-        for (kind, store) in &self.stores {
-            let api = (kind.api)();
+        for (kind, store) in self.kinds() {
             for object in store.state() {
                 let meta = &object.metadata;
                 let namespace = meta.namespace.as_deref().unwrap_or("");
@@ -210,19 +284,8 @@ impl Stores {
                     "" => format!("{}/{name}", kind.resource),
                     ns => format!("{}/{ns}/{name}", kind.resource),
                 };
-                let scope = if kind.holds_policies {
-                    Scope::Namespace(
-                        if namespace.is_empty() {
-                            "default"
-                        } else {
-                            namespace
-                        }
-                        .into(),
-                    )
-                } else {
-                    Scope::Nothing
-                };
-                let read = || to_json(&api, &object);
+                let scope = kind.scope(namespace);
+                let read = || to_json(&kind.api, &object);
                 match meta.resource_version.as_deref() {
                     Some(rv) if !rv.is_empty() => sources.offer(&key, rv, scope, read),
                     // No resourceVersion (not from a real API server): the text itself is
@@ -244,8 +307,125 @@ impl Stores {
     }
 }
 
+/// Starts the watcher of one kind: a reflector store and the task that drives it.
+fn start_watcher(
+    client: &Client,
+    kind: Kind,
+    changed: &Arc<Notify>,
+    metrics: &Arc<Metrics>,
+) -> Watched {
+    let api = Api::<DynamicObject>::all_with(client.clone(), &kind.api);
+    let writer = reflector::store::Writer::new(kind.api.clone());
+    let store = writer.as_reader();
+    let stream = watcher(api, watcher::Config::default())
+        .default_backoff()
+        .modify(|object: &mut DynamicObject| {
+            object.metadata.managed_fields = None;
+            object.metadata.annotations = None;
+        })
+        .reflect(writer);
+    let task = drive(
+        kind.resource.clone(),
+        stream,
+        changed.clone(),
+        metrics.clone(),
+    );
+    Watched { kind, store, task }
+}
+
+/// The watchers of the policy-tier kinds. The CRDs are optional: a cluster without them
+/// has no such objects, and one may be installed (or removed) while the agent runs, so the
+/// agent asks API discovery (which needs no RBAC rule) every [`Options::discovery`] which
+/// kinds are served, starts a watcher for each new one and stops the watcher of one no
+/// longer served (its objects are gone with its CRD).
+#[derive(Clone)]
+struct Tiers {
+    client: Client,
+    changed: Arc<Notify>,
+    metrics: Arc<Metrics>,
+    /// By kind name.
+    watched: Arc<Mutex<BTreeMap<String, Watched>>>,
+}
+
+impl Tiers {
+    fn stores(&self) -> Vec<(Kind, Store<DynamicObject>)> {
+        let watched = self.watched.lock().unwrap_or_else(|e| e.into_inner());
+        watched
+            .values()
+            .map(|w| (w.kind.clone(), w.store.clone()))
+            .collect()
+    }
+
+    /// Brings the watchers in line with the kinds served now. `Err` when discovery could
+    /// not be asked: the watchers stay as they are (a kind is only dropped when the API
+    /// server says it is not served).
+    async fn discover(&self) -> Result<(), kube::Error> {
+        let served = netpol_kube::read::served_tier_kinds(&self.client).await?;
+        let mut watched = self.watched.lock().unwrap_or_else(|e| e.into_inner());
+        let mut changed = false;
+        watched.retain(|name, w| {
+            let keep = served.iter().any(|api| api == &w.kind.api);
+            if !keep {
+                tracing::info!(kind = %name, "policy-tier kind no longer served; watcher stopped");
+                w.task.abort();
+                self.metrics.freshness.reached(&w.kind.resource);
+                changed = true;
+            }
+            keep
+        });
+        for api in served {
+            if watched.contains_key(&api.kind) {
+                continue;
+            }
+            tracing::info!(kind = %api.kind, version = %api.version, "policy-tier kind served; watching it");
+            let name = api.kind.clone();
+            let w = start_watcher(&self.client, Kind::tier(api), &self.changed, &self.metrics);
+            watched.insert(name, w);
+        }
+        if changed {
+            self.changed.notify_one();
+        }
+        Ok(())
+    }
+
+    /// [`Tiers::discover`] until the API server answers, backing off like the watchers.
+    async fn discover_until_answered(&self) {
+        let mut wait = Duration::from_millis(800);
+        while let Err(error) = self.discover().await {
+            tracing::warn!(%error, "cannot discover the policy-tier kinds; retrying");
+            tokio::time::sleep(wait).await;
+            wait = (wait * 2).min(Duration::from_secs(30));
+        }
+    }
+
+    /// Every watched tier kind has a complete list.
+    async fn ready(&self) -> Result<()> {
+        for (_, store) in self.stores() {
+            store.wait_until_ready().await?;
+        }
+        Ok(())
+    }
+
+    /// Discovery every `interval`, forever.
+    async fn follow(self, interval: Duration) {
+        loop {
+            tokio::time::sleep(interval).await;
+            if let Err(error) = self.discover().await {
+                tracing::debug!(%error, "policy-tier discovery failed; watchers kept");
+            }
+        }
+    }
+
+    fn stop(&self) {
+        let watched = self.watched.lock().unwrap_or_else(|e| e.into_inner());
+        for w in watched.values() {
+            w.task.abort();
+        }
+    }
+}
+
 fn drive<S>(
-    kind: &'static Kind,
+    resource: String,
     stream: S,
     changed: Arc<Notify>,
     metrics: Arc<Metrics>,
@@ -259,21 +439,21 @@ where
             match event {
                 // A (re)list begins: nothing is known yet.
                 Ok(watcher::Event::Init) => {}
-                Ok(watcher::Event::InitApply(_)) => metrics.freshness.reached(kind.resource),
+                Ok(watcher::Event::InitApply(_)) => metrics.freshness.reached(&resource),
                 Ok(_) => {
-                    metrics.freshness.reached(kind.resource);
+                    metrics.freshness.reached(&resource);
                     changed.notify_one();
                 }
                 Err(error) => {
                     if let Some(verb) = crate::forbidden::verb(&error) {
-                        tracing::error!("{}", crate::forbidden::message(verb, kind.resource));
+                        tracing::error!("{}", crate::forbidden::message(verb, &resource));
                     }
                     // The watcher resumes from the last resourceVersion, re-lists on 410
                     // Gone and backs off while the API server is away; the store keeps its
                     // last content in the meantime.
-                    metrics.freshness.lost(kind.resource);
+                    metrics.freshness.lost(&resource);
                     tracing::warn!(
-                        resource = kind.resource,
+                        resource = resource.as_str(),
                         error = %error,
                         "watch error; retrying with backoff, enforcing the last state"
                     );
@@ -283,13 +463,28 @@ where
     })
 }
 
+/// How often API discovery is asked which policy-tier kinds are served, by default.
+pub const DISCOVERY_INTERVAL: Duration = Duration::from_secs(30);
+
 /// What [`watch_with`] needs besides the client.
-#[derive(Clone, Debug, Default)]
+#[derive(Clone, Debug)]
 pub struct Options {
     /// For objects that never parsed.
     pub on_error: OnError,
     /// Where contact with the API server is recorded.
     pub metrics: Arc<Metrics>,
+    /// How often to look for policy-tier CRDs installed or removed since.
+    pub discovery: Duration,
+}
+
+impl Default for Options {
+    fn default() -> Options {
+        Options {
+            on_error: OnError::default(),
+            metrics: Arc::default(),
+            discovery: DISCOVERY_INTERVAL,
+        }
+    }
 }
 
 /// [`watch_with`] with the default options.
@@ -297,49 +492,44 @@ pub async fn watch(client: Client, tx: watch::Sender<Option<Arc<Snapshot>>>) -> 
     watch_with(client, tx, Options::default()).await
 }
 
-/// Starts watchers for Namespaces, Pods and NetworkPolicies; every debounced change (and
-/// the first complete list of all three) sends a fresh snapshot on `tx`. Runs until `tx` is
-/// closed.
+/// Starts watchers for Namespaces, Pods, NetworkPolicies, Nodes and the policy-tier kinds
+/// served; every debounced change (and the first complete list of all of them) sends a
+/// fresh snapshot on `tx`. Runs until `tx` is closed.
 pub async fn watch_with(
     client: Client,
     tx: watch::Sender<Option<Arc<Snapshot>>>,
     options: Options,
 ) -> Result<()> {
     let changed = Arc::new(Notify::new());
-    let config = watcher::Config::default();
-    let mut stores = Vec::new();
-    let mut tasks = Vec::new();
-    for kind in &KINDS {
-        let api_resource = (kind.api)();
-        let api = Api::<DynamicObject>::all_with(client.clone(), &api_resource);
-        let writer = reflector::store::Writer::new(api_resource);
-        stores.push((kind, writer.as_reader()));
-        let stream = watcher(api, config.clone())
-            .default_backoff()
-            .modify(|object: &mut DynamicObject| {
-                object.metadata.managed_fields = None;
-                object.metadata.annotations = None;
-            })
-            .reflect(writer);
-        tasks.push(drive(
-            kind,
-            stream,
-            changed.clone(),
-            options.metrics.clone(),
-        ));
-    }
-    let stores = Stores { stores };
+    let required: Vec<Watched> = required_kinds()
+        .into_iter()
+        .map(|kind| start_watcher(&client, kind, &changed, &options.metrics))
+        .collect();
+    let tiers = Tiers {
+        client: client.clone(),
+        changed: changed.clone(),
+        metrics: options.metrics.clone(),
+        watched: Arc::default(),
+    };
     // Enforce nothing until every store holds a complete list: a half-filled cluster could
-    // mean "no policies" and open everything up for a moment.
-    for (_, store) in &stores.stores {
-        store.wait_until_ready().await?;
+    // mean "no policies" and open everything up for a moment. The tier kinds served at
+    // start count too: a missing Admin Deny opens as much as a missing NetworkPolicy.
+    tiers.discover_until_answered().await;
+    for watched in &required {
+        watched.store.wait_until_ready().await?;
     }
+    tiers.ready().await?;
+    let stores = Stores {
+        required: Arc::new(required),
+        tiers: tiers.clone(),
+    };
     let counts: Vec<String> = stores
-        .stores
+        .kinds()
         .iter()
         .map(|(k, s)| format!("{} {}", s.state().len(), k.resource))
         .collect();
     tracing::info!(objects = counts.join(", "), "initial list complete");
+    let discovery = tokio::spawn(tiers.clone().follow(options.discovery));
     let mut sources = Sources::new(options.on_error);
     loop {
         if tx
@@ -351,8 +541,10 @@ pub async fn watch_with(
         changed.notified().await;
         tokio::time::sleep(DEBOUNCE).await;
     }
-    for task in tasks {
-        task.abort();
+    discovery.abort();
+    tiers.stop();
+    for watched in stores.required.iter() {
+        watched.task.abort();
     }
     Ok(())
 }

@@ -67,6 +67,11 @@ pub struct Args {
     /// The nft binary.
     #[arg(long, default_value = "nft")]
     pub nft: PathBuf,
+    /// How often (seconds) to ask API discovery whether the policy-tier CRDs
+    /// (AdminNetworkPolicy, BaselineAdminNetworkPolicy, ClusterNetworkPolicy) were installed
+    /// or removed; their objects are watched while they are served.
+    #[arg(long, value_name = "SECONDS", default_value_t = 30, value_parser = clap::value_parser!(u64).range(1..))]
+    pub discovery_interval: u64,
 }
 
 /// Polls `dir` and sends a snapshot whenever its files changed and then stayed unchanged
@@ -148,6 +153,7 @@ pub async fn run(args: Args) -> Result<ExitCode> {
             let options = kube_source::Options {
                 on_error: args.on_error,
                 metrics: metrics.clone(),
+                discovery: Duration::from_secs(args.discovery_interval),
             };
             tokio::spawn(kube_source::watch_with(client, tx, options))
         }
@@ -207,6 +213,7 @@ async fn first_snapshot(args: &Args, metrics: &Arc<Metrics>) -> Result<Snapshot>
     let options = kube_source::Options {
         on_error: args.on_error,
         metrics: metrics.clone(),
+        discovery: Duration::from_secs(args.discovery_interval),
     };
     let task = tokio::spawn(kube_source::watch_with(client, tx, options));
     rx.changed()

@@ -13,6 +13,17 @@
 //!   isolates, in both directions, every namespace the source names (a NetworkPolicy only
 //!   ever selects pods of its own namespace, so that covers every pod it could have
 //!   isolated); `ignore` enforces the other sources as if it did not exist.
+//! - a cluster-scoped policy (AdminNetworkPolicy, BaselineAdminNetworkPolicy,
+//!   ClusterNetworkPolicy) may select pods of every namespace, so under `fail-closed` one
+//!   that never parsed puts a stand-in policy of its tier in force: priority 0, every pod
+//!   its subject, a Deny of ingress from every pod and of egress to every address
+//!   ([`fail_closed_tier_policy`]). That is exactly the most a policy of that tier could
+//!   deny (ingress peers of cluster policies are pods only; `networks` cover every
+//!   address, pods and nodes included), so nothing it could have denied gets through: in
+//!   the Admin tier it denies all pod traffic but what an Admin Accept ordered before it
+//!   allows (a priority-0 policy whose name sorts first); in the Baseline tier, all that no
+//!   NetworkPolicy decides. A ClusterNetworkPolicy counts as Admin, since its `tier` may be
+//!   what is broken.
 //!
 //! Every rejected version is logged once (file, line, message), counted, and carried in the
 //! [`Snapshot`] so `/healthz`, `--dry-run` and `--once` can report it. Problems found when
@@ -23,7 +34,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::ops::Deref;
 use std::sync::Arc;
 
-use netpol_core::{Diagnostic, FileId, Model, Parsed, Severity};
+use netpol_core::{Diagnostic, FileId, Model, Parsed, Severity, Tier};
 
 /// What to enforce for a source that has errors and no earlier good version.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, clap::ValueEnum)]
@@ -42,6 +53,8 @@ pub enum Scope {
     Text,
     /// A NetworkPolicy object of this namespace.
     Namespace(String),
+    /// A cluster-scoped policy object that may hold policies of this tier.
+    Tier(Tier),
     /// An object that holds no policy (a Pod, a Namespace): nothing to fail closed.
     Nothing,
 }
@@ -82,8 +95,14 @@ struct Entry {
 pub enum Kept {
     /// Its last good version.
     LastGood,
-    /// Nothing from it, and these namespaces are isolated ([`OnError::FailClosed`]).
-    FailClosed(Vec<String>),
+    /// Nothing from it; these namespaces are isolated and these tiers denied by a stand-in
+    /// policy ([`OnError::FailClosed`]).
+    FailClosed {
+        /// Namespaces isolated by a deny-all NetworkPolicy.
+        namespaces: Vec<String>,
+        /// Tiers with a deny-all stand-in cluster policy.
+        tiers: Vec<Tier>,
+    },
     /// Nothing from it ([`OnError::Ignore`], or nothing to fail closed).
     Nothing,
 }
@@ -119,11 +138,25 @@ impl Rejected {
     fn kept_text(&self) -> String {
         match &self.kept {
             Kept::LastGood => "its last good version stays in force".into(),
-            Kept::FailClosed(ns) => format!(
-                "it never parsed: namespace{} {} fail closed",
-                if ns.len() == 1 { "" } else { "s" },
-                ns.join(", ")
-            ),
+            Kept::FailClosed { namespaces, tiers } => {
+                let mut closed = Vec::new();
+                if !namespaces.is_empty() {
+                    closed.push(format!(
+                        "namespace{} {}",
+                        if namespaces.len() == 1 { "" } else { "s" },
+                        namespaces.join(", ")
+                    ));
+                }
+                if !tiers.is_empty() {
+                    let words: Vec<&str> = tiers.iter().map(|t| t.as_str()).collect();
+                    closed.push(format!(
+                        "the {} tier{} (every pod)",
+                        words.join(" and "),
+                        if tiers.len() == 1 { "" } else { "s" }
+                    ));
+                }
+                format!("it never parsed: {} fail closed", closed.join(" and "))
+            }
             Kept::Nothing => "it never parsed: nothing of it is enforced".into(),
         }
     }
@@ -139,6 +172,8 @@ pub struct Snapshot {
     pub rejected: Vec<Rejected>,
     /// Namespaces isolated by [`OnError::FailClosed`], sorted.
     pub fail_closed: Vec<String>,
+    /// Tiers denied by a stand-in policy under [`OnError::FailClosed`], sorted.
+    pub fail_closed_tiers: Vec<Tier>,
     /// Rejected versions seen so far by the source.
     pub rejections: u64,
     texts: BTreeMap<FileId, (String, Arc<str>)>,
@@ -252,6 +287,11 @@ const FAIL_CLOSED_FILE: FileId = FileId(u32::MAX);
 /// for policies) that no hand-written policy is likely to use.
 pub const FAIL_CLOSED_POLICY: &str = "netpol-agent.fail-closed";
 
+/// The name of the stand-in cluster policy of a fail-closed tier (`-admin`, `-baseline`
+/// appended). Equal priorities are ordered by name, so only a priority-0 policy whose name
+/// sorts before it decides earlier.
+pub const FAIL_CLOSED_CLUSTER_POLICY: &str = "netpol-agent.fail-closed";
+
 impl Sources {
     /// No sources yet.
     pub fn new(on_error: OnError) -> Sources {
@@ -343,29 +383,42 @@ impl Sources {
         let mut texts = BTreeMap::new();
         let mut rejected = Vec::new();
         let mut fail_closed = BTreeSet::new();
+        let mut fail_closed_tiers = BTreeSet::new();
         for (name, entry) in &self.entries {
             if let Some(good) = &entry.good {
                 parsed.push(good.parsed.clone());
                 texts.insert(entry.file, (name.clone(), good.text.clone()));
             }
             if let Some(r) = &entry.rejected {
-                if let Kept::FailClosed(ns) = &r.kept {
-                    fail_closed.extend(ns.iter().cloned());
+                if let Kept::FailClosed { namespaces, tiers } = &r.kept {
+                    fail_closed.extend(namespaces.iter().cloned());
+                    fail_closed_tiers.extend(tiers.iter().copied());
                 }
                 rejected.push(r.clone());
             }
         }
         let fail_closed: Vec<String> = fail_closed.into_iter().collect();
-        if !fail_closed.is_empty() {
+        let fail_closed_tiers: Vec<Tier> = fail_closed_tiers.into_iter().collect();
+        let mut stand_ins: Vec<String> = fail_closed
+            .iter()
+            .map(|ns| fail_closed_policy(ns))
+            .collect();
+        stand_ins.extend(
+            fail_closed_tiers
+                .iter()
+                .map(|t| fail_closed_tier_policy(*t)),
+        );
+        if !stand_ins.is_empty() {
             parsed.push(netpol_core::parse(
                 FAIL_CLOSED_FILE,
-                &fail_closed_policies(&fail_closed),
+                &stand_ins.join("---\n"),
             ));
         }
         Snapshot {
             model: netpol_core::build(parsed),
             rejected,
             fail_closed,
+            fail_closed_tiers,
             rejections: self.rejections,
             texts,
         }
@@ -384,15 +437,19 @@ fn kept(on_error: OnError, entry: &Entry, text: &str) -> Kept {
     if entry.good.is_some() {
         return Kept::LastGood;
     }
-    let namespaces = match (&entry.scope, on_error) {
-        (_, OnError::Ignore) | (Scope::Nothing, _) => Vec::new(),
-        (Scope::Namespace(ns), OnError::FailClosed) => vec![ns.clone()],
-        (Scope::Text, OnError::FailClosed) => netpol_core::namespaces_named(text),
+    let (namespaces, tiers) = match (&entry.scope, on_error) {
+        (_, OnError::Ignore) | (Scope::Nothing, _) => (Vec::new(), Vec::new()),
+        (Scope::Namespace(ns), OnError::FailClosed) => (vec![ns.clone()], Vec::new()),
+        (Scope::Tier(tier), OnError::FailClosed) => (Vec::new(), vec![*tier]),
+        (Scope::Text, OnError::FailClosed) => (
+            netpol_core::namespaces_named(text),
+            netpol_core::tiers_named(text),
+        ),
     };
-    if namespaces.is_empty() {
+    if namespaces.is_empty() && tiers.is_empty() {
         Kept::Nothing
     } else {
-        Kept::FailClosed(namespaces)
+        Kept::FailClosed { namespaces, tiers }
     }
 }
 
@@ -418,18 +475,23 @@ fn log_rejected(rejected: &Rejected) {
     );
 }
 
-/// A deny-all policy (both directions) per namespace: what fail-closed enforces, written
-/// as manifests so the core builds and compiles it like any other policy.
-fn fail_closed_policies(namespaces: &[String]) -> String {
-    namespaces
-        .iter()
-        .map(|ns| {
-            format!(
-                "apiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\nmetadata:\n  name: {FAIL_CLOSED_POLICY}\n  namespace: {ns}\nspec:\n  podSelector: {{}}\n  policyTypes: [Ingress, Egress]\n"
-            )
-        })
-        .collect::<Vec<_>>()
-        .join("---\n")
+/// A deny-all policy (both directions) for one namespace: what fail-closed enforces,
+/// written as a manifest so the core builds and compiles it like any other policy.
+fn fail_closed_policy(ns: &str) -> String {
+    format!(
+        "apiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\nmetadata:\n  name: {FAIL_CLOSED_POLICY}\n  namespace: {ns}\nspec:\n  podSelector: {{}}\n  policyTypes: [Ingress, Egress]\n"
+    )
+}
+
+/// The stand-in of a fail-closed tier, as a manifest: a ClusterNetworkPolicy of that tier at
+/// priority 0 whose subject is every pod, denying ingress from every pod and egress to every
+/// address — the most any policy of the tier could deny.
+pub fn fail_closed_tier_policy(tier: Tier) -> String {
+    let word = tier.as_str();
+    let suffix = word.to_lowercase();
+    format!(
+        "apiVersion: policy.networking.k8s.io/v1beta1\nkind: ClusterNetworkPolicy\nmetadata:\n  name: {FAIL_CLOSED_CLUSTER_POLICY}-{suffix}\nspec:\n  tier: {word}\n  priority: 0\n  subject:\n    namespaces: {{}}\n  ingress:\n  - name: fail-closed\n    action: Deny\n    from: [{{namespaces: {{}}}}]\n  egress:\n  - name: fail-closed\n    action: Deny\n    to: [{{networks: [0.0.0.0/0, \"::/0\"]}}]\n"
+    )
 }
 
 #[cfg(test)]
@@ -527,5 +589,88 @@ mod tests {
         assert!(rendered.contains("cannot read it"), "{rendered}");
         sources.retain(|name| name.starts_with("pods/"));
         assert!(sources.snapshot().fail_closed.is_empty());
+    }
+
+    /// Whether the engine of `snapshot` allows anything from pod `from` to pod `to`.
+    fn reaches(snapshot: &Snapshot, from: &str, to: &str) -> bool {
+        let index = |id| {
+            let i = snapshot.cluster.pod_index(id).expect("pod in the model");
+            netpol_core::Endpoint::Pod(i)
+        };
+        let engine = netpol_core::Engine::new(snapshot);
+        !engine
+            .allowed_ports(index(from), index(to))
+            .get(netpol_core::Protocol::TCP)
+            .is_empty()
+    }
+
+    const BROKEN_ANP: &str = "{\"apiVersion\":\"policy.networking.k8s.io/v1alpha1\",\"kind\":\"AdminNetworkPolicy\",\"metadata\":{\"name\":\"guard\"},\"spec\":{\"priority\":\"high\",\"subject\":{\"namespaces\":{}}}}";
+
+    #[test]
+    fn a_cluster_policy_that_never_parsed_fails_its_tier_closed() {
+        let mut closed = Sources::new(OnError::FailClosed);
+        let mut ignored = Sources::new(OnError::Ignore);
+        for sources in [&mut closed, &mut ignored] {
+            sources.offer("pods", "1", Scope::Text, text(POD));
+            sources.offer(
+                "adminnetworkpolicies/guard",
+                "5",
+                Scope::Tier(Tier::Admin),
+                text(BROKEN_ANP),
+            );
+        }
+        let snapshot = closed.snapshot();
+        assert_eq!(snapshot.fail_closed_tiers, [Tier::Admin]);
+        assert!(snapshot.fail_closed.is_empty());
+        assert_eq!(snapshot.cluster_policies.len(), 1, "the stand-in");
+        assert!(!reaches(&snapshot, "dev/api", "prod/web"));
+        assert!(!reaches(&snapshot, "prod/web", "dev/api"));
+        assert!(
+            snapshot.problems()[0].contains("the Admin tier (every pod) fail closed"),
+            "{:?}",
+            snapshot.problems()
+        );
+        let snapshot = ignored.snapshot();
+        assert!(snapshot.fail_closed_tiers.is_empty());
+        assert!(reaches(&snapshot, "dev/api", "prod/web"));
+
+        // Once a good version came, a broken one keeps it instead.
+        let good = BROKEN_ANP.replace("\"high\"", "10");
+        closed.offer(
+            "adminnetworkpolicies/guard",
+            "6",
+            Scope::Tier(Tier::Admin),
+            text(&good),
+        );
+        closed.offer(
+            "adminnetworkpolicies/guard",
+            "7",
+            Scope::Tier(Tier::Admin),
+            text(BROKEN_ANP),
+        );
+        let snapshot = closed.snapshot();
+        assert_eq!(snapshot.rejected[0].kept, Kept::LastGood);
+        assert!(reaches(&snapshot, "dev/api", "prod/web"));
+    }
+
+    #[test]
+    fn a_broken_baseline_denies_only_what_no_networkpolicy_decides() {
+        // prod/web's ingress and dev/api's egress are decided by NetworkPolicies that allow
+        // dev -> prod; the reverse direction is the Baseline's.
+        const ALLOW: &str = "kind: NetworkPolicy\napiVersion: networking.k8s.io/v1\nmetadata: {name: from-dev, namespace: prod}\nspec:\n  podSelector: {}\n  ingress: [{from: [{namespaceSelector: {}}]}]\n---\nkind: NetworkPolicy\napiVersion: networking.k8s.io/v1\nmetadata: {name: out, namespace: dev}\nspec:\n  podSelector: {}\n  policyTypes: [Egress]\n  egress: [{}]\n";
+        let broken = "kind: BaselineAdminNetworkPolicy\napiVersion: policy.networking.k8s.io/v1alpha1\nmetadata: {name: default}\nspec: {subject: [\n";
+        let mut sources = Sources::new(OnError::FailClosed);
+        sources.offer("pods", "1", Scope::Text, text(POD));
+        sources.offer("allow.yaml", "1", Scope::Text, text(ALLOW));
+        sources.offer("banp.yaml", "1", Scope::Text, text(broken));
+        let snapshot = sources.snapshot();
+        assert_eq!(snapshot.fail_closed_tiers, [Tier::Baseline]);
+        assert_eq!(
+            snapshot.fail_closed,
+            ["default"],
+            "the namespace scan as before"
+        );
+        assert!(reaches(&snapshot, "dev/api", "prod/web"));
+        assert!(!reaches(&snapshot, "prod/web", "dev/api"));
     }
 }

@@ -58,6 +58,30 @@ pub const EXAMPLES: &[Example] = &[
         policies: include_str!("../examples/service-policy.yaml"),
         cluster: include_str!("../examples/service-cluster.yaml"),
     },
+    Example {
+        key: "tiers-anp",
+        title: "AdminNetworkPolicy (before NetworkPolicies)",
+        policies: include_str!("../examples/tiers-anp.yaml"),
+        cluster: include_str!("../examples/tiers-cluster.yaml"),
+    },
+    Example {
+        key: "tiers-banp",
+        title: "BaselineAdminNetworkPolicy (a default)",
+        policies: include_str!("../examples/tiers-banp.yaml"),
+        cluster: include_str!("../examples/tiers-cluster.yaml"),
+    },
+    Example {
+        key: "tiers-cnp",
+        title: "ClusterNetworkPolicy: Admin and Baseline",
+        policies: include_str!("../examples/tiers-cnp.yaml"),
+        cluster: include_str!("../examples/tiers-cluster.yaml"),
+    },
+    Example {
+        key: "tiers-pass",
+        title: "Admin Pass to a NetworkPolicy",
+        policies: include_str!("../examples/tiers-pass.yaml"),
+        cluster: include_str!("../examples/tiers-cluster.yaml"),
+    },
 ];
 
 /// The example with `key`.

@@ -14,6 +14,7 @@ pub mod browser;
 pub mod compare;
 pub mod components;
 pub mod connectivity;
+pub mod decided;
 pub mod examples;
 pub mod export;
 pub mod geometry;

@@ -15,7 +15,7 @@ use crate::input::Source;
 /// The flags every command takes to read a live cluster.
 #[derive(clap::Args, Clone, Debug, Default)]
 pub struct ClusterArgs {
-    /// Read Namespaces, Pods, NetworkPolicies and Services (and the policy-tier resources
+    /// Read Namespaces, Pods, NetworkPolicies, Services and Nodes (and the policy-tier resources
     /// AdminNetworkPolicy, BaselineAdminNetworkPolicy and ClusterNetworkPolicy, when
     /// installed) from a live cluster, as kubectl finds it; files given too are added
     #[arg(long)]

@@ -20,11 +20,13 @@ mod convert;
 mod diff;
 mod explain;
 mod exposure;
+mod freeze;
 mod input;
 mod json;
 mod lint;
 mod matrix;
 mod report;
+mod synthesize;
 mod test_cmd;
 
 use std::io::Write;
@@ -313,6 +315,81 @@ explanation. Exit codes: 0 all passed, 1 a failure (or error diagnostics in the 
         #[arg(short, long, value_enum, default_value_t = TextOrJson::Text)]
         output: TextOrJson,
     },
+    /// Write least-privilege NetworkPolicies for the required connections of a `netpol test`
+    /// spec, checked against the cluster before they are printed
+    #[command(after_help = "Examples:
+  netpol synthesize intent.yaml cluster.yaml > policies.yaml
+  netpol synthesize intent.yaml cluster.yaml --keep policies/ > additions.yaml
+  netpol synthesize intent.yaml cluster.yaml -o json | jq '.beyond'
+
+The spec is the `netpol test` format; its `expect: allowed` entries and the sources of
+`only_from` entries are the required connections, and `default: deny` says nothing else
+may be allowed:
+  default: deny
+  expectations:
+  - name: web reaches api on 8080
+    from: {pod: {app: web}}
+    to: {pod: {app: api}}
+    port: 8080
+    expect: allowed
+
+The output: a default deny per namespace with a required connection, DNS egress to
+kube-system's DNS pods where pods open connections, and one policy per workload with one
+rule per peer, selecting by stable labels (app, app.kubernetes.io/name, ...) and namespace
+names, named ports where the destination declares them, each rule commented with the
+expectation it serves.
+Before printing, the policies are parsed back and checked with the cluster and the policies
+in force: every expectation must hold (else exit 1, with explanations on stderr), and every
+pair allowed beyond the spec is listed on stderr (pods with identical labels, policies in
+force that allow more, ...).
+--keep EXISTING: build on existing policies; only the rules still needed are written (and,
+under `default: deny`, isolation where pods of the spec's namespaces lack it).
+Exit codes: 0 every expectation holds, 1 one does not (or error diagnostics in the inputs),
+2 usage error (including a spec that cannot be parsed).")]
+    Synthesize {
+        /// The spec (YAML, `netpol test` format)
+        #[arg(value_name = "SPEC")]
+        spec: String,
+        /// The cluster: manifest files, directories, or `-` for stdin
+        #[arg(required_unless_present = "cluster", value_name = "CLUSTER")]
+        paths: Vec<String>,
+        #[command(flatten)]
+        cluster: ClusterArgs,
+        /// Existing policies to build on (files or directories; repeat)
+        #[arg(long, value_name = "EXISTING")]
+        keep: Vec<String>,
+        /// Output format
+        #[arg(short, long, value_enum, default_value_t = synthesize::Format::Yaml)]
+        output: synthesize::Format,
+    },
+    /// Write NetworkPolicies that allow exactly what the policies in force allow now, one
+    /// per workload: a starting point to tighten
+    #[command(after_help = "Examples:
+  netpol freeze cluster.yaml policies/ > frozen.yaml
+  kubectl get pods,ns,netpol -A -o yaml | netpol freeze - > frozen.yaml
+  netpol freeze cluster.yaml policies/ -o json | jq '.changes'
+
+The output: a default deny per namespace and one policy per workload (pods sharing stable
+labels such as app), whose rules list who may connect to it and where it may connect, with
+exactly today's ports; a workload that nothing isolates today gets a rule allowing
+everything. Outside addresses are written as ipBlocks of the address classes the policies
+distinguish.
+Before printing, the policies are parsed back and the connectivity with them, instead of and
+next to the policies in force, is compared with today's: every pair that would change is
+listed on stderr (pods with identical labels that are treated differently today get the
+union of their rules).
+Exit codes: 0 nothing would lose a port, 1 something would (or error diagnostics in the
+inputs), 2 usage error.")]
+    Freeze {
+        /// The cluster and the policies in force: manifest files, directories, or `-`
+        #[arg(required_unless_present = "cluster", value_name = "PATH")]
+        paths: Vec<String>,
+        #[command(flatten)]
+        cluster: ClusterArgs,
+        /// Output format
+        #[arg(short, long, value_enum, default_value_t = synthesize::Format::Yaml)]
+        output: synthesize::Format,
+    },
     /// Rewrite AdminNetworkPolicy and BaselineAdminNetworkPolicy as ClusterNetworkPolicy
     #[command(after_help = "Examples:
   netpol convert anp/ > cnp.yaml
@@ -515,6 +592,28 @@ fn run(command: Command, verbose: bool) -> Result<bool, Failure> {
                 Ok(failed || input_errors)
             }),
         },
+        Command::Synthesize {
+            spec,
+            paths,
+            cluster,
+            keep,
+            output,
+        } => match test_cmd::load_spec(&spec) {
+            Err(report) => Err(Failure::Usage(report)),
+            Ok(parsed) => {
+                let all: Vec<String> = paths.iter().chain(&keep).cloned().collect();
+                with_inputs_failing(&all, &cluster, verbose, |inputs, out| {
+                    synthesize::run(inputs, &parsed, !keep.is_empty(), output, out)
+                })
+            }
+        },
+        Command::Freeze {
+            paths,
+            cluster,
+            output,
+        } => with_inputs_failing(&paths, &cluster, verbose, |inputs, out| {
+            freeze::run(inputs, output, out)
+        }),
         Command::Convert { paths, cluster } => {
             with_inputs(&paths, &cluster, verbose, |inputs, out| {
                 convert::run(inputs, out)
@@ -571,6 +670,22 @@ fn with_inputs(
     command(&inputs, &mut out)?;
     out.flush()?;
     Ok(had_errors)
+}
+
+/// Like [`with_inputs`] for commands whose result can fail on its own (the authoring
+/// commands' self-checks): exit 1 on error diagnostics or when `command` says so.
+fn with_inputs_failing(
+    paths: &[String],
+    cluster: &ClusterArgs,
+    verbose: bool,
+    command: impl FnOnce(&Inputs, &mut dyn Write) -> Result<bool, Failure>,
+) -> Result<bool, Failure> {
+    let mut failed = false;
+    let had_errors = with_inputs(paths, cluster, verbose, |inputs, out| {
+        failed = command(inputs, out)?;
+        Ok(())
+    })?;
+    Ok(had_errors || failed)
 }
 
 /// Like [`with_inputs`] for the review commands (lint, diff, test), whose output *is* the

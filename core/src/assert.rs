@@ -15,6 +15,11 @@
 //! - `only_ports` — every pair allows at most these ports (nothing else on any protocol).
 //!
 //! A selector that selects nothing fails its expectation: a vacuous pass would hide a typo.
+//!
+//! With a top-level `default: deny`, the `expect: allowed` entries (and the allowed sources
+//! of `only_from`) are the *required* connections and everything else touching their
+//! namespaces must be denied: one more outcome lists every pair allowed beyond them
+//! ([`intent`]). That is the promise `netpol synthesize` writes policies for.
 
 use std::net::IpAddr;
 
@@ -27,6 +32,8 @@ use crate::portspec::PortSpec;
 use crate::render;
 use crate::verdict::Verdict;
 
+pub mod intent;
+
 /// How many offending connections are kept (with explanations) per expectation.
 pub const MAX_VIOLATIONS: usize = 20;
 
@@ -34,6 +41,7 @@ pub const MAX_VIOLATIONS: usize = 20;
 /// CLI, through serde; any serde format works, so the playground can use JSON):
 ///
 /// ```yaml
+/// default: deny               # optional: nothing but the required connections is allowed
 /// expectations:
 /// - name: web reaches api on 443
 ///   from: x/a                 # id, {namespace: x}, {namespace: {team: a}, pod: {app: web}},
@@ -51,8 +59,21 @@ pub const MAX_VIOLATIONS: usize = 20;
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(try_from = "RawSpec")]
 pub struct Spec {
+    /// `default: deny`: every connection not required by an `expect: allowed` or
+    /// `only_from` entry, to or from a namespace that has a required connection, must be
+    /// denied (DNS to kube-system's DNS pods excepted; see [`intent`]).
+    pub default_deny: bool,
     /// In file order.
     pub expectations: Vec<Expectation>,
+}
+
+impl Spec {
+    /// Reads a spec from YAML (or JSON) text with the core's own YAML reader, for
+    /// front-ends without a YAML library (the playground). An unreadable spec is one
+    /// error diagnostic (`yaml-syntax` or `invalid-data`) at the line it went wrong.
+    pub fn from_yaml(file: crate::FileId, text: &str) -> Result<Spec, crate::Diagnostic> {
+        crate::syntax::data::from_yaml(file, text)
+    }
 }
 
 /// Which endpoints a `from`/`to`/`only_from` names.
@@ -158,7 +179,15 @@ pub struct Outcome {
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct RawSpec {
+    default: Option<RawDefault>,
     expectations: Vec<RawExpectation>,
+}
+
+/// `default:` takes one value; leaving it out leaves unmentioned connections unchecked.
+#[derive(Deserialize)]
+#[serde(rename_all = "lowercase")]
+enum RawDefault {
+    Deny,
 }
 
 #[derive(Deserialize)]
@@ -301,7 +330,10 @@ impl TryFrom<RawSpec> for Spec {
                 line: 0,
             });
         }
-        Ok(Spec { expectations })
+        Ok(Spec {
+            default_deny: matches!(raw.default, Some(RawDefault::Deny)),
+            expectations,
+        })
     }
 }
 
@@ -317,8 +349,15 @@ pub fn check(model: &Model, spec: &Spec) -> Vec<Outcome> {
             .map(|c| Endpoint::Address(c.representative))
             .collect(),
     };
-    spec.expectations.iter().map(|e| cx.check(e)).collect()
+    let mut outcomes: Vec<Outcome> = spec.expectations.iter().map(|e| cx.check(e)).collect();
+    if spec.default_deny {
+        outcomes.push(cx.default_deny(spec));
+    }
+    outcomes
 }
+
+/// The name of the outcome `default: deny` adds.
+pub const DEFAULT_DENY: &str = "default: deny (nothing else is allowed)";
 
 struct Cx<'a> {
     model: &'a Model,
@@ -347,31 +386,43 @@ impl Cx<'_> {
             },
             Selector::Ip(ip) => vec![Endpoint::Address(*ip)],
             Selector::Outside => self.outside.clone(),
-            Selector::Match { namespace, pod } => pods
-                .iter()
-                .enumerate()
-                .filter(|(_, p)| {
-                    let ns_ok = match namespace {
-                        None => true,
-                        Some(NamespaceMatch::Name(n)) => p.namespace == *n,
-                        Some(NamespaceMatch::Labels(want)) => self
-                            .model
-                            .cluster
-                            .namespace_labels(&p.namespace)
-                            .is_some_and(|have| want.iter().all(|(k, v)| have.get(k) == Some(v))),
-                    };
-                    ns_ok
-                        && pod
-                            .as_ref()
-                            .is_none_or(|want| want.iter().all(|(k, v)| p.labels.get(k) == Some(v)))
-                })
-                .map(|(i, _)| Endpoint::Pod(i))
+            Selector::Match { namespace, pod } => select_pods(self.model, namespace, pod)
+                .into_iter()
+                .map(Endpoint::Pod)
                 .collect(),
         };
         if found.is_empty() {
             return Err("the selector selects no endpoint".to_string());
         }
         Ok(found)
+    }
+
+    /// The outcome of `default: deny`: every pair allowed beyond the required connections.
+    fn default_deny(&self, spec: &Spec) -> Outcome {
+        let intent = intent::Intent::new(self.model, spec);
+        let extra = intent::beyond(self.model, self.engine, &intent);
+        let mut outcome = Outcome {
+            name: DEFAULT_DENY.to_string(),
+            line: 0,
+            passed: true,
+            checked: intent.scope_pairs(self.model, self.outside.len()),
+            violations: Vec::new(),
+            violation_count: 0,
+            problem: None,
+        };
+        for pair in &extra {
+            let probe = first_port(&pair.extra).unwrap_or((Protocol::TCP, 0));
+            self.violation(
+                &mut outcome,
+                (pair.src, pair.dst),
+                probe,
+                Expect::Denied,
+                &pair.allowed,
+                Some(format!("allowed beyond the spec: {}", pair.extra)),
+            );
+        }
+        outcome.passed = outcome.violation_count == 0;
+        outcome
     }
 
     fn check(&self, e: &Expectation) -> Outcome {
@@ -552,6 +603,34 @@ impl Cx<'_> {
             note,
         });
     }
+}
+
+/// The pods a `{namespace: ..., pod: ...}` selector names (`None` parts match everything),
+/// in index order.
+pub(crate) fn select_pods(
+    model: &Model,
+    namespace: &Option<NamespaceMatch>,
+    pod: &Option<Labels>,
+) -> Vec<usize> {
+    let has_all = |have: &Labels, want: &Labels| want.iter().all(|(k, v)| have.get(k) == Some(v));
+    model
+        .cluster
+        .pods
+        .iter()
+        .enumerate()
+        .filter(|(_, p)| {
+            let ns_ok = match namespace {
+                None => true,
+                Some(NamespaceMatch::Name(n)) => p.namespace == *n,
+                Some(NamespaceMatch::Labels(want)) => model
+                    .cluster
+                    .namespace_labels(&p.namespace)
+                    .is_some_and(|have| has_all(have, want)),
+            };
+            ns_ok && pod.as_ref().is_none_or(|want| has_all(&p.labels, want))
+        })
+        .map(|(i, _)| i)
+        .collect()
 }
 
 /// The first allowed (protocol, port), TCP first.

@@ -22,7 +22,7 @@ use serde::Serialize;
 use crate::chain::TierChain;
 use crate::engine::Engine;
 use crate::model::{Endpoint, Flow, Model, Protocol};
-use crate::ports::{AllowedPorts, PortSet};
+use crate::ports::AllowedPorts;
 use crate::render;
 use crate::verdict::{DirectionVerdict, Verdict};
 
@@ -228,8 +228,8 @@ pub fn diff(before: &Model, after: &Model) -> Diff {
             by_dests.entry(dsts).or_default().push(src);
         }
         let (before_ports, after_ports) = key.clone();
-        let added = minus(&after_ports, &before_ports);
-        let removed = minus(&before_ports, &after_ports);
+        let added = after_ports.difference(&before_ports);
+        let removed = before_ports.difference(&after_ports);
         let kind = if before_ports.is_empty() {
             ChangeKind::Added
         } else if after_ports.is_empty() {
@@ -270,40 +270,6 @@ pub fn diff(before: &Model, after: &Model) -> Diff {
             .then(a.destinations.cmp(&b.destinations))
     });
     out
-}
-
-fn minus(a: &AllowedPorts, b: &AllowedPorts) -> AllowedPorts {
-    let mut out = AllowedPorts::default();
-    for p in Protocol::ALL {
-        *out.get_mut(p) = set_minus(a.get(p), b.get(p));
-    }
-    out
-}
-
-/// `a \ b` on sorted, merged ranges.
-fn set_minus(a: &PortSet, b: &PortSet) -> PortSet {
-    let mut out = Vec::new();
-    for &(lo, hi) in &a.ranges {
-        let mut start = lo as u32;
-        let end = hi as u32;
-        for &(blo, bhi) in &b.ranges {
-            let (blo, bhi) = (blo as u32, bhi as u32);
-            if bhi < start || blo > end {
-                continue;
-            }
-            if blo > start {
-                out.push((start as u16, (blo - 1) as u16));
-            }
-            start = bhi + 1;
-            if start > end {
-                break;
-            }
-        }
-        if start <= end {
-            out.push((start as u16, end as u16));
-        }
-    }
-    PortSet::from_ranges(out)
 }
 
 fn first(p: &AllowedPorts) -> Option<(Protocol, u16)> {
@@ -371,24 +337,5 @@ fn reason(
         allowed,
         summary,
         verdict,
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn set_minus_cuts_ranges() {
-        let a = PortSet::from_ranges([(1, 100), (200, 300)]);
-        let b = PortSet::from_ranges([(50, 60), (250, 400)]);
-        assert_eq!(set_minus(&a, &b).to_string(), "1-49,61-100,200-249");
-        assert_eq!(set_minus(&b, &b).to_string(), "-");
-        assert_eq!(
-            set_minus(&PortSet::all(), &PortSet::empty()),
-            PortSet::all()
-        );
-        let edge = PortSet::from_ranges([(65535, 65535)]);
-        assert_eq!(set_minus(&PortSet::all(), &edge).to_string(), "1-65534");
     }
 }

@@ -22,7 +22,8 @@
 // and enforcement tools are public namespaces of their own (`lint::lint`, `diff::diff`,
 // `assert::check`, `nft::compile`, `render::explain`, `generate::generate`,
 // `exposure::exposure`, `address_ranges::address_ranges`, `services::resolve`,
-// `convert::convert`). Everything else is private, so a front-end cannot reach past the
+// `convert::convert`, the authoring tools `synth::synthesize`/`freeze`/`allow`/`deny`,
+// `tutorial::check_step`). Everything else is private, so a front-end cannot reach past the
 // chosen API into the machinery.
 pub mod address_ranges;
 mod addresses;
@@ -46,7 +47,9 @@ mod portspec;
 pub mod render;
 pub mod services;
 mod syntax;
+pub mod synth;
 mod tiers;
+pub mod tutorial;
 mod verdict;
 
 pub use crate::{
@@ -74,7 +77,7 @@ pub use crate::{
     },
     ports::{AllowedPorts, PortSet},
     portspec::{PortSpec, PortSpecError},
-    syntax::{is_compact, namespaces_named, ParseCache},
+    syntax::{is_compact, namespaces_named, tiers_named, ParseCache},
     tiers::in_subject,
     verdict::{DirectionVerdict, MissReason, PeerMiss, PolicyRef, RuleMiss, RuleRef, Verdict},
 };

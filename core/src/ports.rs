@@ -209,6 +209,32 @@ impl std::fmt::Display for AllowedPorts {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn difference_cuts_ranges() {
+        type Ranges = &'static [(u16, u16)];
+        let set = |r: Ranges| PortSet::from_ranges(r.iter().copied());
+        let table: &[(Ranges, Ranges, &str)] = &[
+            (&[(1, 65535)], &[(53, 53)], "1-52,54-65535"),
+            (&[(80, 90)], &[(1, 65535)], "-"),
+            (&[(80, 90)], &[], "80-90"),
+            (&[(80, 90), (443, 443)], &[(85, 500)], "80-84"),
+            (&[(1, 1), (65535, 65535)], &[(2, 65534)], "1,65535"),
+            (
+                &[(1, 100), (200, 300)],
+                &[(50, 60), (250, 400)],
+                "1-49,61-100,200-249",
+            ),
+            (&[(1, 65535)], &[(65535, 65535)], "1-65534"),
+        ];
+        for (a, b, want) in table {
+            assert_eq!(
+                set(a).difference(&set(b)).to_string(),
+                *want,
+                "{a:?} - {b:?}"
+            );
+        }
+    }
+
     use super::*;
 
     #[test]

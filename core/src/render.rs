@@ -172,27 +172,15 @@ impl Context<'_> {
                 isolated_by,
                 misses,
             } => {
-                if isolated_by.is_empty() {
-                    let _ = writeln!(
-                        out,
-                        "{indent}{} is not in the cluster",
-                        endpoint_name(self.model, subject)
-                    );
+                let head = DeniedHead {
+                    subject,
+                    direction,
+                    isolated_by,
+                    has_misses: !misses.is_empty(),
+                };
+                if !head.write(out, indent, self.model, "the flow") {
                     return;
                 }
-                let _ = writeln!(out, "{indent}isolated by {}", policy_list(isolated_by));
-                if misses.is_empty() {
-                    let list = match direction {
-                        PolicyType::Ingress => "ingress",
-                        PolicyType::Egress => "egress",
-                    };
-                    let _ = writeln!(out, "{indent}no {list} rules: default deny");
-                    return;
-                }
-                let _ = writeln!(
-                    out,
-                    "{indent}no rule admits the flow; closest misses first:"
-                );
                 for miss in misses {
                     let _ = writeln!(
                         out,
@@ -465,27 +453,15 @@ impl PairContext<'_> {
                 isolated_by,
                 misses,
             } => {
-                if isolated_by.is_empty() {
-                    let _ = writeln!(
-                        out,
-                        "{indent}{} is not in the cluster",
-                        endpoint_name(self.model, subject)
-                    );
+                let head = DeniedHead {
+                    subject,
+                    direction,
+                    isolated_by,
+                    has_misses: !misses.is_empty(),
+                };
+                if !head.write(out, indent, self.model, "any port") {
                     return;
                 }
-                let _ = writeln!(out, "{indent}isolated by {}", policy_list(isolated_by));
-                if misses.is_empty() {
-                    let list = match direction {
-                        PolicyType::Ingress => "ingress",
-                        PolicyType::Egress => "egress",
-                    };
-                    let _ = writeln!(out, "{indent}no {list} rules: default deny");
-                    return;
-                }
-                let _ = writeln!(
-                    out,
-                    "{indent}no rule admits any port; closest misses first:"
-                );
                 for miss in misses {
                     let _ = writeln!(
                         out,
@@ -527,6 +503,39 @@ impl PairContext<'_> {
                 list.join(" or ")
             ),
         }
+    }
+}
+
+/// The head of a denied side, shared by the flow and the pair renderers: an endpoint not
+/// in the cluster, else who isolates it and, without rules in that direction, the
+/// default deny.
+struct DeniedHead<'a> {
+    subject: &'a Endpoint,
+    direction: PolicyType,
+    isolated_by: &'a [PolicyRef],
+    has_misses: bool,
+}
+
+impl DeniedHead<'_> {
+    /// Writes the head; `true` when the closest misses are to follow (after "no rule
+    /// admits `what`").
+    fn write(&self, out: &mut String, indent: &str, model: &Model, what: &str) -> bool {
+        if self.isolated_by.is_empty() {
+            let name = endpoint_name(model, self.subject);
+            let _ = writeln!(out, "{indent}{name} is not in the cluster");
+            return false;
+        }
+        let _ = writeln!(out, "{indent}isolated by {}", policy_list(self.isolated_by));
+        if !self.has_misses {
+            let list = match self.direction {
+                PolicyType::Ingress => "ingress",
+                PolicyType::Egress => "egress",
+            };
+            let _ = writeln!(out, "{indent}no {list} rules: default deny");
+            return false;
+        }
+        let _ = writeln!(out, "{indent}no rule admits {what}; closest misses first:");
+        true
     }
 }
 

@@ -8,8 +8,9 @@
 //! decision stay in the core. [`text`] is the source text both hand the core, one object
 //! per source, so each object is parsed (and rejected, when malformed) on its own.
 //!
-//! [`read`] lists Namespaces, Pods, NetworkPolicies and Services (page by page, reporting
-//! progress) and the policy-tier custom resources when their CRDs are installed.
+//! [`read`] lists Namespaces, Pods, NetworkPolicies, Services and Nodes (page by page,
+//! reporting progress) and the policy-tier custom resources when their CRDs are installed;
+//! [`read::served_tier_kinds`] is the discovery of those CRDs the agent's watchers share.
 //!
 //! [`netpol_core::parse`]: https://docs.rs/netpol-core
 

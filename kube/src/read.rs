@@ -1,8 +1,8 @@
-//! One read of a whole cluster: every Namespace, Pod, NetworkPolicy and Service, and the
-//! objects of the policy-tier CRDs that are installed, as [`for_core`](crate::for_core)
+//! One read of a whole cluster: every Namespace, Pod, NetworkPolicy, Service and Node, and
+//! the objects of the policy-tier CRDs that are installed, as [`for_core`](crate::for_core)
 //! values.
 
-use k8s_openapi::api::core::v1::{Namespace, Pod, Service};
+use k8s_openapi::api::core::v1::{Namespace, Node, Pod, Service};
 use k8s_openapi::api::networking::v1::NetworkPolicy;
 use kube::api::{ApiResource, DynamicObject, ListParams};
 use kube::{discovery, Api, Client};
@@ -46,13 +46,13 @@ impl Object {
 }
 
 /// Everything read, in a stable order: by kind (namespaces, pods, networkpolicies,
-/// services, then tiers), then namespace and name.
+/// services, nodes, then tiers), then namespace and name.
 #[derive(Clone, Debug, Default)]
 pub struct Snapshot {
     /// The objects.
     pub objects: Vec<Object>,
-    /// Services and tier kinds that could not be read, with why (a tier kind not installed
-    /// is not among them).
+    /// Services, Nodes and tier kinds that could not be read, with why (a tier kind not
+    /// installed is not among them).
     pub skipped: Vec<String>,
 }
 
@@ -99,8 +99,9 @@ pub enum ReadError {
 /// Reads the cluster. Namespaces, Pods and NetworkPolicies must be readable: without them
 /// no verdict is right. Services decide no verdict (policies see pods and target ports),
 /// only what the review tools say about them, so Services that cannot be listed are named
-/// in [`Snapshot::skipped`], as is a tier kind that cannot be listed; a tier kind whose CRD
-/// is not installed is left out quietly.
+/// in [`Snapshot::skipped`], as are Nodes (only cluster policies' `nodes` peers read them)
+/// and a tier kind that cannot be listed; a tier kind whose CRD is not installed is left
+/// out quietly.
 pub async fn read(
     client: &Client,
     progress: &mut dyn FnMut(Progress<'_>),
@@ -115,7 +116,10 @@ pub async fn read(
         list_into(client, resource, &mut snapshot.objects, progress).await?;
     }
     let services = ApiResource::erase::<Service>(&());
-    let optional = std::iter::once(services).chain(tier_resources(client).await);
+    let nodes = ApiResource::erase::<Node>(&());
+    let optional = [services, nodes]
+        .into_iter()
+        .chain(tier_resources(client).await);
     for resource in optional {
         if let Err(error) = list_into(client, &resource, &mut snapshot.objects, progress).await {
             snapshot.skipped.push(error.to_string());
@@ -127,8 +131,19 @@ pub async fn read(
 /// The tier kinds this API server serves, each at its most stable version (the CRDs of
 /// different releases serve different versions in the one group).
 async fn tier_resources(client: &Client) -> Vec<ApiResource> {
-    let Ok(group) = discovery::group(client, TIER_GROUP).await else {
-        return Vec::new();
+    served_tier_kinds(client).await.unwrap_or_default()
+}
+
+/// The tier kinds this API server serves, each at its most stable version, in the order
+/// of [`TIER_KINDS`]: empty when the group is not served (no tier CRD installed), an error
+/// when the API server could not be asked (so a watcher of the kinds can tell "gone" from
+/// "unknown right now"). Discovery needs no RBAC rule: every authenticated user may read it.
+pub async fn served_tier_kinds(client: &Client) -> Result<Vec<ApiResource>, kube::Error> {
+    let group = match discovery::group(client, TIER_GROUP).await {
+        Ok(group) => group,
+        Err(kube::Error::Discovery(_)) => return Ok(Vec::new()),
+        Err(kube::Error::Api(status)) if status.code == 404 => return Ok(Vec::new()),
+        Err(other) => return Err(other),
     };
     let mut served: Vec<ApiResource> = group
         .resources_by_stability()
@@ -137,7 +152,7 @@ async fn tier_resources(client: &Client) -> Vec<ApiResource> {
         .filter(|resource| TIER_KINDS.contains(&resource.kind.as_str()))
         .collect();
     served.sort_by_key(|r| TIER_KINDS.iter().position(|k| *k == r.kind));
-    served
+    Ok(served)
 }
 
 /// Lists every object of `resource`, page by page, sorted by namespace and name.

@@ -57,7 +57,7 @@ pub(crate) fn rbac_yaml() -> String {
 }
 
 /// The model the core builds from manifest texts: what the agents must enforce.
-fn expected(texts: &[&str]) -> Model {
+pub(crate) fn expected(texts: &[&str]) -> Model {
     let model = harness::model_of(texts);
     let errors: Vec<&str> = model
         .diagnostics
@@ -105,6 +105,8 @@ pub(crate) fn start_agent(
         .args(["--kubeconfig", &path(kubeconfig), "--node-name", node])
         .args(["--status-file", &path(&status), "--nft", &path(nft)])
         .args(["--metrics-addr", metrics])
+        // Policy-tier CRDs installed while the agent runs are found within a second.
+        .args(["--discovery-interval", "1"])
         .env("RUST_LOG", "info")
         .stdout(Stdio::null())
         .stderr(log)
@@ -129,11 +131,11 @@ fn syncs(port: u16, result: &str) -> u64 {
 
 /// One line of the table the test prints: a step, its probes and how long the change took
 /// to reach both kernels.
-struct Row {
-    name: String,
-    probes: usize,
-    allowed: usize,
-    mismatches: Vec<String>,
+pub(crate) struct Row {
+    pub(crate) name: String,
+    pub(crate) probes: usize,
+    pub(crate) allowed: usize,
+    pub(crate) mismatches: Vec<String>,
     active_after: Duration,
 }
 
@@ -183,7 +185,7 @@ fn wait_applied(fx: &Fixture, model: &Model, timeout: Duration) -> Duration {
     start.elapsed()
 }
 
-fn print_table(rows: &[Row]) {
+pub(crate) fn print_table(rows: &[Row]) {
     println!(
         "\n{:<34} {:>6} {:>8} {:>7} {:>10} {:>9}",
         "scenario", "probes", "allowed", "denied", "mismatches", "active"
@@ -202,27 +204,34 @@ fn print_table(rows: &[Row]) {
 }
 
 /// The whole setup: control plane, relay, simulated nodes and pods, one agent per node.
-struct Live {
+pub(crate) struct Live {
     fx: Fixture,
-    agents: Vec<Proc>,
+    pub(crate) agents: Vec<Proc>,
     /// Metrics port of each node's agent, in `NODES` order.
     metrics: Vec<u16>,
     relay: Relay,
-    cp: ControlPlane,
+    pub(crate) cp: ControlPlane,
     /// `cluster.yaml` as the API has it now (labels change during the test).
-    cluster: String,
+    pub(crate) cluster: String,
     /// The rulesets the agents were last asked to reach.
     active: Option<Vec<String>>,
-    rows: Vec<Row>,
+    pub(crate) rows: Vec<Row>,
 }
 
 impl Live {
     fn start() -> Live {
+        Live::start_with(true)
+    }
+
+    /// The setup, with the policy-tier CRDs installed before the agents start or not.
+    pub(crate) fn start_with(crds: bool) -> Live {
         // Checks root and the tools first, and removes what a killed run left behind.
-        let fx = Fixture::new("k8s");
+        let fx = Fixture::new(if crds { "k8s" } else { "k8t" });
         let cp = ControlPlane::start();
-        let crds = cp.install_tier_crds();
-        assert_eq!(crds.len(), 3, "tier CRDs: {crds:?}");
+        if crds {
+            let crds = cp.install_tier_crds();
+            assert_eq!(crds.len(), 3, "tier CRDs: {crds:?}");
+        }
         cp.apply(&rbac_yaml()).expect("apply deploy/rbac.yaml");
         let cluster = data("cluster.yaml");
         cp.apply(&cluster).expect("apply cluster.yaml");
@@ -255,8 +264,9 @@ impl Live {
         Api::all(self.cp.client())
     }
 
-    /// Replaces every NetworkPolicy in the cluster with those of `text`.
-    fn set_policies(&self, text: &str) {
+    /// Replaces every NetworkPolicy and cluster policy in the cluster with those of `text`.
+    pub(crate) fn set_policies(&self, text: &str) {
+        self.delete_cluster_policies();
         let all = self
             .cp
             .block_on(self.policies().list(&Default::default()))
@@ -272,9 +282,37 @@ impl Live {
         self.cp.apply(text).expect("apply policies");
     }
 
+    /// Deletes every object of the policy-tier kinds the API server serves.
+    fn delete_cluster_policies(&self) {
+        let client = self.cp.client();
+        let kinds = self
+            .cp
+            .block_on(netpol_kube::read::served_tier_kinds(&client))
+            .expect("discovery");
+        for kind in kinds {
+            let api = Api::<kube::api::DynamicObject>::all_with(client.clone(), &kind);
+            let all = self
+                .cp
+                .block_on(api.list(&Default::default()))
+                .expect("list cluster policies");
+            for object in all {
+                let name = object.metadata.name.clone().unwrap_or_default();
+                self.cp
+                    .block_on(api.delete(&name, &DeleteParams::default()))
+                    .expect("delete cluster policy");
+            }
+        }
+    }
+
     /// Waits for the model's rulesets on both nodes, then probes everything. A step whose
     /// model gives the rulesets already active would prove nothing: it fails.
-    fn enforce_and_probe(&mut self, name: &str, model: &Model, within: Duration, from: Instant) {
+    pub(crate) fn enforce_and_probe(
+        &mut self,
+        name: &str,
+        model: &Model,
+        within: Duration,
+        from: Instant,
+    ) {
         let rulesets = self.rulesets(model);
         assert_ne!(
             Some(&rulesets),

@@ -13,7 +13,7 @@ use serde::Deserialize;
 pub const CASES_DIR: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../core/tests/cases");
 
 /// One case file, as far as the kernel checks read it.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Default, Deserialize)]
 pub struct Case {
     #[serde(default)]
     pub fixture: Option<String>,
@@ -27,9 +27,27 @@ pub struct Case {
     pub truth_tables: Vec<TruthTable>,
     #[serde(default)]
     pub allowed_ports: Vec<PortsExpectation>,
+    /// Changes applied in order, each with its own checks (the state carries over).
+    #[serde(default)]
+    pub steps: Vec<Step>,
 }
 
+/// One `steps:` entry, as far as the kernel checks read it.
 #[derive(Debug, Deserialize)]
+pub struct Step {
+    #[serde(default)]
+    pub apply: Option<String>,
+    #[serde(default)]
+    pub delete: Vec<String>,
+    #[serde(default)]
+    pub expect: Vec<FlowExpectation>,
+    #[serde(default)]
+    pub truth_tables: Vec<TruthTable>,
+    #[serde(default)]
+    pub allowed_ports: Vec<PortsExpectation>,
+}
+
+#[derive(Clone, Debug, Deserialize)]
 pub struct FlowExpectation {
     pub from: String,
     pub to: String,
@@ -37,13 +55,13 @@ pub struct FlowExpectation {
     pub allowed: bool,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Clone, Debug, Deserialize)]
 pub struct TruthTable {
     pub port: String,
     pub table: String,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Clone, Debug, Deserialize)]
 pub struct PortsExpectation {
     pub from: String,
     pub to: String,
@@ -177,4 +195,106 @@ pub fn parse_port_set(text: &str) -> Option<Vec<(u16, u16)>> {
             }
         })
         .collect()
+}
+
+/// Every state of a case, each as a case of its own: the case as written (its top-level
+/// checks), then the state after each step (that step's checks), with the step's changes
+/// applied the way the core harness applies them: an object replaces the document of the
+/// same kind, namespace and name in place (in the cluster or the policies), or is added to
+/// the policies; `delete` removes documents. Names: `NAME`, then `NAME steps[i]`.
+pub fn states(name: &str, case: &Case) -> Vec<(String, Case)> {
+    let mut cluster = documents(&cluster_text(case));
+    let mut policies = documents(case.policies.as_deref().unwrap_or_default());
+    let mut out = vec![(name.to_string(), state_of(&cluster, &policies, case))];
+    for (i, step) in case.steps.iter().enumerate() {
+        for doc in documents(step.apply.as_deref().unwrap_or_default()) {
+            let key = doc.0.clone();
+            let at = |docs: &Vec<Doc>| docs.iter().position(|d| key.is_some() && d.0 == key);
+            if let Some(j) = at(&cluster) {
+                cluster[j] = doc;
+            } else if let Some(j) = at(&policies) {
+                policies[j] = doc;
+            } else {
+                policies.push(doc);
+            }
+        }
+        for target in &step.delete {
+            let parts: Vec<&str> = target.split('/').collect();
+            let key = match parts.as_slice() {
+                [kind, name] => (kind.to_string(), String::new(), name.to_string()),
+                [kind, ns, name] => (kind.to_string(), ns.to_string(), name.to_string()),
+                _ => panic!("{name} steps[{i}]: delete {target:?}"),
+            };
+            cluster.retain(|d| d.0.as_ref() != Some(&key));
+            policies.retain(|d| d.0.as_ref() != Some(&key));
+        }
+        let view = Case {
+            expect: step.expect.iter().map(FlowExpectation::clone).collect(),
+            truth_tables: step.truth_tables.iter().map(TruthTable::clone).collect(),
+            allowed_ports: step
+                .allowed_ports
+                .iter()
+                .map(PortsExpectation::clone)
+                .collect(),
+            ..state_of(&cluster, &policies, &Case::default())
+        };
+        out.push((format!("{name} steps[{i}]"), view));
+    }
+    out
+}
+
+/// `(kind, namespace as written, name)` and the text of one YAML document.
+type Doc = (Option<(String, String, String)>, String);
+
+fn documents(text: &str) -> Vec<Doc> {
+    if netpol_core::is_compact(text) {
+        return vec![(None, text.to_string())];
+    }
+    let mut docs = Vec::new();
+    let mut current = String::new();
+    for line in text.split_inclusive('\n') {
+        if line.trim_end() == "---" {
+            docs.push(std::mem::take(&mut current));
+        } else {
+            current.push_str(line);
+        }
+    }
+    docs.push(current);
+    docs.into_iter()
+        .filter(|d| !d.trim().is_empty())
+        .map(|d| (doc_key(&d), d))
+        .collect()
+}
+
+fn doc_key(text: &str) -> Option<(String, String, String)> {
+    let value: serde_yaml::Value = serde_yaml::from_str(text).ok()?;
+    let field = |v: &serde_yaml::Value, k: &str| v.get(k)?.as_str().map(str::to_string);
+    let metadata = value.get("metadata")?;
+    Some((
+        field(&value, "kind")?,
+        field(metadata, "namespace").unwrap_or_default(),
+        field(metadata, "name")?,
+    ))
+}
+
+fn join(docs: &[Doc]) -> String {
+    let texts: Vec<&str> = docs.iter().map(|d| d.1.as_str()).collect();
+    texts.join("---\n")
+}
+
+/// A case with this cluster and these policies, and `checks`' top-level checks.
+fn state_of(cluster: &[Doc], policies: &[Doc], checks: &Case) -> Case {
+    Case {
+        fixture: None,
+        cluster: Some(join(cluster)),
+        policies: Some(join(policies)),
+        expect: checks.expect.iter().map(FlowExpectation::clone).collect(),
+        truth_tables: checks.truth_tables.iter().map(TruthTable::clone).collect(),
+        allowed_ports: checks
+            .allowed_ports
+            .iter()
+            .map(PortsExpectation::clone)
+            .collect(),
+        steps: Vec::new(),
+    }
 }

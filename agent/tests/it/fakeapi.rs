@@ -20,9 +20,10 @@ use tokio::runtime::Runtime;
 use tokio::task::JoinHandle;
 
 /// The resources the agent watches: (resource, kind, apiVersion, list path).
-const RESOURCES: [(&str, &str, &str, &str); 3] = [
+const RESOURCES: [(&str, &str, &str, &str); 4] = [
     ("namespaces", "Namespace", "v1", "/api/v1/namespaces"),
     ("pods", "Pod", "v1", "/api/v1/pods"),
+    ("nodes", "Node", "v1", "/api/v1/nodes"),
     (
         "networkpolicies",
         "NetworkPolicy",

@@ -225,3 +225,63 @@ fn a_typo_in_a_policy_file_keeps_its_last_good_version_in_force() {
         Some(1.0)
     );
 }
+
+/// An AdminNetworkPolicy whose priority is not a number: the core rejects the file.
+const BROKEN_ANP: &str = "apiVersion: policy.networking.k8s.io/v1alpha1\nkind: AdminNetworkPolicy\nmetadata:\n  name: guardrails\nspec:\n  priority: high\n  subject:\n    namespaces: {}\n  ingress:\n  - name: from-dev\n    action: Allow\n    from:\n    - namespaces:\n        matchLabels: {env: dev}\n";
+
+/// What the Admin tier's stand-in does, written by hand under another name: every pod's
+/// ingress from pods and egress to every address denied first.
+const ADMIN_DENY_ALL: &str = "apiVersion: policy.networking.k8s.io/v1beta1\nkind: ClusterNetworkPolicy\nmetadata:\n  name: by-hand\nspec:\n  tier: Admin\n  priority: 0\n  subject:\n    namespaces: {}\n  ingress:\n  - action: Deny\n    from: [{namespaces: {}}]\n  egress:\n  - action: Deny\n    to: [{networks: [0.0.0.0/0, \"::/0\"]}]\n";
+
+#[test]
+fn a_cluster_policy_file_that_never_parsed_fails_its_tier_closed() {
+    let fx = Fixture::new("tierfc");
+    let cluster = harness::cluster_yaml();
+    let allow = data_file("12-baseline.yaml");
+    fx.write("policies.yaml", &allow);
+    let _agents: Vec<_> = harness::NODES
+        .iter()
+        .map(|n| fx.start_agent(n, &[]))
+        .collect();
+    let enforced = model_of(&[&cluster, &allow]);
+    fx.wait_applied(&enforced, &harness::NODES);
+    fx.check(&enforced)
+        .assert_exact("a Baseline policy and a NetworkPolicy");
+
+    // An Admin policy that never parsed could have denied anything between pods: the Admin
+    // tier fails closed, above the NetworkPolicy that allows prod/web into dev/api.
+    let before = statuses(&fx);
+    fx.write("guardrails.yaml", BROKEN_ANP);
+    let closed = model_of(&[&cluster, &allow, ADMIN_DENY_ALL]);
+    for (i, node) in harness::NODES.iter().enumerate() {
+        fx.wait_for(
+            &format!("{node} applies the fail-closed Admin tier"),
+            Duration::from_secs(10),
+            || fx.status(node) != before[i],
+        );
+    }
+    fx.flush_conntrack();
+    let check = fx.check(&closed);
+    check.assert_exact("guardrails.yaml never parsed: the Admin tier fails closed");
+    assert_eq!(check.allowed, 0, "no pod reaches another");
+    let (_, body) = fx.fetch("node-a", "/healthz");
+    assert!(
+        body.contains("guardrails.yaml") && body.contains("the Admin tier (every pod) fail closed"),
+        "/healthz: {body}"
+    );
+
+    // The file fixed: its policy is enforced instead of the stand-in.
+    let fixed = BROKEN_ANP.replace("priority: high", "priority: 10");
+    fx.write("guardrails.yaml", &fixed);
+    let enforced = model_of(&[&cluster, &allow, &fixed]);
+    fx.wait_applied(&enforced, &harness::NODES);
+    fx.flush_conntrack();
+    fx.check(&enforced).assert_exact("fixed");
+}
+
+fn data_file(name: &str) -> String {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/netns")
+        .join(name);
+    std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+}

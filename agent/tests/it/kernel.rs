@@ -9,7 +9,9 @@
 //!
 //! What it does, per case, on one [`Fabric`] reused by all cases (three nodes, a router for
 //! the outside world, pod namespaces created as needed):
-//! 1. **Model.** The case's model, loaded as the core harness loads it.
+//! 1. **Model.** The case's model, loaded as the core harness loads it. A case with `steps:`
+//!    is run once per state: as written, then after each step (its changes applied as the
+//!    core harness applies them, `cases::states`), each state with that step's verdicts.
 //! 2. **A runnable copy.** Every pod gets a node: host-network pods `node-h` (its own
 //!    address holds their IPs; no other pod lives there, so each of their packets crosses
 //!    another node's forward hook), the others alternately `node-a` and `node-b`, so pairs
@@ -826,10 +828,19 @@ fn every_conformance_case_is_enforced_by_its_ruleset() {
     }
     let mut fabric = Fabric::new("kernel", &NODES, Path::new(PROBE));
     let cases = all.len();
-    let outcomes: Vec<Outcome> = all
+    // A case with `steps:` is one state per step (the upstream tier suites change a
+    // priority, an action or a label between checks): each state is compiled, loaded and
+    // probed like a case of its own, against the engine and that step's own verdicts.
+    let states: Vec<(String, Case)> = all
+        .iter()
+        .flat_map(|(name, case)| cases::states(name, case))
+        .collect();
+    let steps = states.len() - cases;
+    let outcomes: Vec<Outcome> = states
         .iter()
         .flat_map(|(name, case)| run_case(&mut fabric, name, case))
         .collect();
+    println!("{cases} cases, {steps} of their steps as states of their own");
     print_summary(&outcomes, started.elapsed());
     let probes: usize = outcomes.iter().map(|o| o.probes).sum();
     let reached: usize = outcomes.iter().map(|o| o.reached).sum();

@@ -12,7 +12,8 @@
 //!   `harness` holds what they share;
 //! - `apiserver`: Kubernetes mode against a real etcd and kube-apiserver (`testenv/`),
 //!   with real packets on the fault tests' cluster; `apiserver_rbac`: `deploy/rbac.yaml` is
-//!   least privilege.
+//!   least privilege; `apiserver_tiers`: the policy tiers through the API (CRDs installed
+//!   while the agents run, Admin Deny, Pass to a NetworkPolicy, Baseline, a priority change).
 //!
 //! The simulated cluster: `netns.rs` (namespaces, processes), `fabric.rs` (the routed
 //! topology), `bridged.rs` (the fixed two-node cluster of the fault and API-server tests),
@@ -22,6 +23,7 @@
 mod agents;
 mod apiserver;
 mod apiserver_rbac;
+mod apiserver_tiers;
 mod bridged;
 mod cases;
 mod fabric;

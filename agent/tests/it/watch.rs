@@ -95,6 +95,7 @@ async fn handle(mut stream: TcpStream, log: Log, counts: Arc<Mutex<BTreeMap<Stri
     let (resource, kind, api) = match path {
         "/api/v1/pods" => ("pods", "Pod", "v1"),
         "/api/v1/namespaces" => ("namespaces", "Namespace", "v1"),
+        "/api/v1/nodes" => ("nodes", "Node", "v1"),
         "/apis/networking.k8s.io/v1/networkpolicies" => {
             ("networkpolicies", "NetworkPolicy", "networking.k8s.io/v1")
         }
@@ -134,6 +135,11 @@ async fn handle(mut stream: TcpStream, log: Log, counts: Arc<Mutex<BTreeMap<Stri
             ("pods", 1) => fixture("pods.json"),
             ("pods", _) => fixture("pods-relist.json"),
             ("namespaces", _) => fixture("namespaces.json"),
+            // No Node objects: nothing selects nodes here.
+            ("nodes", _) => {
+                r#"{"kind":"NodeList","apiVersion":"v1","metadata":{"resourceVersion":"1"},"items":[]}"#
+                    .to_string()
+            }
             _ => fixture("networkpolicies.json"),
         };
         respond_json(&mut stream, &body).await;

@@ -265,6 +265,7 @@ pub fn App() -> impl IntoView {
     }
     ctx.banner.set(banner);
     provide_context(ctx);
+    crate::components::tutorial::provide();
 
     save_drafts(ctx);
     follow_links(ctx);
@@ -302,6 +303,7 @@ pub fn App() -> impl IntoView {
         >
             <Header />
             <Banner />
+            <crate::components::tutorial::TutorialPanel />
             <p class="phone-note muted" data-testid="phone-note">
                 "Read-only on a small screen: the graph, the matrix and the explanation. Open the playground on a wider screen to edit."
             </p>

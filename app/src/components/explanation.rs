@@ -4,14 +4,19 @@
 //! the rest); with a chosen port, on that port.
 
 use leptos::prelude::*;
-use netpol_core::{DirectionVerdict, Endpoint, Flow, PairDirection, PolicyRef, RuleRef};
+use netpol_core::{
+    DirectionVerdict, Endpoint, Flow, PairChain, PairDirection, PairStep, PolicyRef, RuleRef,
+    TierChain, TierStep,
+};
 
 use crate::analysis::Analysis;
 use crate::compare;
+use crate::components::authoring::PairActions;
 use crate::components::ctx::{Ctx, Selection};
 use crate::components::exposure_info::{ExposureInfo, GhostInfo};
 use crate::components::graph_view::node_name;
 use crate::components::node_info::NodeInfo;
+use crate::components::tier_chain;
 use crate::connectivity::{self, NodeKind};
 use crate::probe::Probe;
 use crate::words;
@@ -49,6 +54,7 @@ pub fn Explanation() -> impl IntoView {
                     <button class="link" data-testid="clear-selection" on:click=move |_| ctx.selection.set(None)>"Clear"</button>
                 })}
             </header>
+            <PairActions />
             <div class="explanation" data-testid="explanation" aria-live="polite">{body}</div>
         </section>
     }
@@ -60,7 +66,7 @@ pub fn policy_link(ctx: Ctx, p: &PolicyRef) -> impl IntoView {
 }
 
 /// A link to a policy in the plain or (`after`) the After editors.
-fn policy_link_in(ctx: Ctx, p: &PolicyRef, after: bool) -> impl IntoView {
+pub fn policy_link_in(ctx: Ctx, p: &PolicyRef, after: bool) -> impl IntoView {
     let span = p.span;
     view! {
         <button class="ref" data-testid="policy-link" data-policy=p.name.clone() on:click=move |_| ctx.jump_into(span, after)>
@@ -86,7 +92,7 @@ fn direction(
     title: String,
     who: &str,
     dir: &'static str,
-    v: &DirectionVerdict,
+    (v, chain): (&DirectionVerdict, &TierChain),
     (outside, after): (bool, bool),
 ) -> impl IntoView {
     let (state, class) = match v {
@@ -94,6 +100,27 @@ fn direction(
         DirectionVerdict::Allowed { .. } => ("allowed", "dir dir--allowed"),
         DirectionVerdict::Denied { .. } => ("denied", "dir dir--denied"),
     };
+    if chain.has_cluster_policies() {
+        return tiered_direction(title, dir, chain.is_allowed(), {
+            let reached = chain
+                .steps
+                .iter()
+                .any(|s| matches!(s, TierStep::NetworkPolicy { isolated: true, .. }));
+            let np = reached.then(|| {
+                direction(
+                    ctx,
+                    String::new(),
+                    who,
+                    dir,
+                    (v, &TierChain::default()),
+                    (outside, after),
+                )
+                .into_any()
+            });
+            view! { {tier_chain::tier_chain(ctx, chain, v, after)} {np_details(np)} }.into_any()
+        })
+        .into_any();
+    }
     let content = match v {
         DirectionVerdict::NotIsolated => {
             view! { <p>{not_isolated_text(who, dir, outside)}</p> }.into_any()
@@ -136,7 +163,35 @@ fn direction(
             .into_any()
         }
     };
+    direction_section(title, dir, state, class, content).into_any()
+}
+
+/// A side a cluster policy took part in: the state is the chain's, the content its steps
+/// (and the NetworkPolicy tier's details, when it decided some of the traffic).
+fn tiered_direction(
+    title: String,
+    dir: &'static str,
+    allowed: bool,
+    content: AnyView,
+) -> impl IntoView {
+    let (state, class) = if allowed {
+        ("allowed", "dir dir--allowed dir--tiered")
+    } else {
+        ("denied", "dir dir--denied dir--tiered")
+    };
     direction_section(title, dir, state, class, content)
+}
+
+/// The NetworkPolicy tier's own explanation, folded under the chain.
+fn np_details(np: Option<AnyView>) -> impl IntoView {
+    np.map(|np| {
+        view! {
+            <details class="np-tier" data-testid="np-tier" open>
+                <summary>"The NetworkPolicy tier"</summary>
+                {np}
+            </details>
+        }
+    })
 }
 
 /// The selected pair: on every port in "any port" mode ([`netpol_core::evaluate_pair`]),
@@ -324,11 +379,14 @@ fn any_port(ctx: Ctx, a: &Analysis, ends: &Ends) -> AnyView {
         let why = if verdict.is_disjoint() {
             format!(
                 "each side allows something, but nothing in common: egress allows only {}, ingress allows only {}.",
-                connectivity::ports_label(&verdict.egress.ports()),
-                connectivity::ports_label(&verdict.ingress.ports())
+                connectivity::ports_label(&verdict.egress_ports()),
+                connectivity::ports_label(&verdict.ingress_ports())
             )
         } else {
-            match (verdict.egress.is_allowed(), verdict.ingress.is_allowed()) {
+            match (
+                !verdict.egress_ports().is_empty(),
+                !verdict.ingress_ports().is_empty(),
+            ) {
                 (false, false) => "neither side admits any port.".to_string(),
                 (false, _) => format!(
                     "the egress of {} admits no port to {}.",
@@ -352,8 +410,8 @@ fn any_port(ctx: Ctx, a: &Analysis, ends: &Ends) -> AnyView {
     view! {
         {verdict_row(allowed, chip.to_string(), "Connectivity on every port and protocol")}
         {ports_line}
-        {pair_direction(ctx, format!("Egress of {}", ends.src_name), &ends.src_name, "egress", &verdict.egress, ends)}
-        {pair_direction(ctx, format!("Ingress of {}", ends.dst_name), &ends.dst_name, "ingress", &verdict.ingress, ends)}
+        {pair_direction(ctx, format!("Egress of {}", ends.src_name), &ends.src_name, "egress", (&verdict.egress, &verdict.egress_chain), ends)}
+        {pair_direction(ctx, format!("Ingress of {}", ends.dst_name), &ends.dst_name, "ingress", (&verdict.ingress, &verdict.ingress_chain), ends)}
         {plain_text(text)}
     }
     .into_any()
@@ -365,9 +423,33 @@ fn pair_direction(
     title: String,
     who: &str,
     dir: &'static str,
-    v: &PairDirection,
+    (v, chain): (&PairDirection, &PairChain),
     ends: &Ends,
-) -> impl IntoView {
+) -> AnyView {
+    if chain.has_cluster_policies() {
+        let ports = chain.ports();
+        let reached = chain
+            .steps
+            .iter()
+            .any(|s| matches!(s, PairStep::NetworkPolicy { isolated: true, .. }));
+        let np = reached.then(|| {
+            pair_direction(
+                ctx,
+                String::new(),
+                who,
+                dir,
+                (v, &PairChain::default()),
+                ends,
+            )
+        });
+        let content = view! {
+            <p>"Allows " <strong data-testid="side-ports">{connectivity::ports_label(&ports)}</strong> "."</p>
+            {tier_chain::pair_chain(ctx, chain, ends.after)}
+            {np_details(np)}
+        }
+        .into_any();
+        return tiered_direction(title, dir, !ports.is_empty(), content).into_any();
+    }
     let (state, class) = match v {
         PairDirection::NotIsolated => ("not isolated", "dir dir--open"),
         PairDirection::Allowed { .. } => ("allowed", "dir dir--allowed"),
@@ -419,7 +501,7 @@ fn pair_direction(
             .into_any()
         }
     };
-    direction_section(title, dir, state, class, content)
+    direction_section(title, dir, state, class, content).into_any()
 }
 
 fn direction_section(
@@ -429,11 +511,18 @@ fn direction_section(
     class: &'static str,
     content: AnyView,
 ) -> impl IntoView {
+    // Without a title it is the NetworkPolicy tier's part of a side with a tier chain,
+    // shown inside that side's section.
+    let (testid, kind) = if title.is_empty() {
+        (format!("np-tier-{dir}"), "NetworkPolicy tier: ")
+    } else {
+        (format!("explanation-{dir}"), "")
+    };
     view! {
-        <section class=class data-testid=format!("explanation-{dir}") data-state=state>
+        <section class=class data-testid=testid data-state=state>
             <h3 class="dir__title">
                 <span>{title}</span>
-                <span class="dir__state">{state}</span>
+                <span class="dir__state">{format!("{kind}{state}")}</span>
             </h3>
             {content}
         </section>
@@ -474,8 +563,8 @@ fn one_port(ctx: Ctx, a: &Analysis, ends: &Ends, flow: &Flow) -> AnyView {
     let text = netpol_core::render::explain(&a.model, flow, &verdict);
     view! {
         {verdict_row(allowed, format!("{}/{}", flow.port, flow.protocol), "The port this explanation evaluates")}
-        {direction(ctx, format!("Egress of {}", ends.src_name), &ends.src_name, "egress", &verdict.egress, (matches!(ends.src, Endpoint::Address(_)), ends.after))}
-        {direction(ctx, format!("Ingress of {}", ends.dst_name), &ends.dst_name, "ingress", &verdict.ingress, (matches!(ends.dst, Endpoint::Address(_)), ends.after))}
+        {direction(ctx, format!("Egress of {}", ends.src_name), &ends.src_name, "egress", (&verdict.egress, &verdict.egress_chain), (matches!(ends.src, Endpoint::Address(_)), ends.after))}
+        {direction(ctx, format!("Ingress of {}", ends.dst_name), &ends.dst_name, "ingress", (&verdict.ingress, &verdict.ingress_chain), (matches!(ends.dst, Endpoint::Address(_)), ends.after))}
         {plain_text(text)}
     }
     .into_any()

@@ -20,6 +20,7 @@ use crate::components::graph_canvas::CanvasGraph;
 use crate::components::graph_state::GraphState;
 use crate::components::legend::Legend;
 use crate::connectivity::{Graph, NodeKind, GHOST_BOX};
+use crate::decided;
 use crate::layout::{Layout, NODE_H, NODE_W};
 use crate::route::{self, Route};
 use crate::scene::Renderer;
@@ -564,6 +565,12 @@ fn SvgGraph() -> impl IntoView {
     let edges = Memo::new(move |_| edge_items(ctx, gs));
     let nodes = Memo::new(move |_| node_items(ctx));
     let marks = expect_context::<Memo<Marks>>();
+    // The tier that decided each graph edge (`data-decided-by`), with the graph, not on
+    // every drag; read from the core's tier chains (`decided`).
+    let decided_by = Memo::new(move |_| {
+        let (a, g, probe) = (ctx.analysis.get(), ctx.graph.get(), ctx.probe.get());
+        decided::for_graph(&a, &g, decided::probe_parts(&probe), usize::MAX)
+    });
 
     let edge_view = move |e: EdgeItem| {
         let (from, to) = (e.from.clone(), e.to.clone());
@@ -586,6 +593,10 @@ fn SvgGraph() -> impl IntoView {
                 |s| matches!(s, Some(Selection::Pair { from, to }) if *from == f2 && *to == t2),
             );
             let mut c = format!("edge edge--{verdict}");
+            if let Some(by) = decided_by.with(|d| d.get(index).copied().flatten()) {
+                c.push_str(" edge--by-");
+                c.push_str(by.as_str());
+            }
             if e.open {
                 c.push_str(" edge--open");
             }
@@ -632,6 +643,7 @@ fn SvgGraph() -> impl IntoView {
                 data-from=from.clone()
                 data-to=to.clone()
                 data-verdict=verdict
+                data-decided-by=move || decided_by.with(|d| d.get(index).copied().flatten().map(decided::DecidedBy::as_str))
                 data-ports=e.ports.clone().unwrap_or_default()
                 data-open=e.open.to_string()
                 data-pairs=e.pairs.to_string()

@@ -4,6 +4,7 @@ use leptos::prelude::*;
 
 use crate::browser;
 use crate::components::ctx::{Ctx, Viewing};
+use crate::components::tutorial;
 use crate::examples::{self, EXAMPLES};
 use crate::export;
 use crate::probe::{self, Probe};
@@ -13,9 +14,14 @@ use crate::share::{SharedState, View, MAX_DECODED};
 #[component]
 pub fn Header() -> impl IntoView {
     let ctx = expect_context::<Ctx>();
+    let tutorials = expect_context::<tutorial::Tutorials>();
 
     let on_example = move |ev: leptos::ev::Event| {
         let key = event_target_value(&ev);
+        if tutorial::start(ctx, tutorials, &key) {
+            return;
+        }
+        tutorial::stop(tutorials);
         let Some(ex) = examples::find(&key) else {
             return;
         };
@@ -125,7 +131,7 @@ pub fn Header() -> impl IntoView {
                     <span class="field__label">"Example"</span>
                     <select
                         data-testid="example-select"
-                        prop:value=move || ctx.example.get().map_or("custom", |e| e.key)
+                        prop:value=move || tutorial::menu_value(tutorials).unwrap_or_else(|| ctx.example.get().map_or("custom", |e| e.key).to_string())
                         on:change=on_example
                     >
                         // Shown (not choosable) once the text is no longer an example's.
@@ -134,6 +140,9 @@ pub fn Header() -> impl IntoView {
                             .iter()
                             .map(|e| view! { <option value=e.key>{e.title}</option> })
                             .collect_view()}
+                        <optgroup label="Tutorials">
+                            {tutorial::menu(tutorials).into_iter().map(|(key, title)| view! { <option value=key>{title}</option> }).collect_view()}
+                        </optgroup>
                     </select>
                 </label>
                 <label class="field">
@@ -204,6 +213,7 @@ pub fn Header() -> impl IntoView {
                 </label>
             </div>
             <div class="actions">
+                <crate::components::generate::Generate />
                 <button
                     class="button button--primary"
                     data-testid="share"

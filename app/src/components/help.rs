@@ -29,7 +29,7 @@ const SHORTCUTS: &[(&str, &str)] = &[
     ("Esc", "clear the selection, close this help"),
     (
         "Ctrl+Z",
-        "outside the editors: undo loading an example or a link",
+        "outside the editors: undo loading an example, a link or a tutorial, or an applied Allow this, Deny this or Generate",
     ),
 ];
 

@@ -81,6 +81,7 @@ pub fn Legend() -> impl IntoView {
                             "could connect: pods not in the input (isolated sides only)"
                         </li>
                     })}
+                    {move || ctx.analysis.with(|a| !a.model.cluster_policies.is_empty()).then(tier_entries)}
                     <li class="legend__item legend__note">"no label = all ports · groups: pods that behave alike"</li>
                 </ul>
             </div>
@@ -95,5 +96,24 @@ pub fn Legend() -> impl IntoView {
                 <button data-testid="zoom-reset" aria-label="Fit to view" title="Fit the whole graph" on:click=move |_| vp.reset()>"⤢"</button>
             </div>
         </div>
+    }
+}
+
+/// The edge styles of the cluster policy tiers, shown when the input has cluster policies.
+fn tier_entries() -> impl IntoView {
+    let line = |key: &'static str, text: &'static str| {
+        view! {
+            <li class="legend__item" data-testid=format!("legend-{key}")>
+                <svg class="legend__swatch" viewBox="0 0 34 18" aria-hidden="true">
+                    <line class=format!("legend__{key}") x1="2" y1="9" x2="32" y2="9"></line>
+                </svg>
+                {text}
+            </li>
+        }
+    };
+    view! {
+        {line("admin-denied", "denied by an Admin rule")}
+        {line("baseline-denied", "denied by a Baseline rule")}
+        {line("admin-allowed", "allowed by an Admin rule")}
     }
 }

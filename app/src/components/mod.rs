@@ -1,6 +1,7 @@
 //! Leptos components, one per file. They read the shared [`ctx::Ctx`] from context.
 
 pub mod app;
+pub mod authoring;
 pub mod banner;
 pub mod ctx;
 pub mod diagnostics;
@@ -8,6 +9,7 @@ pub mod diff_summary;
 pub mod editor;
 pub mod explanation;
 pub mod exposure_info;
+pub mod generate;
 pub mod graph_bar;
 pub mod graph_canvas;
 pub mod graph_state;
@@ -17,5 +19,8 @@ pub mod help;
 pub mod legend;
 pub mod matrix_view;
 pub mod node_info;
+pub mod node_tiers;
+pub mod tier_chain;
 pub mod toolbar;
+pub mod tutorial;
 pub mod whatif_line;

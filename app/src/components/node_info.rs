@@ -5,6 +5,7 @@ use leptos::prelude::*;
 use crate::analysis::Analysis;
 use crate::components::ctx::{Ctx, Selection};
 use crate::components::explanation::policy_link;
+use crate::components::node_tiers::NodeTiers;
 use crate::connectivity::{GroupInfo, Node, NodeKind};
 use netpol_core::{services, Model};
 
@@ -127,7 +128,7 @@ fn pod_facts(ctx: Ctx, a: &Analysis, node: &Node, pi: usize, pod: &netpol_core::
     };
     let selecting = a.selecting(pi);
     let policies = if selecting.is_empty() {
-        view! { <p class="muted">"no policy selects it"</p> }.into_any()
+        view! { <p class="muted">"no NetworkPolicy selects it"</p> }.into_any()
     } else {
         view! {
             <div class="refs">
@@ -163,6 +164,7 @@ fn pod_facts(ctx: Ctx, a: &Analysis, node: &Node, pi: usize, pod: &netpol_core::
         <div class="chips">{labels}</div>
         <h3 class="info__h">"Selected by"</h3>
         {policies}
+        <NodeTiers pod=pi />
         <h3 class="info__h">"Services"</h3>
         {services}
     }

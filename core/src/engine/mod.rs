@@ -195,6 +195,18 @@ impl Engine {
         )
     }
 
+    /// The address ranges `(first, last)` of the outside-address class containing `ip`, as
+    /// numbers of its family, in address order (for the authoring tools, which write a
+    /// class back as an ipBlock).
+    pub(crate) fn address_ranges(&self, ip: std::net::IpAddr) -> Vec<(u128, u128)> {
+        let class = self.addresses.class_of(ip);
+        self.addresses
+            .intervals(ip.is_ipv6())
+            .filter(|(_, _, c)| *c == class)
+            .map(|(first, last, _)| (first, last))
+            .collect()
+    }
+
     /// Number of pods of the model the engine was built from.
     pub(crate) fn pods_len(&self) -> usize {
         self.pods

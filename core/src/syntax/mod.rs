@@ -43,6 +43,7 @@
 
 mod build;
 mod compact;
+pub(crate) mod data;
 mod incremental;
 mod lines;
 mod lower;
@@ -55,7 +56,7 @@ use crate::model::{Model, Parsed};
 
 pub use compact::is_compact;
 pub use incremental::ParseCache;
-pub use salvage::namespaces_named;
+pub use salvage::{namespaces_named, tiers_named};
 
 /// See [`crate::parse`].
 pub fn parse(file: FileId, text: &str) -> Parsed {

@@ -5,11 +5,35 @@
 //! its own namespace, so isolating every namespace the file names covers every pod its
 //! policies could have isolated. This scan is therefore deliberately generous: a false
 //! namespace only isolates more, a missed one would leave pods open.
+//!
+//! Cluster-scoped policies (AdminNetworkPolicy, BaselineAdminNetworkPolicy,
+//! ClusterNetworkPolicy) select pods of any namespace, so for them the scan names the tiers
+//! a text may hold policies of ([`tiers_named`]), just as generously.
 
 use std::collections::BTreeSet;
 
 use super::compact;
 use super::names::dns_label;
+use crate::cluster_policy::Tier;
+
+/// The tiers `text` may hold cluster policies of, sorted: `Baseline` when it mentions
+/// `BaselineAdminNetworkPolicy` anywhere, `Admin` when it mentions `AdminNetworkPolicy`
+/// (not as part of the Baseline kind) or `ClusterNetworkPolicy` anywhere. A
+/// ClusterNetworkPolicy counts as Admin whatever its `tier` says, since the tier may be
+/// what is broken, and Admin is the tier that can deny more.
+pub fn tiers_named(text: &str) -> Vec<Tier> {
+    let mut found = BTreeSet::new();
+    let admin_kind = text
+        .match_indices("AdminNetworkPolicy")
+        .any(|(at, _)| !text[..at].ends_with("Baseline"));
+    if admin_kind || text.contains("ClusterNetworkPolicy") {
+        found.insert(Tier::Admin);
+    }
+    if text.contains("BaselineAdminNetworkPolicy") {
+        found.insert(Tier::Baseline);
+    }
+    found.into_iter().collect()
+}
 
 /// The namespaces `text` names, sorted: every value of a `namespace` key (YAML block or
 /// flow style, JSON), plus `default` for each document without one (objects without
@@ -112,7 +136,23 @@ fn compact_namespaces(text: &str, found: &mut BTreeSet<String>) {
 
 #[cfg(test)]
 mod tests {
-    use super::namespaces_named;
+    use super::{namespaces_named, tiers_named};
+    use crate::cluster_policy::Tier;
+
+    #[test]
+    fn cluster_policy_kinds_name_their_tiers_even_in_broken_text() {
+        let banp = "kind: BaselineAdminNetworkPolicy\nmetadata: {name: default\n";
+        assert_eq!(tiers_named(banp), [Tier::Baseline]);
+        let cnp = "kind: ClusterNetworkPolicy\nspec:\n  tier: Baseline\n  priority: [\n";
+        assert_eq!(
+            tiers_named(cnp),
+            [Tier::Admin],
+            "the tier may be what is broken"
+        );
+        let both = format!("{banp}---\nkind: AdminNetworkPolicy\n");
+        assert_eq!(tiers_named(&both), [Tier::Admin, Tier::Baseline]);
+        assert!(tiers_named("kind: NetworkPolicy\nmetadata: {namespace: prod}\n").is_empty());
+    }
 
     #[test]
     fn a_policy_with_a_yaml_typo_still_names_its_namespace() {

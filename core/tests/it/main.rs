@@ -3,6 +3,7 @@
 
 mod addresses;
 mod analyzer;
+mod authoring;
 mod conformance;
 mod corpus;
 mod exposure;
@@ -15,3 +16,4 @@ mod parse;
 mod props;
 mod reference;
 mod review;
+mod tutorials;
