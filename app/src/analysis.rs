@@ -123,7 +123,14 @@ impl Analysis {
         let engine = Engine::new(&model);
         let classes = engine.address_classes();
         let reach = Reach::new(&model, &engine, &classes);
-        let isolation = reach.isolation(model.cluster.pods.len());
+        // The engine's isolation groups also count cluster-policy subjects (they have a
+        // say in a pair, see `Connectivity::open`); a pod is *isolated* only by
+        // NetworkPolicies, which is what the node's bars and the legend say.
+        let isolation = if model.cluster_policies.is_empty() {
+            reach.isolation(model.cluster.pods.len())
+        } else {
+            network_policy_isolation(&model)
+        };
         let compiled = OnceLock::new();
         let _ = compiled.set(Compiled { engine, reach });
         Analysis {
@@ -208,6 +215,24 @@ impl Analysis {
         kept.stale = true;
         kept
     }
+}
+
+/// Per pod, the directions in which NetworkPolicies isolate it (the core's scope rule).
+fn network_policy_isolation(model: &Model) -> Vec<Isolation> {
+    use netpol_core::PolicyType;
+    model
+        .cluster
+        .pods
+        .iter()
+        .map(|pod| {
+            let (mut ingress, mut egress) = (false, false);
+            for policy in model.policies.iter().filter(|p| in_scope(p, pod)) {
+                ingress |= policy.affects(PolicyType::Ingress);
+                egress |= policy.affects(PolicyType::Egress);
+            }
+            Isolation::from_flags(ingress, egress)
+        })
+        .collect()
 }
 
 #[cfg(test)]
