@@ -190,10 +190,13 @@ fn check_open(model: &netpol_core::Model) -> Result<(), TestCaseError> {
         for dst in 0..pods {
             let verdict = netpol_core::evaluate_pair(model, Endpoint::Pod(src), Endpoint::Pod(dst));
             // A side has a say when a NetworkPolicy isolates it, or a cluster policy with
-            // rules in that direction has it as a subject.
+            // rules in that direction has it as a subject. A fail-closed Accept (a rule whose
+            // peers could not be read) matches nothing, so it has no say.
             let tiered = |pod: usize, direction: PolicyType| {
                 model.cluster_policies.iter().any(|p| {
-                    !p.rules(direction).is_empty()
+                    p.rules(direction)
+                        .iter()
+                        .any(|r| !(r.fail_closed && r.action == netpol_core::RuleAction::Accept))
                         && netpol_core::in_subject(&model.cluster, p, &model.cluster.pods[pod])
                 })
             };
