@@ -304,8 +304,10 @@ fn assemble(client: &Rc<Client>, state: GraphState, assembly: Assembly) {
     }
 }
 
-/// A complete analysis onto the page (with its lint findings if they came first; the
-/// previous findings stay until the new ones arrive, marked by the analysis they are of).
+/// A complete analysis onto the page, with its lint findings if they came first (small
+/// inputs). Otherwise the previous findings are cleared until this analysis's arrive (big
+/// inputs, once the worker is idle): findings of another text would point at lines that
+/// say something else now.
 fn apply(client: &Rc<Client>, state: GraphState, assembly: Assembly) {
     let id = assembly.id();
     let base = state.analysis.get_untracked();
@@ -317,8 +319,18 @@ fn apply(client: &Rc<Client>, state: GraphState, assembly: Assembly) {
     };
     state.analysis.set(Arc::new(analysis));
     state.analysis_id.set(id);
-    if let Some((_, findings)) = client.lint.borrow_mut().take().filter(|(l, _)| *l == id) {
-        state.lint.set(Arc::new(findings));
+    let mine = {
+        let mut pending = client.lint.borrow_mut();
+        // Findings of a newer analysis stay pending for it.
+        if pending.as_ref().is_some_and(|(l, _)| *l == id) {
+            pending.take()
+        } else {
+            None
+        }
+    };
+    match mine {
+        Some((_, findings)) => state.lint.set(Arc::new(findings)),
+        None => state.lint.set(Arc::new(Vec::new())),
     }
 }
 
