@@ -116,6 +116,13 @@ pub fn Diagnostics() -> impl IntoView {
     let items = move || {
         let a = ctx.analysis.get();
         let findings = ctx.lint.get();
+        // Before the first analysis arrives nothing has been checked yet.
+        if ctx.graph_state.analysis_id.get() == 0 {
+            return view! {
+                <li class="diag diag--empty" data-testid="diagnostics-pending">"Checking…"</li>
+            }
+            .into_any();
+        }
         if a.model.diagnostics.is_empty() && findings.is_empty() {
             return view! {
                 <li class="diag diag--empty" data-testid="diagnostics-empty">

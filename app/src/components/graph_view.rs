@@ -307,8 +307,11 @@ pub fn GraphView() -> impl IntoView {
         gs.scene
             .with(|s| s.as_ref().map_or(Renderer::Svg, |s| s.renderer))
     });
+    // "No endpoints" only once an analysis of some text has arrived: before the first one
+    // (starting, or its request still out) the graph is not empty, it is not there yet.
     let empty = move || {
         ctx.graph.with(|g| g.nodes.is_empty())
+            && gs.analysis_id.get() != 0
             && gs
                 .status
                 .with(|s| !matches!(s, crate::components::graph_state::Status::Starting))

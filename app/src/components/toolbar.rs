@@ -11,6 +11,10 @@ use crate::probe::Probe;
 pub fn Toolbar() -> impl IntoView {
     let ctx = expect_context::<Ctx>();
     let counts = move || {
+        // Nothing to count before the first analysis arrives.
+        if ctx.graph_state.analysis_id.get() == 0 {
+            return "Evaluating the policies…".to_string();
+        }
         let a = ctx.analysis.get();
         let g = ctx.graph.get();
         // Counts are ordered pairs of endpoints (a group edge counts all its pod pairs).
