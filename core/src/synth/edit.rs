@@ -25,7 +25,7 @@ use super::tiers;
 use super::yaml::{self, Notes};
 use crate::diagnostic::FileId;
 use crate::model::{
-    Endpoint, Model, NetworkPolicy, NetworkPolicyRule, Parsed, PolicyType, PortRef, Protocol,
+    Endpoint, Model, NetworkPolicy, NetworkPolicyRule, Parsed, PolicyType, PortRef,
 };
 use crate::pair::PairDirection;
 use crate::ports::{AllowedPorts, PortSet};
@@ -274,17 +274,7 @@ fn keep_tier_admitted(ask: &mut Ask, verdict: &crate::PairVerdict, allowed: &All
         return;
     }
     ask.ports = ask.ports.union(&kept);
-    let mut items = BTreeSet::new();
-    for protocol in [Protocol::TCP, Protocol::UDP, Protocol::SCTP] {
-        for &(first, last) in &kept.get(protocol).ranges {
-            items.insert(PortItem {
-                protocol,
-                port: Some(PortRef::Number(first)),
-                end: (last > first).then_some(last),
-            });
-        }
-    }
-    ask.items.merge(&Ports::Some(items));
+    ask.items.merge(&Ports::from_allowed(&kept, |_, _| None));
     ask.words = format!("{} (keeping {kept} open)", ask.words);
 }
 
