@@ -61,6 +61,7 @@ fn main() {
         let model = Analysis::cached_model(&mut caches, &edited, "");
         let reparse = ms(t);
         let t = Instant::now();
+        split(&model);
         let a2 = Analysis::from_model(model);
         let analysis2 = ms(t);
         let t = Instant::now();
@@ -71,12 +72,34 @@ fn main() {
             s.graph.nodes.len(), s.drawn, s.graph.edges.len(), s.graph.hidden_open, s.renderer,
             json.len() / 1024, model_json.len() / 1024, pol_json.len() / 1024,
         );
-        let t = Instant::now();
-        let findings = netpol_app::components::ctx::lint_findings(&a2);
-        println!("   lint {:.0} ms ({} findings)", ms(t), findings.len());
+        if std::env::var_os("NO_LINT").is_none() {
+            let t = Instant::now();
+            let findings = netpol_app::components::ctx::lint_findings(&a2);
+            println!("   lint {:.0} ms ({} findings)", ms(t), findings.len());
+        }
         println!(
             "   keystroke: reparse {reparse:.0} ms, analysis {analysis2:.0} ms, scene {scene2:.0} ms, changes {:?}",
             s2.changes.as_ref().map(|c| (c.opened_total, c.closed_total))
         );
     }
+}
+
+#[allow(dead_code)]
+fn split(model: &netpol_core::Model) {
+    let t = Instant::now();
+    let engine = netpol_core::Engine::new(model);
+    let e = ms(t);
+    eprintln!("{}", engine.describe());
+    let t = Instant::now();
+    let classes = engine.address_classes();
+    let ac = ms(t);
+    let t = Instant::now();
+    let c = engine.connectivity();
+    let conn = ms(t);
+    drop(c);
+    let t = Instant::now();
+    let _r = netpol_app::reach::Reach::new(model, &engine);
+    drop(classes);
+    let reach = ms(t);
+    eprintln!("split: engine {e:.0} address_classes {ac:.0} connectivity {conn:.0} reach(incl connectivity) {reach:.0}");
 }

@@ -122,7 +122,7 @@ impl Analysis {
     pub fn from_model(model: Model) -> Analysis {
         let engine = Engine::new(&model);
         let classes = engine.address_classes();
-        let reach = Reach::new(&model, &engine, &classes);
+        let reach = Reach::new(&model, &engine);
         // The engine's isolation groups also count cluster-policy subjects (they have a
         // say in a pair, see `Connectivity::open`); a pod is *isolated* only by
         // NetworkPolicies, which is what the node's bars and the legend say.
@@ -161,7 +161,7 @@ impl Analysis {
     fn compiled(&self) -> &Compiled {
         self.compiled.get_or_init(|| {
             let engine = Engine::new(&self.model);
-            let reach = Reach::new(&self.model, &engine, &self.classes);
+            let reach = Reach::new(&self.model, &engine);
             Compiled { engine, reach }
         })
     }

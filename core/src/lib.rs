@@ -64,7 +64,7 @@ pub use crate::{
         ClusterPolicyPort, ClusterPolicyRule, ClusterPort, ClusterSubject, RuleAction, Tier,
     },
     diagnostic::{Diagnostic, FileId, Related, Severity, Span},
-    engine::{AddressClass, Connectivity, Engine, Matrix},
+    engine::{AddressClass, AddressConnectivity, Connectivity, Engine, Matrix},
     eval::{in_scope, probe_port},
     model::{
         Cluster, ContainerPort, Endpoint, Flow, IpBlock, LabelSelector, LabelSelectorRequirement,

@@ -31,6 +31,10 @@
 //!    `egress[group(s)][type(d)] & ingress[group(d)][type(s)]` (all ones when a side is not
 //!    isolated): [`Engine::matrix`] and [`Engine::connectivity`].
 //!
+//! `outside.rs` adds two tables read from those: pod classes against outside-address
+//! classes ([`Engine::address_connectivity`]) and families of classes no table tells apart
+//! ([`Connectivity::families`]).
+//!
 //! `node.rs` is a crate-internal view of the same cells for one node's pods, from which
 //! [`crate::nft`] compiles the node's ruleset; it decides nothing the cells do not say.
 //! `hash.rs` and `bits.rs` are the interning tables and bitsets the steps share.
@@ -48,6 +52,7 @@ mod bits;
 mod cells;
 mod hash;
 pub(crate) mod node;
+mod outside;
 mod pairs;
 mod peers;
 mod pods;
@@ -59,6 +64,7 @@ use crate::model::{ContainerPort, Endpoint, Model};
 use crate::ports::AllowedPorts;
 
 pub use address::AddressClass;
+pub use outside::AddressConnectivity;
 pub use pairs::{Connectivity, Matrix};
 
 use address::AddressSpace;

@@ -91,6 +91,17 @@ impl Connectivity {
         &self.results
     }
 
+    /// The table itself: `[destination kind][source kind]`, indices into `results`.
+    pub(super) fn table(&self) -> &[u32] {
+        &self.table
+    }
+
+    /// The source and destination kind of pod class `class` (`usize::MAX` when unknown).
+    pub(super) fn class_kinds(&self, class: usize) -> (usize, usize) {
+        let kind = |kinds: &[u32]| kinds.get(class).map_or(usize::MAX, |k| *k as usize);
+        (kind(&self.sources), kind(&self.destinations))
+    }
+
     /// Whether some policy has a say for pod class `class` in `direction`: a
     /// NetworkPolicy isolates it (selects it with that policy type), or a cluster policy
     /// with rules in that direction has it as a subject. `None` for an unknown class.

@@ -714,6 +714,43 @@ proptest! {
         }
     }
 
+    /// The pod-class × address-class table is `allowed_ports` on each class's pods and each
+    /// address class's representative, and families group exactly the classes whose rows
+    /// and columns agree (under the caller's key).
+    #[test]
+    fn address_table_and_families_agree_with_the_engine(model in model_strategy()) {
+        let engine = Engine::new(&model);
+        let connectivity = engine.connectivity();
+        let outside = engine.address_connectivity(&connectivity);
+        let results: Vec<_> = connectivity.results().iter().chain(outside.results()).collect();
+        let classes = engine.address_classes();
+        for pod in 0..model.cluster.pods.len() {
+            let class = connectivity.pod_class(pod).unwrap();
+            for (a, address) in classes.iter().enumerate() {
+                let to = outside.to_address(class, a).unwrap() as usize;
+                let from = outside.from_address(class, a).unwrap() as usize;
+                let here = Endpoint::Address(address.representative);
+                prop_assert_eq!(results[to], &engine.allowed_ports(Endpoint::Pod(pod), here));
+                prop_assert_eq!(results[from], &engine.allowed_ports(here, Endpoint::Pod(pod)));
+            }
+        }
+        // Distinct results stay distinct across the two tables.
+        for (i, r) in results.iter().enumerate() {
+            prop_assert!(!results[..i].contains(r));
+        }
+        let n = connectivity.classes();
+        let key: Vec<u32> = (0..n as u32).map(|c| c % 2).collect();
+        let families = connectivity.families(&key);
+        for c in 0..n {
+            for d in 0..n {
+                let alike = key[c] == key[d]
+                    && (0..n).all(|x| connectivity.class_pair(c, x) == connectivity.class_pair(d, x)
+                        && connectivity.class_pair(x, c) == connectivity.class_pair(x, d));
+                prop_assert_eq!(families[c] == families[d], alike, "classes {} and {}", c, d);
+            }
+        }
+    }
+
     /// Every packet between two addresses (pod IPs and outside addresses) of one family,
     /// through the ruleset of a node holding every pod: accepted exactly when the reference
     /// allows the connection for every endpoint behind both addresses (an address shared
