@@ -22,6 +22,10 @@ pub enum Side {
     Address(usize),
 }
 
+/// What a group node shows of a class besides its pod rows and columns: namespace,
+/// isolation, and its port sets to and from every outside-address class.
+type FamilyKey<'a> = (Option<&'a str>, Isolation, &'a [u32], &'a [u32]);
+
 /// The engine's answers every view reads, with identical port sets stored once.
 #[derive(Clone, Debug)]
 pub struct Reach {
@@ -83,7 +87,7 @@ impl Reach {
                 namespace[c] = Some(p.namespace.as_str());
             }
         }
-        let mut keys: HashMap<(Option<&str>, Isolation, &[u32], &[u32]), u32> = HashMap::new();
+        let mut keys: HashMap<FamilyKey, u32> = HashMap::new();
         let key: Vec<u32> = (0..classes)
             .map(|c| {
                 let (to, from) = self.outside.rows(c);
