@@ -29,6 +29,7 @@ pub mod search;
 pub mod session;
 pub mod share;
 pub mod text;
+pub mod text_window;
 pub mod whatif;
 pub mod wire;
 pub mod words;

@@ -9,9 +9,22 @@ pub fn utf16_offset(text: &str, byte: usize) -> u32 {
     text[..byte].encode_utf16().count() as u32
 }
 
+/// Converts a UTF-16 offset (a `<textarea>`'s selection) into a byte offset of `text`
+/// (clamped to its end).
+pub fn byte_offset(text: &str, utf16: u32) -> usize {
+    let mut units = 0u32;
+    for (byte, c) in text.char_indices() {
+        if units >= utf16 {
+            return byte;
+        }
+        units += c.len_utf16() as u32;
+    }
+    text.len()
+}
+
 /// Number of lines (a trailing newline starts a new, empty line, as editors show it).
 pub fn line_count(text: &str) -> usize {
-    text.bytes().filter(|b| *b == b'\n').count() + 1
+    crate::text_window::line_count(text)
 }
 
 /// 1-based line of a byte offset.
@@ -39,6 +52,10 @@ mod tests {
         assert_eq!(utf16_offset(t, 11), 6);
         assert_eq!(utf16_offset(t, 999), 6);
         assert_eq!(line_count(t), 2);
+        for byte in [0, 2, 6, 10, 11] {
+            assert_eq!(byte_offset(t, utf16_offset(t, byte)), byte);
+        }
+        assert_eq!(byte_offset(t, 999), t.len());
         assert_eq!(line_count("a\n"), 2);
         assert_eq!(line_of(t, 7), 2);
         assert_eq!(line_of(t, 0), 1);
