@@ -234,6 +234,38 @@ pub struct Previous {
     changes: Option<Changes>,
     /// The analysis that graph came from.
     analysis: u64,
+    /// The last layout and routes, kept for a graph with the same nodes and drawn edges.
+    drawing: Option<Drawing>,
+}
+
+/// A layout and its routes, with what they were computed from: most keystrokes change no
+/// node and no drawn edge, and routing is most of a scene's time.
+#[derive(Clone, Debug, Default)]
+struct Drawing {
+    keys: Vec<Option<String>>,
+    ends: Vec<(usize, usize)>,
+    layout: Layout,
+    routed: route::Routed,
+}
+
+impl Drawing {
+    /// The layout and routes for `keys` and `ends`: the kept ones when they match.
+    fn of(kept: Option<Drawing>, keys: &[Option<&str>], ends: Vec<(usize, usize)>) -> Drawing {
+        let same_keys = |d: &Drawing| {
+            d.keys.len() == keys.len() && d.keys.iter().zip(keys).all(|(a, b)| a.as_deref() == *b)
+        };
+        if let Some(d) = kept.filter(|d| d.ends == ends && same_keys(d)) {
+            return d;
+        }
+        let layout = layout::layout(keys);
+        let routed = route::route(&layout, &ends);
+        Drawing {
+            keys: keys.iter().map(|k| k.map(str::to_string)).collect(),
+            ends,
+            layout,
+            routed,
+        }
+    }
 }
 
 /// Builds the scene of `request` over `analysis` (whose id is `id`); `previous` is
@@ -255,6 +287,7 @@ pub fn build(
     let exposure = request
         .exposure
         .then(|| connectivity::exposure(analysis, &graph));
+    let kept = previous.as_mut().and_then(|p| p.drawing.take());
     let changes = compare(previous, request, &graph, id);
     let renderer = if graph.nodes.len() > SVG_NODES || graph.totals.all() > SVG_EDGES {
         Renderer::Canvas
@@ -273,12 +306,16 @@ pub fn build(
         .map(|n| n.namespace.as_deref())
         .chain(exposure.iter().flat_map(|x| x.layout_keys()))
         .collect();
-    let layout = layout::layout(&keys);
     let ends: Vec<(usize, usize)> = graph.edges[..drawn]
         .iter()
         .map(|e| (e.from, e.to))
         .collect();
-    let routed = route::route(&layout, &ends);
+    let drawing = Drawing::of(kept, &keys, ends);
+    let layout = drawing.layout.clone();
+    let routed = drawing.routed.clone();
+    if let Some(p) = previous.as_mut() {
+        p.drawing = Some(drawing);
+    }
     let ghost_routes = exposure
         .as_ref()
         .map(|x| ghost_routes(&layout, &graph, x))
@@ -351,6 +388,7 @@ fn compare(
         snapshot,
         changes: changes.clone(),
         analysis,
+        drawing: None,
     });
     changes
 }

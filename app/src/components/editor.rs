@@ -16,6 +16,7 @@
 use leptos::html;
 use leptos::prelude::*;
 use netpol_core::{FileId, Severity};
+use wasm_bindgen::JsCast;
 use web_sys::{HtmlDivElement, HtmlElement, HtmlTextAreaElement};
 
 use crate::components::ctx::Ctx;
@@ -98,13 +99,26 @@ pub fn Editor(
         timer.set_value(handle);
     };
 
-    let on_input = move |_: leptos::ev::Event| {
+    // Whether the edit about to happen replaces everything the textarea holds (select all,
+    // then type, paste or delete): with a window held, that means the whole text.
+    let all_selected = StoredValue::new(false);
+    let on_beforeinput = move |_: web_sys::InputEvent| {
+        all_selected.set_value(dom().is_some_and(|d| d.all_selected()));
+    };
+
+    let on_input = move |ev: leptos::ev::Event| {
         highlight.set(None);
         let Some(dom) = dom() else {
             return;
         };
         let shown = dom.area.value();
-        let whole = match current() {
+        // The value stands for the whole text, not for the lines held, when a script set it
+        // (a plain `Event`, not the browser's `InputEvent`), when everything held was
+        // selected, or when it is itself big (big pastes never go through the textarea).
+        let replaces = ev.dyn_ref::<web_sys::InputEvent>().is_none()
+            || std::mem::take(&mut *all_selected.write_value())
+            || shown.len() > BIG;
+        let whole = match current().filter(|_| !replaces) {
             Some(w) => {
                 let (whole, next) = text.with_untracked(|t| w.splice(t, &shown));
                 if whole.len() < SMALL {
@@ -120,7 +134,8 @@ pub fn Editor(
                 whole
             }
             None => {
-                if shown.len() > BIG {
+                let windowed = window.get_value().is_some();
+                if shown.len() > BIG || (windowed && shown.len() >= SMALL) {
                     // A script (or the browser) put a big text in whole: window it before
                     // the next frame lays it out.
                     // (The view's line from the last scroll: reading the textarea's
@@ -129,6 +144,11 @@ pub fn Editor(
                     let top = line_at(scroll.get_untracked().0);
                     keep(Some(dom.show_window(&shown, top, selected, None)));
                     dom.scroll_to_line(top);
+                } else if windowed {
+                    let top = dom.top_line(true);
+                    let selected = dom.selection(&shown);
+                    dom.show_whole(&shown, selected, top);
+                    keep(None);
                 }
                 shown
             }
@@ -173,6 +193,30 @@ pub fn Editor(
         typed.set_value(true);
         text.set(whole);
         commit_later();
+    };
+
+    // Copying or cutting everything held copies the whole text (select all means all).
+    let on_copy = move |ev: web_sys::ClipboardEvent, cut: bool| {
+        let Some(dom) = dom() else {
+            return;
+        };
+        if current().is_none() || !dom.all_selected() {
+            return;
+        }
+        let Some(data) = ev.clipboard_data() else {
+            return;
+        };
+        if text.with_untracked(|t| data.set_data("text/plain", t)).is_err() {
+            return;
+        }
+        ev.prevent_default();
+        if cut {
+            dom.show_whole("", None, 0);
+            keep(None);
+            typed.set_value(true);
+            text.set(String::new());
+            commit_later();
+        }
     };
 
     // Scrolling (of the textarea when whole, of the scroller when windowed) moves the
@@ -423,8 +467,11 @@ pub fn Editor(
                         aria-label=format!("{title} editor")
                         placeholder=placeholder
                         data-window=move || held.get().map(|(first, n)| format!("{}-{}", first + 1, first + n))
+                        on:beforeinput=on_beforeinput
                         on:input=on_input
                         on:paste=on_paste
+                        on:copy=move |ev| on_copy(ev, false)
+                        on:cut=move |ev| on_copy(ev, true)
                         on:scroll=on_scroll
                     ></textarea>
                     </div>
@@ -494,6 +541,14 @@ impl Dom {
         let start = self.area.selection_start().ok()??;
         let end = self.area.selection_end().ok()??;
         Some((text::byte_offset(shown, start), text::byte_offset(shown, end)))
+    }
+
+    /// Whether everything the textarea holds is selected (and it holds something).
+    fn all_selected(&self) -> bool {
+        let len = self.area.text_length();
+        len > 0
+            && self.area.selection_start().ok().flatten() == Some(0)
+            && self.area.selection_end().ok().flatten() == Some(len)
     }
 
     fn focused(&self) -> bool {
