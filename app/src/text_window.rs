@@ -115,6 +115,20 @@ impl Window {
     }
 }
 
+/// Whether `new` keeps at least half of `old` unchanged around one edited stretch (their
+/// common start and end): an edit of the lines held, rather than a new text.
+pub fn mostly_kept(old: &str, new: &str) -> bool {
+    let (a, b) = (old.as_bytes(), new.as_bytes());
+    let start = a.iter().zip(b).take_while(|(x, y)| x == y).count();
+    let end = a[start..]
+        .iter()
+        .rev()
+        .zip(b[start.min(b.len())..].iter().rev())
+        .take_while(|(x, y)| x == y)
+        .count();
+    2 * (start + end) >= a.len()
+}
+
 /// Number of lines (a trailing newline starts a new, empty line, as editors show it).
 pub fn line_count(text: &str) -> usize {
     // `matches` on a char searches with memchr, much faster than a byte loop in the
@@ -164,7 +178,10 @@ mod tests {
     use super::*;
 
     fn text(n: usize) -> String {
-        (0..n).map(|i| format!("line {i}")).collect::<Vec<_>>().join("\n")
+        (0..n)
+            .map(|i| format!("line {i}"))
+            .collect::<Vec<_>>()
+            .join("\n")
     }
 
     #[test]
@@ -201,7 +218,10 @@ mod tests {
         let shown = w.slice(&t).replace("line 45", "line 45\nnew");
         let (whole, w2) = w.splice(&t, &shown);
         assert_eq!(whole, t.replace("line 45", "line 45\nnew"));
-        assert_eq!((w2.lines, w2.total, w2.first, w2.below()), (11, 101, 40, 50));
+        assert_eq!(
+            (w2.lines, w2.total, w2.first, w2.below()),
+            (11, 101, 40, 50)
+        );
         assert_eq!(w2.slice(&whole), shown);
         assert!(w2.fits(&whole));
         assert_eq!(Window::new(&whole, 40, 11, None), w2);
@@ -215,6 +235,16 @@ mod tests {
         assert_eq!(w.to_held(w.start + 3), Some(3));
         assert_eq!(w.to_held(w.end + 1), None);
         assert_eq!(w.to_held(w.start.saturating_sub(1)), None);
+    }
+
+    #[test]
+    fn an_edit_keeps_most_of_the_lines() {
+        let held = text(300);
+        assert!(mostly_kept(&held, &held.replacen("line 7", "line 77", 1)));
+        assert!(mostly_kept(&held, &held[..held.len() - 10]));
+        assert!(!mostly_kept(&held, "pod shop/one app=one\n"));
+        assert!(!mostly_kept(&held, &held[..held.len() / 3]));
+        assert!(mostly_kept("", ""));
     }
 
     #[test]

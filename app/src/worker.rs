@@ -46,10 +46,10 @@ pub fn start() {
     });
     let onmessage = Closure::<dyn FnMut(MessageEvent)>::new(move |ev: MessageEvent| {
         let started = now();
-        let Some(text) = ev.data().as_string() else {
+        let Some(bytes) = crate::wire::bytes_of(&ev.data()) else {
             return;
         };
-        if let Ok(request) = serde_json::from_str::<Request>(&text) {
+        if let Ok(request) = serde_json::from_slice::<Request>(&bytes) {
             shell.decoded.set(now() - started);
             receive(&shell, request);
         }
@@ -242,8 +242,8 @@ fn ship(shell: &Shell, seq: u64, id: u64) {
 }
 
 fn post(shell: &Shell, response: &Response) {
-    if let Ok(text) = serde_json::to_string(response) {
-        let _ = shell.scope.post_message(&JsValue::from_str(&text));
+    if let Some((message, transfer)) = crate::wire::message_of(response) {
+        let _ = shell.scope.post_message_with_transfer(&message, &transfer);
     }
 }
 

@@ -118,10 +118,10 @@ fn spawn(client: &Rc<Client>, state: GraphState) -> Transport {
     };
     let receiver = client.clone();
     let onmessage = Closure::<dyn FnMut(MessageEvent)>::new(move |ev: MessageEvent| {
-        let Some(text) = ev.data().as_string() else {
+        let Some(bytes) = crate::wire::bytes_of(&ev.data()) else {
             return;
         };
-        match serde_json::from_str::<Response>(&text) {
+        match serde_json::from_slice::<Response>(&bytes) {
             Ok(response) => receive(&receiver, state, response),
             Err(e) => state.status.set(Status::Failed(format!(
                 "unreadable answer from the worker: {e}"
@@ -203,8 +203,8 @@ fn send(client: &Rc<Client>, state: GraphState, texts: (String, String), view: V
 }
 
 fn post(worker: &Worker, request: &Request) {
-    if let Ok(text) = serde_json::to_string(request) {
-        let _ = worker.post_message(&JsValue::from_str(&text));
+    if let Some((message, transfer)) = crate::wire::message_of(request) {
+        let _ = worker.post_message_with_transfer(&message, &transfer);
     }
 }
 

@@ -68,12 +68,15 @@ fn initial_state() -> (SharedState, Option<Viewing>, Option<String>) {
 /// draft. An unedited link or example is not the user's work and is not saved; the first
 /// edit makes it the draft (and drops the link from the URL, so a reload shows the latest
 /// work). New text is saved at once (a reload right after typing keeps it); a change of the
-/// view only (zoom, pan, selection) after a pause. Failures to save are shown, never
-/// swallowed.
+/// view only (zoom, pan, selection) after a pause, and so are big texts (writing megabytes
+/// to storage would hold up the graph of the edit; a pending save is written when the page
+/// is left). Failures to save are shown, never swallowed.
 fn save_drafts(ctx: Ctx) {
     let timer = StoredValue::new(None::<TimeoutHandle>);
     let saved = StoredValue::new(None::<SharedState>);
+    let pending = StoredValue::new(None::<SharedState>);
     let save = move |state: SharedState| {
+        pending.set_value(None);
         match browser::save(&state) {
             Ok(()) => ctx.save_error.set(None),
             Err(why) => ctx.save_error.set(Some(why)),
@@ -106,16 +109,22 @@ fn save_drafts(ctx: Ctx) {
             t.clear();
         }
         let new_text = saved.with_value(|s| s.as_ref().is_none_or(|s| !s.same_texts(&state)));
-        if new_text {
+        if new_text && state.text_len() <= crate::text_window::BIG {
             save(state);
             return;
         }
+        pending.set_value(Some(state.clone()));
         let handle = set_timeout_with_handle(
             move || save(state),
             std::time::Duration::from_millis(SAVE_DELAY_MS),
         )
         .ok();
         timer.set_value(handle);
+    });
+    let _ = window_event_listener(leptos::ev::pagehide, move |_| {
+        if let Some(state) = pending.get_value() {
+            save(state);
+        }
     });
 }
 

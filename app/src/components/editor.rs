@@ -21,7 +21,7 @@ use web_sys::{HtmlDivElement, HtmlElement, HtmlTextAreaElement};
 
 use crate::components::ctx::Ctx;
 use crate::text;
-use crate::text_window::{Window, BIG, MARGIN, SMALL};
+use crate::text_window::{self, Window, BIG, MARGIN, SMALL};
 
 /// Line height and padding, in px; must match `.editor__*` in style/app.css.
 const LINE: f64 = 20.0;
@@ -112,12 +112,18 @@ pub fn Editor(
             return;
         };
         let shown = dom.area.value();
-        // The value stands for the whole text, not for the lines held, when a script set it
-        // (a plain `Event`, not the browser's `InputEvent`), when everything held was
-        // selected, or when it is itself big (big pastes never go through the textarea).
-        let replaces = ev.dyn_ref::<web_sys::InputEvent>().is_none()
-            || std::mem::take(&mut *all_selected.write_value())
-            || shown.len() > BIG;
+        // The value stands for the whole text, not for the lines held, when everything held
+        // was selected, when it is itself big (big pastes never go through the textarea),
+        // or when a script set it (a plain `Event`, not the browser's `InputEvent`) to
+        // something that keeps less than half of the lines held.
+        let everything = std::mem::take(&mut *all_selected.write_value());
+        let scripted = ev.dyn_ref::<web_sys::InputEvent>().is_none();
+        let replaces = everything
+            || shown.len() > BIG
+            || (scripted
+                && current().is_some_and(|w| {
+                    text.with_untracked(|t| !text_window::mostly_kept(w.slice(t), &shown))
+                }));
         let whole = match current().filter(|_| !replaces) {
             Some(w) => {
                 let (whole, next) = text.with_untracked(|t| w.splice(t, &shown));
@@ -177,13 +183,21 @@ pub fn Editor(
             let (a, b) = dom.selection(shown).unwrap_or((shown.len(), shown.len()));
             let (a, b) = w.map_or((a, b), |w| (w.to_whole(a), w.to_whole(b)));
             let (a, b) = (a.min(t.len()), b.clamp(a.min(t.len()), t.len()));
-            (format!("{}{}{}", &t[..a], pasted, &t[b..]), a + pasted.len())
+            (
+                format!("{}{}{}", &t[..a], pasted, &t[b..]),
+                a + pasted.len(),
+            )
         });
         let (whole, caret) = whole;
         let line = text::line_of(&whole, caret).saturating_sub(1);
         let top = line.saturating_sub(dom.rows() / 2);
         if whole.len() > BIG {
-            keep(Some(dom.show_window(&whole, top, Some((caret, caret)), None)));
+            keep(Some(dom.show_window(
+                &whole,
+                top,
+                Some((caret, caret)),
+                None,
+            )));
         } else {
             dom.show_whole(&whole, Some((caret, caret)), top);
             keep(None);
@@ -206,7 +220,10 @@ pub fn Editor(
         let Some(data) = ev.clipboard_data() else {
             return;
         };
-        if text.with_untracked(|t| data.set_data("text/plain", t)).is_err() {
+        if text
+            .with_untracked(|t| data.set_data("text/plain", t))
+            .is_err()
+        {
             return;
         }
         ev.prevent_default();
@@ -540,7 +557,10 @@ impl Dom {
     fn selection(&self, shown: &str) -> Option<(usize, usize)> {
         let start = self.area.selection_start().ok()??;
         let end = self.area.selection_end().ok()??;
-        Some((text::byte_offset(shown, start), text::byte_offset(shown, end)))
+        Some((
+            text::byte_offset(shown, start),
+            text::byte_offset(shown, end),
+        ))
     }
 
     /// Whether everything the textarea holds is selected (and it holds something).
@@ -589,13 +609,25 @@ impl Dom {
         // Emptied first: what it held may be a big text that any read of the layout below
         // would lay out whole.
         self.area.set_value("");
-        let w = Window::new(text, top.saturating_sub(MARGIN), self.rows() + 2 * MARGIN, near);
+        let w = Window::new(
+            text,
+            top.saturating_sub(MARGIN),
+            self.rows() + 2 * MARGIN,
+            near,
+        );
         let (scroll_top, scroll_left) = (self.scroller.scroll_top(), self.scroller.scroll_left());
         let shown = w.slice(text);
-        let widest = shown.split('\n').map(|l| l.chars().count()).max().unwrap_or(0);
+        let widest = shown
+            .split('\n')
+            .map(|l| l.chars().count())
+            .max()
+            .unwrap_or(0);
         let style = HtmlElement::style(&self.area);
         let _ = style.set_property("top", &format!("{}px", w.first as f64 * LINE));
-        let _ = style.set_property("height", &format!("{}px", w.lines as f64 * LINE + 2.0 * PAD));
+        let _ = style.set_property(
+            "height",
+            &format!("{}px", w.lines as f64 * LINE + 2.0 * PAD),
+        );
         let _ = style.set_property("width", &format!("max(100%, calc({widest}ch + 40px))"));
         let _ = style.set_property("bottom", "auto");
         let _ = style.set_property("overflow", "hidden");
@@ -622,5 +654,8 @@ fn line_at(px: f64) -> usize {
 
 /// Selects bytes `start..end` of `shown` (what the textarea holds).
 fn select(el: &HtmlTextAreaElement, shown: &str, start: usize, end: usize) {
-    let _ = el.set_selection_range(text::utf16_offset(shown, start), text::utf16_offset(shown, end));
+    let _ = el.set_selection_range(
+        text::utf16_offset(shown, start),
+        text::utf16_offset(shown, end),
+    );
 }

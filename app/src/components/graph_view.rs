@@ -405,9 +405,20 @@ fn activate_key(ev: &leptos::ev::KeyboardEvent) -> bool {
 /// and its route.
 type Drawn = (usize, usize, &'static str, Option<String>, bool, Route);
 
+/// Whether the scene shown is drawn on the canvas.
+fn for_canvas(gs: GraphState) -> bool {
+    gs.scene
+        .with(|s| s.as_ref().is_some_and(|s| s.renderer == Renderer::Canvas))
+}
+
 /// The edges to draw, bottom first: the scene's (on their routes), or compare mode's union
 /// of before and after (routed here, on the before graph's layout).
 fn edge_items(ctx: Ctx, gs: GraphState) -> Vec<EdgeItem> {
+    // A scene for the canvas arrives while this renderer still stands (it is replaced
+    // right after): drawing its thousands of edges first would be wasted and slow.
+    if for_canvas(gs) {
+        return Vec::new();
+    }
     let g = ctx.graph.get();
     let layout = ctx.layout.get();
     let Some(scene) = gs.scene.get() else {
@@ -481,6 +492,9 @@ fn edge_items(ctx: Ctx, gs: GraphState) -> Vec<EdgeItem> {
 }
 
 fn node_items(ctx: Ctx) -> Vec<NodeItem> {
+    if for_canvas(ctx.graph_state) {
+        return Vec::new();
+    }
     let g = ctx.graph.get();
     let layout = ctx.layout.get();
     g.nodes
