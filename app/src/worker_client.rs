@@ -27,6 +27,9 @@ use crate::wire::{Request, Response, ViewRequest};
 /// The worker's loader script (Trunk's `data-loader-shim`), relative to the page.
 const WORKER_URL: &str = "./netpol-worker_loader.js";
 
+/// Pods up to which a whole model is put together in the same task as its scene.
+const SMALL_MODEL: usize = 300;
+
 /// How requests reach a session.
 enum Transport {
     /// A worker, and whether it said it is listening.
@@ -232,9 +235,15 @@ fn receive(client: &Rc<Client>, state: GraphState, response: Response) {
                 show(state, *scene, latency, true);
                 return;
             };
-            // The drawing first; the model it was drawn from in a task of its own (reading
-            // it takes a while on big inputs). The page's generation moves once both are in.
+            // The drawing first; the model it was drawn from in a task of its own when it
+            // takes a while to put together (a whole model, not a keystroke's patch). The
+            // page's generation moves once both are in.
             show(state, *scene, latency, false);
+            if first.patch.is_some() || first.isolation.len() <= SMALL_MODEL {
+                assemble(client, state, Assembly::new(*first));
+                state.generation.update(|g| *g += 1);
+                return;
+            }
             let client = client.clone();
             set_timeout(
                 move || {
