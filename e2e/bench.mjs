@@ -50,16 +50,25 @@ async function watchLongTasks(page) {
   await page.evaluate(() => {
     window.__long = [];
     new PerformanceObserver((list) => {
-      for (const e of list.getEntries()) window.__long.push(e.duration);
+      for (const e of list.getEntries()) { window.__long.push(e.duration); (window.__longAt ??= []).push([Math.round(e.startTime), Math.round(e.duration)]); }
     }).observe({ type: 'longtask', buffered: false });
   });
 }
 
 const longTasks = (page) => page.evaluate(() => window.__long ?? []);
 
-/** Pastes both texts at once (one debounce) and waits for the graph; milliseconds. */
+/**
+ * Pastes both texts at once (one debounce) and waits for the graph; milliseconds. The texts
+ * reach the page first, in a task of their own (handing 10 MB of arguments to the page is
+ * the test harness's work, not the playground's); the long-task observer starts after that.
+ */
 async function paste(pg, texts) {
-  return pg.page.evaluate(async ({ policies, cluster, debounce }) => {
+  await pg.page.evaluate((texts) => {
+    window.__texts = texts;
+  }, texts);
+  await watchLongTasks(pg.page);
+  return pg.page.evaluate(async ({ debounce }) => {
+    const { policies, cluster } = window.__texts;
     const app = document.querySelector('[data-testid="app"]');
     const gen0 = Number(app.dataset.generation);
     const set = (id, text) => {
@@ -68,6 +77,7 @@ async function paste(pg, texts) {
       ta.dispatchEvent(new Event('input', { bubbles: true }));
     };
     const t0 = performance.now();
+    window.__pasteAt = t0;
     set('policies-editor', policies);
     set('cluster-editor', cluster);
     await new Promise((res) => {
@@ -76,7 +86,7 @@ async function paste(pg, texts) {
     });
     await new Promise((r) => requestAnimationFrame(() => setTimeout(r, 0)));
     return performance.now() - t0 - debounce;
-  }, { ...texts, debounce: DEBOUNCE_MS });
+  }, { debounce: DEBOUNCE_MS });
 }
 
 /**
@@ -150,9 +160,9 @@ async function size(browser, url, pods, policies) {
   const pg = await Playground.open(context, url);
   pg.page.setDefaultTimeout(240000);
   const texts = generateDocs(pods, policies, 7);
-  await watchLongTasks(pg.page);
   const first = await paste(pg, texts);
   const pasteLong = await longTasks(pg.page);
+  if (process.env.BENCH_TASKS) console.log('long tasks [start after paste, ms]:', JSON.stringify(await pg.page.evaluate(() => (window.__longAt ?? []).map(([s, d]) => [s - Math.round(window.__pasteAt), d]))));
   const drawn = await pg.page.locator('[data-testid="node"]').count();
   const canvas = (await pg.page.locator('[data-testid="graph-canvas"]').count()) > 0;
   // The worker times the engine alone once, after the first scene: let it finish.
@@ -196,7 +206,7 @@ try {
     const max = (xs) => (xs.length ? Math.max(...xs).toFixed(0) : '0');
     console.log(
       `${pods}/${policies} (${r.drawn} drawn nodes${r.canvas ? ', canvas' : ''}): paste -> first graph ${r.first.toFixed(0)} ms ` +
-        `(longest main-thread task ${max(r.pasteLong)} ms, ${r.pasteLong.length} over 50 ms); ` +
+        `(longest main-thread task ${max(r.pasteLong)} ms, ${r.pasteLong.length} over 50 ms: ${r.pasteLong.map((x) => x.toFixed(0)).join(' ')}); ` +
         `keystroke -> graph painted median ${median(r.lat).toFixed(0)} ms [${r.lat.map((x) => x.toFixed(0)).join(' ')}] ` +
         `(one frame later, the older measure: ${median(r.coarse).toFixed(0)} ms) ` +
         `(send -> scene on the page ${r.latency.toFixed(0)} ms; worker: decode ${r.decode.toFixed(0)}, parse ${r.parse.toFixed(0)}, analysis ${r.analysis.toFixed(0)}, scene ${r.scene.toFixed(0)} ms; longest task ${max(r.keyLong)} ms)` +

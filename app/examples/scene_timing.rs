@@ -45,6 +45,7 @@ fn main() {
         let t = Instant::now();
         let s = scene::build(&a, 1, &request, &mut previous);
         let scene_ms = ms(t);
+        parts(&s);
         let t = Instant::now();
         let json = serde_json::to_string(&s).unwrap();
         let ser = ms(t);
@@ -102,4 +103,17 @@ fn split(model: &netpol_core::Model) {
     drop(classes);
     let reach = ms(t);
     eprintln!("split: engine {e:.0} address_classes {ac:.0} connectivity {conn:.0} reach(incl connectivity) {reach:.0}");
+}
+
+/// Sizes of a scene's parts as JSON (what crosses to the page).
+pub fn parts(s: &netpol_app::scene::Scene) {
+    let kb = |v: String| v.len() / 1024;
+    eprintln!(
+        "scene parts: graph {} KB (nodes {} KB, edges {} KB), layout {} KB, routes {} KB",
+        kb(serde_json::to_string(&s.graph).unwrap()),
+        kb(serde_json::to_string(&s.graph.nodes).unwrap()),
+        kb(serde_json::to_string(&s.graph.edges).unwrap()),
+        kb(serde_json::to_string(&s.layout).unwrap()),
+        kb(serde_json::to_string(&s.routes).unwrap()),
+    );
 }

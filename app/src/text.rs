@@ -12,6 +12,11 @@ pub fn utf16_offset(text: &str, byte: usize) -> u32 {
 /// Converts a UTF-16 offset (a `<textarea>`'s selection) into a byte offset of `text`
 /// (clamped to its end).
 pub fn byte_offset(text: &str, utf16: u32) -> usize {
+    // ASCII up to there (YAML almost always is): units are bytes.
+    let n = (utf16 as usize).min(text.len());
+    if text.as_bytes()[..n].is_ascii() {
+        return n;
+    }
     let mut units = 0u32;
     for (byte, c) in text.char_indices() {
         if units >= utf16 {

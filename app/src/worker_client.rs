@@ -27,6 +27,10 @@ use crate::wire::{Request, Response, ViewRequest};
 /// The worker's loader script (Trunk's `data-loader-shim`), relative to the page.
 const WORKER_URL: &str = "./netpol-worker_loader.js";
 
+/// Answers longer than this (bytes of JSON) are applied in a task after the one that read
+/// them.
+const BIG_MESSAGE: usize = 256 * 1024;
+
 /// Pods up to which a whole model is put together in the same task as its scene.
 const SMALL_MODEL: usize = 300;
 
@@ -57,6 +61,8 @@ struct Client {
     queued: RefCell<Option<Request>>,
     /// The next request asks for everything whole (a patch or scene did not fit).
     resend: RefCell<bool>,
+    /// Answers read but not yet applied, in order (see [`take`]).
+    inbox: RefCell<std::collections::VecDeque<Response>>,
 }
 
 /// Starts the worker and keeps it fed with what the page shows.
@@ -73,6 +79,7 @@ pub fn start(ctx: Ctx) {
         last: RefCell::new(None),
         queued: RefCell::new(None),
         resend: RefCell::new(false),
+        inbox: RefCell::new(Default::default()),
     });
     *client.transport.borrow_mut() = Some(spawn(&client, state));
     // The worker is the outside world: this Effect only sends it what the page shows.
@@ -125,7 +132,7 @@ fn spawn(client: &Rc<Client>, state: GraphState) -> Transport {
             return;
         };
         match serde_json::from_slice::<Response>(&bytes) {
-            Ok(response) => receive(&receiver, state, response),
+            Ok(response) => take(&receiver, state, response, bytes.len() > BIG_MESSAGE),
             Err(e) => state.status.set(Status::Failed(format!(
                 "unreadable answer from the worker: {e}"
             ))),
@@ -209,6 +216,41 @@ fn post(worker: &Worker, request: &Request) {
     if let Some((message, transfer)) = crate::wire::message_of(request) {
         let _ = worker.post_message_with_transfer(&message, &transfer);
     }
+}
+
+/// An answer just read: applied at once when it is small and nothing waits before it;
+/// otherwise queued and applied in a task of its own (reading a 10,000-pod scene and
+/// putting it on the page are each tens of milliseconds; one task for both would hold the
+/// page up longer).
+fn take(client: &Rc<Client>, state: GraphState, response: Response, big: bool) {
+    let mut inbox = client.inbox.borrow_mut();
+    if inbox.is_empty() && !big {
+        drop(inbox);
+        receive(client, state, response);
+        return;
+    }
+    let idle = inbox.is_empty();
+    inbox.push_back(response);
+    drop(inbox);
+    if idle {
+        drain_later(client.clone(), state);
+    }
+}
+
+/// Applies the first queued answer in the next task, then the rest one task each.
+fn drain_later(client: Rc<Client>, state: GraphState) {
+    set_timeout(
+        move || {
+            let next = client.inbox.borrow_mut().pop_front();
+            if let Some(response) = next {
+                receive(&client, state, response);
+            }
+            if !client.inbox.borrow().is_empty() {
+                drain_later(client, state);
+            }
+        },
+        std::time::Duration::from_millis(0),
+    );
 }
 
 fn receive(client: &Rc<Client>, state: GraphState, response: Response) {

@@ -145,10 +145,10 @@ pub fn Editor(
                     // A script (or the browser) put a big text in whole: window it before
                     // the next frame lays it out.
                     // (The view's line from the last scroll: reading the textarea's
-                    // layout now would lay the whole text out.)
-                    let selected = dom.selection(&shown);
+                    // layout now would lay the whole text out. A script's value leaves the
+                    // caret at its end, far below the lines held: nothing to keep.)
                     let top = line_at(scroll.get_untracked().0);
-                    keep(Some(dom.show_window(&shown, top, selected, None)));
+                    keep(Some(dom.show_window(&shown, top, None, None)));
                     dom.scroll_to_line(top);
                 } else if windowed {
                     let top = dom.top_line(true);

@@ -132,6 +132,8 @@ struct State {
     moving_until: f64,
     drag: Option<Drag>,
     hover_pending: Option<(f64, f64)>,
+    /// Full drawings so far (a copy taken later belongs to the drawing it was asked for).
+    draws: u64,
 }
 
 /// The canvas renderer.
@@ -370,7 +372,23 @@ fn frame(
             palette: &palette,
         },
     );
-    state.borrow_mut().snapshot = copy(&el).map(|c| (c, t));
+    // The copy for pan and zoom is taken in a task of its own: taking it makes the browser
+    // render every drawing command at once, which would double this frame's time.
+    let draw = {
+        let mut s = state.borrow_mut();
+        s.snapshot = None;
+        s.draws += 1;
+        s.draws
+    };
+    let (s2, copied) = (state.clone(), el.clone());
+    set_timeout(
+        move || {
+            if s2.borrow().draws == draw {
+                s2.borrow_mut().snapshot = copy(&copied).map(|c| (c, t));
+            }
+        },
+        std::time::Duration::from_millis(0),
+    );
 }
 
 /// The full drawing once the view has rested.
