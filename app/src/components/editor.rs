@@ -419,7 +419,12 @@ pub fn Editor(
                 <pre
                     class="editor__gutter"
                     aria-hidden="true"
-                    style=move || format!("transform: translateY({}px); padding-top: {}px", -scroll.get().0, gutter_top())
+                    style=move || format!(
+                        "transform: translateY({}px); padding-top: {}px; width: max(46px, calc({}ch + 14px))",
+                        -scroll.get().0,
+                        gutter_top(),
+                        lines.get().to_string().len(),
+                    )
                 >
                     {gutter}
                 </pre>
