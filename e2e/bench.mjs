@@ -6,7 +6,10 @@
 //   task seen meanwhile (a PerformanceObserver for long tasks);
 // - pan and zoom on the 10,000-pod graph: frames per second while the view moves;
 // - the engine alone (Engine::new + connectivity) in the worker's wasm, for the L input.
-// Run: `cd e2e && node bench.mjs` after `scripts/build-app.sh`. `BENCH_RUNS` keystrokes each.
+// Run: `cd e2e && node bench.mjs` after `scripts/build-app.sh`. `BENCH_RUNS` keystrokes each,
+// `BENCH_SIZES` (e.g. `200x100,10000x5000`), `BENCH_QUERY` (default `?bench`: the worker also
+// times the engine alone once), `BENCH_TASKS=1` lists the long tasks of each paste,
+// `NETPOL_DIST` serves another build.
 import fs from 'node:fs';
 import path from 'node:path';
 import zlib from 'node:zlib';
@@ -202,7 +205,7 @@ try {
   console.log(`bundle: wasm+js ${(b.raw / 1024).toFixed(0)} KiB raw, ${(b.gz / 1024).toFixed(0)} KiB gzip`);
   console.log(`first load to interactive (median of 5): ${(await firstLoad(browser, server.url)).toFixed(0)} ms`);
   for (const [pods, policies] of sizes) {
-    const r = await size(browser, server.url + '?bench', pods, policies);
+    const r = await size(browser, server.url + (process.env.BENCH_QUERY ?? '?bench'), pods, policies);
     const max = (xs) => (xs.length ? Math.max(...xs).toFixed(0) : '0');
     console.log(
       `${pods}/${policies} (${r.drawn} drawn nodes${r.canvas ? ', canvas' : ''}): paste -> first graph ${r.first.toFixed(0)} ms ` +

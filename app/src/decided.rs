@@ -20,7 +20,9 @@ use crate::probe::Probe;
 use crate::words;
 
 /// The tier an edge is attributed to, in evaluation order.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+#[derive(
+    Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, serde::Serialize, serde::Deserialize,
+)]
 pub enum DecidedBy {
     /// A rule of an Admin-tier cluster policy.
     Admin,

@@ -128,6 +128,10 @@ pub struct Scene {
     /// Parts left out because they equal the scene sent before (the page keeps its own).
     #[serde(default)]
     pub kept: Kept,
+    /// Per drawn edge of an SVG scene, the tier that decided it (`data-decided-by`), from
+    /// the core's tier chains; computed here, in the worker, where the engine already is.
+    #[serde(default)]
+    pub decided: Vec<Option<crate::decided::DecidedBy>>,
 }
 
 /// Which parts of a scene were left out of it because the scene sent just before had
@@ -320,6 +324,12 @@ pub fn build(
         .as_ref()
         .map(|x| ghost_routes(&layout, &graph, x))
         .unwrap_or_default();
+    let decided = match renderer {
+        Renderer::Svg => {
+            crate::decided::for_graph(analysis, &graph, crate::decided::probe_parts(&probe), drawn)
+        }
+        Renderer::Canvas => Vec::new(),
+    };
     if graph.nodes.len() > CELLS_LIMIT {
         graph.cells = Vec::new();
         graph.cells_omitted = true;
@@ -338,6 +348,7 @@ pub fn build(
         changes,
         timings: Vec::new(),
         kept: Kept::default(),
+        decided,
     }
 }
 

@@ -582,11 +582,11 @@ fn SvgGraph() -> impl IntoView {
     let edges = Memo::new(move |_| edge_items(ctx, gs));
     let nodes = Memo::new(move |_| node_items(ctx));
     let marks = expect_context::<Memo<Marks>>();
-    // The tier that decided each graph edge (`data-decided-by`), with the graph, not on
-    // every drag; read from the core's tier chains (`decided`).
+    // The tier that decided each graph edge (`data-decided-by`): the worker's, with the
+    // scene (read from the core's tier chains, `decided`).
     let decided_by = Memo::new(move |_| {
-        let (a, g, probe) = (ctx.analysis.get(), ctx.graph.get(), ctx.probe.get());
-        decided::for_graph(&a, &g, decided::probe_parts(&probe), usize::MAX)
+        gs.scene
+            .with(|s| s.as_ref().map(|s| s.decided.clone()).unwrap_or_default())
     });
 
     let edge_view = move |e: EdgeItem| {
