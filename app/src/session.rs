@@ -134,6 +134,13 @@ impl Session {
             .reduce(f64::min)
     }
 
+    /// Pods of the current analysis (0 without one).
+    pub fn pods(&self) -> usize {
+        self.analysis
+            .as_ref()
+            .map_or(0, |a| a.model.cluster.pods.len())
+    }
+
     /// Whether the current analysis crosses to the page in one message with its scene.
     pub fn small(&self) -> bool {
         self.analysis.as_ref().is_some_and(|a| {
