@@ -62,7 +62,7 @@ const longTasks = (page) => page.evaluate(() => window.__long ?? []);
 
 /**
  * Pastes both texts at once (one debounce) and waits for the graph; milliseconds. The texts
- * reach the page first, in a task of their own (handing 10 MB of arguments to the page is
+ * reach the page first, in a task of their own (handing 3.9 MB of arguments to the page is
  * the test harness's work, not the playground's); the long-task observer starts after that.
  */
 async function paste(pg, texts) {

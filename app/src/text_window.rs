@@ -1,5 +1,5 @@
 //! A window of lines onto a big text. A `<textarea>` lays out every line it holds (about a
-//! second for 10 MB in Chromium, in one frame), so above [`BIG`] bytes the editor holds only
+//! few seconds for a few MB in Chromium, in one frame), so above [`BIG`] bytes the editor holds only
 //! the lines around the view and pads the rest; this module is the arithmetic of that
 //! window, kept apart from the DOM so it can be tested natively.
 //!

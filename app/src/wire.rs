@@ -412,7 +412,7 @@ pub fn unwire(diagnostics: &[WireDiagnostic]) -> Vec<Diagnostic> {
 
 /// A message between the page and the worker: its JSON as bytes in a buffer that is
 /// transferred, not copied, and never turned into a JavaScript string (decoding and
-/// re-encoding 10 MB of text as UTF-16 cost tens of milliseconds on each side). The
+/// re-encoding megabytes of text as UTF-16 cost tens of milliseconds on each side). The
 /// message and its transfer list.
 pub fn message_of<T: Serialize>(value: &T) -> Option<(js_sys::Uint8Array, js_sys::Array)> {
     let bytes = serde_json::to_vec(value).ok()?;
