@@ -45,7 +45,6 @@ fn main() {
         let t = Instant::now();
         let s = scene::build(&a, 1, &request, &mut previous);
         let scene_ms = ms(t);
-        parts(&s);
         let t = Instant::now();
         let json = serde_json::to_string(&s).unwrap();
         let ser = ms(t);
@@ -62,7 +61,6 @@ fn main() {
         let model = Analysis::cached_model(&mut caches, &edited, "");
         let reparse = ms(t);
         let t = Instant::now();
-        split(&model);
         let a2 = Analysis::from_model(model);
         let analysis2 = ms(t);
         let t = Instant::now();
@@ -73,6 +71,7 @@ fn main() {
             s.graph.nodes.len(), s.drawn, s.graph.edges.len(), s.graph.hidden_open, s.renderer,
             json.len() / 1024, model_json.len() / 1024, pol_json.len() / 1024,
         );
+        // (`NO_LINT=1`: lint of 10,000 pods takes seconds and hides the rest in a profile.)
         if std::env::var_os("NO_LINT").is_none() {
             let t = Instant::now();
             let findings = netpol_app::components::ctx::lint_findings(&a2);
@@ -83,37 +82,4 @@ fn main() {
             s2.changes.as_ref().map(|c| (c.opened_total, c.closed_total))
         );
     }
-}
-
-#[allow(dead_code)]
-fn split(model: &netpol_core::Model) {
-    let t = Instant::now();
-    let engine = netpol_core::Engine::new(model);
-    let e = ms(t);
-    eprintln!("{}", engine.describe());
-    let t = Instant::now();
-    let classes = engine.address_classes();
-    let ac = ms(t);
-    let t = Instant::now();
-    let c = engine.connectivity();
-    let conn = ms(t);
-    drop(c);
-    let t = Instant::now();
-    let _r = netpol_app::reach::Reach::new(model, &engine);
-    drop(classes);
-    let reach = ms(t);
-    eprintln!("split: engine {e:.0} address_classes {ac:.0} connectivity {conn:.0} reach(incl connectivity) {reach:.0}");
-}
-
-/// Sizes of a scene's parts as JSON (what crosses to the page).
-pub fn parts(s: &netpol_app::scene::Scene) {
-    let kb = |v: String| v.len() / 1024;
-    eprintln!(
-        "scene parts: graph {} KB (nodes {} KB, edges {} KB), layout {} KB, routes {} KB",
-        kb(serde_json::to_string(&s.graph).unwrap()),
-        kb(serde_json::to_string(&s.graph.nodes).unwrap()),
-        kb(serde_json::to_string(&s.graph.edges).unwrap()),
-        kb(serde_json::to_string(&s.layout).unwrap()),
-        kb(serde_json::to_string(&s.routes).unwrap()),
-    );
 }

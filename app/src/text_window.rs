@@ -1,11 +1,13 @@
-//! A window of lines onto a big text. A `<textarea>` lays out every line it holds (about a
-//! few seconds for a few MB in Chromium, in one frame), so above [`BIG`] bytes the editor holds only
-//! the lines around the view and pads the rest; this module is the arithmetic of that
-//! window, kept apart from the DOM so it can be tested natively.
+//! A window of lines onto a big text. A `<textarea>` lays out every line it holds (seconds
+//! for a few MB in Chromium, in one frame), so above [`BIG`] bytes the editor holds only the
+//! lines around the view and a spacer stands for the rest; this module is the arithmetic of
+//! that window, kept apart from the DOM so it can be tested natively.
 //!
 //! A window is whole lines `[first, first + lines)`: `text[start..end]`, where `end` stops
 //! before the newline that ends its last line (the newline belongs to the text below), so
 //! an edit inside the window is spliced back by byte offsets alone.
+
+use crate::text::line_count;
 
 /// Texts longer than this (bytes) are shown a window at a time.
 pub const BIG: usize = 512 * 1024;
@@ -115,6 +117,12 @@ impl Window {
     }
 }
 
+/// Whether a text of `len` bytes is held a window at a time; `was`: it is now (between
+/// [`SMALL`] and [`BIG`] a text stays as it is).
+pub fn windowed(len: usize, was: bool) -> bool {
+    len > BIG || (was && len >= SMALL)
+}
+
 /// Whether `new` keeps at least half of `old` unchanged around one edited stretch (their
 /// common start and end): an edit of the lines held, rather than a new text.
 pub fn mostly_kept(old: &str, new: &str) -> bool {
@@ -127,13 +135,6 @@ pub fn mostly_kept(old: &str, new: &str) -> bool {
         .take_while(|(x, y)| x == y)
         .count();
     2 * (start + end) >= a.len()
-}
-
-/// Number of lines (a trailing newline starts a new, empty line, as editors show it).
-pub fn line_count(text: &str) -> usize {
-    // `matches` on a char searches with memchr, much faster than a byte loop in the
-    // size-optimised wasm.
-    text.matches('\n').count() + 1
 }
 
 /// Byte offset where 0-based line `line` starts, searching from a known line start
@@ -256,7 +257,7 @@ mod tests {
         assert!(!w.covers(1000 + 400 - 40, 50));
         let top = Window::new(&t, 0, 400, None);
         assert!(top.covers(0, 50));
-        assert_eq!(line_count("a\n"), 2);
-        assert_eq!(line_count(""), 1);
+        assert!(windowed(BIG + 1, false) && !windowed(BIG, false));
+        assert!(windowed(SMALL, true) && !windowed(SMALL - 1, true));
     }
 }

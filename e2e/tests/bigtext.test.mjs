@@ -32,20 +32,6 @@ async function open() {
   return { context, pg };
 }
 
-/** Sets an editor's value by script (as a test harness would) and waits for the graph. */
-async function setByScript(pg, id, text) {
-  await pg.changing(() =>
-    pg.page.evaluate(
-      ({ id, text }) => {
-        const ta = document.querySelector(`[data-testid="${id}"]`);
-        ta.value = text;
-        ta.dispatchEvent(new Event('input', { bubbles: true }));
-      },
-      { id, text },
-    ),
-  );
-}
-
 /** What the cluster editor shows: the lines it holds, its window and its scroller. */
 function held(pg) {
   return pg.page.evaluate(() => {
@@ -69,8 +55,8 @@ const summary = async (pg) => (await pg.tid('summary').innerText()).split(' · '
 test('a big text is held a window at a time; typing deep in it edits the right line', async () => {
   const { context, pg } = await open();
   const { policies, cluster } = generateDocs(10000, 200, 5);
-  await setByScript(pg, 'policies-editor', policies);
-  await setByScript(pg, 'cluster-editor', cluster);
+  await pg.paste('policies', policies);
+  await pg.paste('cluster', cluster);
   const lines = cluster.split('\n');
   const top = await held(pg);
   // Far fewer lines than the text, but as tall as all of them (20 px a line).
@@ -120,7 +106,7 @@ test('a big text is held a window at a time; typing deep in it edits the right l
 test('select all and type replaces the whole big text, not the lines held', async () => {
   const { context, pg } = await open();
   const { cluster } = generateDocs(8000, 10, 3);
-  await setByScript(pg, 'cluster-editor', cluster);
+  await pg.paste('cluster', cluster);
   assert.ok((await held(pg)).window);
   await scrollToLine(pg, 4000);
   // Playwright's fill selects all and inserts, as a person's Ctrl+A and typing would.
@@ -182,7 +168,7 @@ test('jumping to a problem far down a big text shows and selects it', async () =
   const broken = lines.findIndex((l, i) => i >= lines.length - 101 && /kind: Pod/.test(l));
   assert.ok(broken > 0);
   lines[broken] = lines[broken].replace('kind: Pod', 'kind: Podd');
-  await setByScript(pg, 'cluster-editor', lines.join('\n'));
+  await pg.paste('cluster', lines.join('\n'));
   // The Problems list names the line; clicking its location jumps there.
   const link = pg.page.locator(`[data-testid="diagnostics"] li[data-editor="cluster"][data-line="${broken + 1}"] [data-testid="jump"]`).first();
   await link.click();

@@ -3,12 +3,13 @@
 //! wasm/JS than the whole app; this keeps typing native and fast.
 //!
 //! Big texts (over [`text_window::BIG`] bytes, e.g. 10,000 pods) are held a window of
-//! lines at a time: the textarea holds the lines around the view and is padded above and
-//! below to the whole text's height, so it scrolls like the whole text while Chromium lays
-//! out a few hundred lines instead of hundreds of thousands. Edits are spliced back into
-//! the whole text by offset; big pastes are inserted by hand, never through the textarea.
-//! Within the window everything is the browser's own editing; select-all and find cover
-//! the lines held.
+//! lines at a time: the textarea holds the lines around the view, placed at their height
+//! in a scroller that a spacer makes as tall as the whole text, so it scrolls like the
+//! whole text while Chromium lays out a few hundred lines instead of tens of thousands.
+//! Edits are spliced back into the whole text by offset; big pastes are inserted by hand,
+//! never through the textarea. Within the window everything is the browser's own editing;
+//! an edit, copy or cut of everything held stands for the whole text, while find and undo
+//! cover the lines held.
 //!
 //! The textarea is written only when the text changes from outside (an example, a link,
 //! Undo, an applied proposal): after a keystroke it already shows what the signal says.
@@ -21,7 +22,7 @@ use web_sys::{HtmlDivElement, HtmlElement, HtmlTextAreaElement};
 
 use crate::components::ctx::Ctx;
 use crate::text;
-use crate::text_window::{self, Window, BIG, MARGIN, SMALL};
+use crate::text_window::{self, Window, BIG, MARGIN};
 
 /// Line height and padding, in px; must match `.editor__*` in style/app.css.
 const LINE: f64 = 20.0;
@@ -127,7 +128,7 @@ pub fn Editor(
         let whole = match current().filter(|_| !replaces) {
             Some(w) => {
                 let (whole, next) = text.with_untracked(|t| w.splice(t, &shown));
-                if whole.len() < SMALL {
+                if !text_window::windowed(whole.len(), true) {
                     let selected = dom
                         .selection(&shown)
                         .map(|(a, b)| (next.to_whole(a), next.to_whole(b)));
@@ -141,7 +142,7 @@ pub fn Editor(
             }
             None => {
                 let windowed = window.get_value().is_some();
-                if shown.len() > BIG || (windowed && shown.len() >= SMALL) {
+                if text_window::windowed(shown.len(), windowed) {
                     // A script (or the browser) put a big text in whole: window it before
                     // the next frame lays it out.
                     // (The view's line from the last scroll: reading the textarea's
@@ -178,7 +179,7 @@ pub fn Editor(
         ev.prevent_default();
         let pasted = pasted.replace("\r\n", "\n").replace('\r', "\n");
         let w = current();
-        let whole = text.with_untracked(|t| {
+        let (whole, caret) = text.with_untracked(|t| {
             let shown = w.map_or(t.as_str(), |w| w.slice(t));
             let (a, b) = dom.selection(shown).unwrap_or((shown.len(), shown.len()));
             let (a, b) = w.map_or((a, b), |w| (w.to_whole(a), w.to_whole(b)));
@@ -188,10 +189,9 @@ pub fn Editor(
                 a + pasted.len(),
             )
         });
-        let (whole, caret) = whole;
         let line = text::line_of(&whole, caret).saturating_sub(1);
         let top = line.saturating_sub(dom.rows() / 2);
-        if whole.len() > BIG {
+        if text_window::windowed(whole.len(), w.is_some()) {
             keep(Some(dom.show_window(
                 &whole,
                 top,
@@ -286,7 +286,7 @@ pub fn Editor(
         let windowed = window.get_value().is_some();
         let top = dom.top_line(windowed);
         text.with_untracked(|t| {
-            if (windowed && t.len() >= SMALL) || t.len() > BIG {
+            if text_window::windowed(t.len(), windowed) {
                 keep(Some(dom.show_window(t, top, None, None)));
                 dom.scroll_to_line(top);
             } else {
