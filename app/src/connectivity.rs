@@ -31,6 +31,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::analysis::{Analysis, Isolation};
 use crate::groups;
+use crate::overview::{self, Overview};
 use crate::probe::Probe;
 use crate::reach::Side;
 pub use crate::reach::{Reach, GROUP_THRESHOLD};
@@ -214,6 +215,9 @@ pub struct Graph {
     /// True when `cells` was left out to keep a huge graph small.
     #[serde(default)]
     pub cells_omitted: bool,
+    /// Pod pairs per namespace pair: the overview a big graph opens on.
+    #[serde(default)]
+    pub overview: Overview,
     /// The connectivity as a petgraph graph over node indices (allowed drawn edges).
     #[serde(skip)]
     pub graph: DiGraphMap<usize, ()>,
@@ -532,7 +536,9 @@ pub fn build_limited(
     let (nodes, grouped, groups) = nodes(analysis, units(analysis, probe), &options.expanded);
     let sides: Vec<Option<Side>> = nodes.iter().map(|n| side(analysis, n)).collect();
     let cells = cells(analysis, probe, &nodes, &sides);
-    let counts = counts(&nodes, &cells);
+    let counts = counts(&nodes, &cells, |a, b| {
+        is_open(analysis.reach(), &sides, a, b)
+    });
     let inside: Vec<bool> = nodes
         .iter()
         .map(|n| {
@@ -553,6 +559,12 @@ pub fn build_limited(
         limit: limit.edges,
     };
     let (mut edges, totals, hidden_open) = edges(analysis.reach(), &cells, &sides, &wanted);
+    let overview = overview::build(
+        &nodes,
+        &cells,
+        |a, b| is_open(analysis.reach(), &sides, a, b),
+        options,
+    );
     // Labels are free (one per distinct set) but only readable on small graphs; large
     // graphs show the ports in the explanation of the clicked edge instead.
     if *probe == Probe::Any && edges.len() <= LABEL_LIMIT {
@@ -567,10 +579,22 @@ pub fn build_limited(
         counts,
         hidden_open,
         totals,
+        overview,
         ..Graph::default()
     };
     if !options.namespaces.is_empty() {
         graph = restrict(graph, &inside);
+        let present: BTreeSet<Option<&str>> =
+            graph.nodes.iter().map(|n| n.namespace.as_deref()).collect();
+        let asked = |a: &overview::Area| {
+            a.namespace
+                .as_ref()
+                .is_some_and(|ns| options.namespaces.contains(ns))
+        };
+        graph.overview = std::mem::take(&mut graph.overview).restrict(
+            |a| present.contains(&a.namespace.as_deref()),
+            |a, b| asked(a) || asked(b),
+        );
     }
     graph.index_edges();
     graph
@@ -608,8 +632,10 @@ fn cells(analysis: &Analysis, probe: &Probe, nodes: &[Node], sides: &[Option<Sid
 }
 
 /// Pod pairs by how they were decided. A group's own cell counts the pairs of distinct
-/// members; pairs with an address count once per address class.
-fn counts(nodes: &[Node], cells: &[Cell]) -> Counts {
+/// members; pairs with an address count once per address class. `open(a, b)` is the
+/// edges' own test, so the header and the edges agree on what a policy decided (an admin
+/// tier's verdict included).
+fn counts(nodes: &[Node], cells: &[Cell], open: impl Fn(usize, usize) -> bool) -> Counts {
     let k = nodes.len();
     let mut out = Counts::default();
     for (a, from) in nodes.iter().enumerate() {
@@ -623,9 +649,7 @@ fn counts(nodes: &[Node], cells: &[Cell]) -> Counts {
             };
             match (cells[a * k + b], address) {
                 (Cell::Allowed, true) => out.address_allowed += pairs,
-                (Cell::Allowed, false) if from.open_egress() && to.open_ingress() => {
-                    out.open += pairs
-                }
+                (Cell::Allowed, false) if open(a, b) => out.open += pairs,
                 (Cell::Allowed, false) => out.allowed += pairs,
                 (Cell::Denied, false) => out.denied += pairs,
                 _ => {}
@@ -667,10 +691,7 @@ fn edges(
     };
     for a in 0..k {
         for b in (0..k).filter(|b| *b != a && (wanted.inside[a] || wanted.inside[*b])) {
-            let is_open = match (sides[a], sides[b]) {
-                (Some(s), Some(d)) => reach.open(s, d),
-                _ => false,
-            };
+            let is_open = is_open(reach, sides, a, b);
             let edge = |allowed| Edge {
                 from: a,
                 to: b,
@@ -706,6 +727,15 @@ fn edges(
     out.extend(denied);
     out.truncate(wanted.limit);
     (out, totals, hidden_open)
+}
+
+/// Whether nodes `a` and `b` are an open pair: allowed because neither end is isolated in
+/// its direction (the core's `Connectivity::open`).
+fn is_open(reach: &Reach, sides: &[Option<Side>], a: usize, b: usize) -> bool {
+    match (sides[a], sides[b]) {
+        (Some(s), Some(d)) => reach.open(s, d),
+        _ => false,
+    }
 }
 
 /// "Any port" labels on allowed edges: the port set of the pair, worded once per set.
@@ -990,6 +1020,50 @@ mod tests {
             .collect();
         v.sort();
         v
+    }
+
+    /// The overview sums the same verdicts as the header: per example, its pod pairs by
+    /// kind (between pods; pairs with an outside address apart) are the graph's counts.
+    #[test]
+    fn overview_totals_are_the_graphs_counts() {
+        for ex in crate::examples::EXAMPLES {
+            let a = Analysis::new(ex.policies, ex.cluster);
+            let options = GraphOptions {
+                denied: true,
+                unrestricted: true,
+                ..GraphOptions::default()
+            };
+            let g = build_with(&a, &Probe::Any, &options);
+            let o = &g.overview;
+            let outside = o.area(crate::overview::OUTSIDE);
+            let mut pods = crate::overview::Tally::default();
+            let mut address = 0;
+            let tallies = o.areas.iter().enumerate().map(|(i, a)| (i, i, a.inside));
+            let links = o.links.iter().map(|l| (l.from, l.to, l.tally));
+            for (from, to, t) in tallies.chain(links) {
+                if outside.is_some_and(|x| x == from || x == to) {
+                    address += t.allowed + t.open;
+                } else {
+                    pods.allowed += t.allowed;
+                    pods.open += t.open;
+                    pods.denied += t.denied;
+                }
+            }
+            let c = &g.counts;
+            assert_eq!(
+                (pods.allowed, pods.open, pods.denied, address),
+                (c.allowed, c.open, c.denied, c.address_allowed),
+                "{}",
+                ex.key
+            );
+            let pod_total: u64 = o
+                .areas
+                .iter()
+                .filter(|a| a.namespace.is_some())
+                .map(|a| a.pods)
+                .sum();
+            assert_eq!(pod_total, a.model.cluster.pods.len() as u64, "{}", ex.key);
+        }
     }
 
     #[test]

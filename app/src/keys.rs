@@ -37,7 +37,7 @@ pub fn step(
         }
         // From a ghost edge, the keys walk on from its drawn node.
         Some(Selection::Exposure { node, .. }) => (graph.index_of(node), None),
-        None => (None, None),
+        Some(Selection::Namespace(_) | Selection::Namespaces { .. }) | None => (None, None),
     };
     match key {
         "ArrowRight" => Some(node_id(anchor.map_or(0, |a| (a + 1) % count))),
@@ -113,6 +113,10 @@ pub fn describe(graph: &Graph, selection: &Selection) -> String {
                 (node, ghost)
             };
             format!("{from} to {to}: what a pod that does not exist yet may do")
+        }
+        Selection::Namespace(ns) => format!("namespace {ns}"),
+        Selection::Namespaces { from, to } => {
+            format!("connections from namespace {from} to namespace {to}")
         }
     }
 }

@@ -21,6 +21,7 @@ pub mod geometry;
 pub mod groups;
 pub mod keys;
 pub mod layout;
+pub mod overview;
 pub mod probe;
 pub mod reach;
 pub mod route;

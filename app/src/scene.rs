@@ -227,6 +227,7 @@ fn same_graph(a: &Graph, b: &Graph) -> bool {
         && a.totals == b.totals
         && a.filtered_out == b.filtered_out
         && a.cells_omitted == b.cells_omitted
+        && a.overview == b.overview
 }
 
 /// What the next scene compares with: the last graph of a view.

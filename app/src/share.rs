@@ -52,6 +52,15 @@ pub enum Selection {
         /// `true`: the ghost may connect to the node; `false`: the node to the ghost.
         incoming: bool,
     },
+    /// A namespace of the overview (its name, or `overview::OUTSIDE`).
+    Namespace(String),
+    /// Every connection from one namespace to another (overview keys).
+    Namespaces {
+        /// Source namespace.
+        from: String,
+        /// Destination namespace.
+        to: String,
+    },
 }
 
 /// Everything a link restores: the texts, and the view the sender was looking at.

@@ -230,3 +230,105 @@ test('a 1,000-pod cluster: grouped, readable; a big one switches to the canvas w
   }
   await context.close();
 });
+
+/** Moves the mouse over the canvas on a grid until the tooltip's title passes `want`;
+ * returns the point and the title. */
+async function hoverUntil(pg, want, step = 17) {
+  const box = await pg.tid('graph-canvas').boundingBox();
+  for (let y = box.y + 8; y < box.y + box.height - 4; y += step) {
+    for (let x = box.x + 8; x < box.x + box.width - 4; x += step) {
+      await pg.page.mouse.move(x, y);
+      const title = await pg.page.locator('[data-testid="tooltip"] .tooltip__title').innerText({ timeout: 60 }).catch(() => '');
+      if (title && want(title)) return { x, y, title };
+    }
+  }
+  return null;
+}
+
+/** The namespace of a node id (`ns/pod`, `ns/Kind/name`, `group:ns/pod`). */
+const nsOf = (id) => id.replace(/^group:/, '').split('/')[0];
+
+test('a big graph opens on its namespaces: links add up, click one for its connections, zoom into one for its pods', async () => {
+  const { context, pg } = await open();
+  pg.page.setDefaultTimeout(120000);
+  const m = generateDocs(1000, 500, 5);
+  await pg.paste('policies', m.policies);
+  await pg.paste('cluster', m.cluster);
+  await pg.page.waitForFunction(() => document.querySelector('[data-testid="summary"]')?.innerText.startsWith('1,000 endpoints'));
+  const note = pg.tid('overview-note');
+  await note.waitFor();
+  assert.match(await note.innerText(), /namespace links, by pod pairs allowed by policy/);
+  // One area per namespace of the cluster, and the outside.
+  const areas = pg.page.locator('[data-testid="ns-area"]');
+  const keys = await areas.evaluateAll((els) => els.map((e) => e.dataset.ns));
+  const namespaces = [...new Set([...m.cluster.matchAll(/kind: Pod, metadata: \{name: [^,]+, namespace: ([^,}]+)/g)].map((x) => x[1]))];
+  assert.ok(namespaces.length >= 20, `${namespaces.length} namespaces generated`);
+  for (const ns of namespaces) assert.ok(keys.includes(ns), `namespace ${ns} has an area`);
+  // The overview adds up to the header: pod pairs allowed by policy inside namespaces and
+  // between them (pairs with an outside address are counted apart in the header).
+  const outside = '(outside the cluster)';
+  const inside = await areas.evaluateAll((els, outside) => els.filter((e) => e.dataset.ns !== outside).reduce((n, e) => n + Number(e.dataset.inside), 0), outside);
+  const links = pg.page.locator('[data-testid="ns-link"]');
+  const between = await links.evaluateAll((els, outside) => els.filter((e) => e.dataset.fromNs !== outside && e.dataset.toNs !== outside).reduce((n, e) => n + Number(e.dataset.pairs), 0), outside);
+  const header = Number((await pg.tid('summary').innerText()).match(/([\d,]+) by policy/)[1].replaceAll(',', ''));
+  assert.equal(inside + between, header, `inside ${inside} + between ${between} = header ${header}`);
+  assert.match(await note.innerText(), new RegExp(`of ${(await links.count()).toLocaleString('en-US')} namespace links`));
+  await pg.screenshot('graph-overview-1000');
+
+  // A click on a drawn link (where its tooltip shows) explains that namespace pair.
+  const onLink = await hoverUntil(pg, (t) => t.includes(' → '));
+  assert.ok(onLink, 'some link of the overview is under the mouse somewhere');
+  const [from, to] = onLink.title.split(' → ');
+  await pg.page.mouse.click(onLink.x, onLink.y);
+  const info = pg.tid('namespaces-info');
+  await info.waitFor();
+  assert.deepEqual([await info.getAttribute('data-from-ns'), await info.getAttribute('data-to-ns')], [from, to]);
+  const listed = Number(await links.and(pg.page.locator(`[data-from-ns="${from}"][data-to-ns="${to}"]`)).getAttribute('data-pairs'));
+  const said = Number((await pg.tid('namespaces-pairs').innerText()).match(/^([\d,]+) pod pairs? allowed by policy/)[1].replaceAll(',', ''));
+  assert.equal(said, listed);
+  // Its connections go from the one namespace to the other; each explains its pair.
+  const conns = info.locator('[data-testid="peer-link"]');
+  assert.ok((await conns.count()) > 0);
+  for (const c of await conns.all()) {
+    assert.equal(nsOf(await c.getAttribute('data-from')), from);
+    assert.equal(nsOf(await c.getAttribute('data-to')), to);
+  }
+  const first = conns.first();
+  const pair = [await first.getAttribute('data-from'), await first.getAttribute('data-to')];
+  await first.click();
+  const title = await pg.pairTitle();
+  assert.deepEqual([title.from, title.to], pair);
+  await pg.screenshot('graph-overview-link');
+
+  // A namespace: its panel lists its links; "zoom in" leaves the overview for its pods.
+  await pg.tid('clear-selection').click();
+  await areas.and(pg.page.locator(`[data-ns="${from}"]`)).click();
+  const nsInfo = pg.tid('namespace-info');
+  await nsInfo.waitFor();
+  assert.equal(await nsInfo.getAttribute('data-ns'), from);
+  const out = nsInfo.locator('[data-testid="namespace-link"]');
+  assert.ok((await out.count()) > 0);
+  assert.ok((await out.evaluateAll((els, ns) => els.every((e) => e.dataset.fromNs === ns || e.dataset.toNs === ns), from)));
+  await pg.tid('zoom-namespace').click();
+  await note.waitFor({ state: 'detached' });
+  await pg.screenshot('graph-overview-zoomed');
+  await context.close();
+});
+
+test('the overview: a double-click on a namespace zooms into its pods', async () => {
+  const { context, pg } = await open();
+  pg.page.setDefaultTimeout(120000);
+  const m = generateDocs(1000, 500, 5);
+  await pg.paste('policies', m.policies);
+  await pg.paste('cluster', m.cluster);
+  await pg.tid('overview-note').waitFor();
+  const onArea = await hoverUntil(pg, (t) => t.startsWith('namespace '));
+  assert.ok(onArea, 'a namespace tile is under the mouse somewhere');
+  await pg.page.mouse.dblclick(onArea.x, onArea.y);
+  await pg.tid('overview-note').waitFor({ state: 'detached' });
+  assert.equal(await pg.tid('namespace-info').getAttribute('data-ns'), onArea.title.replace('namespace ', ''));
+  // Zoomed in, the canvas draws pods: hovering finds one of that namespace's nodes.
+  const onNode = await hoverUntil(pg, (t) => !t.includes(' → ') && !t.startsWith('namespace '), 23);
+  assert.ok(onNode, 'a pod or group is under the mouse somewhere after zooming in');
+  await context.close();
+});

@@ -92,6 +92,13 @@ test('pasting 10,000 pods and 5,000 policies: the page keeps running while the w
   await pg.page.waitForFunction(() => document.querySelector('[data-testid="summary"]')?.innerText.startsWith('10,000 endpoints'));
   assert.match(await pg.tid('summary').innerText(), /^10,000 endpoints · 5,000 policies/);
   assert.equal(await pg.tid('graph-canvas').count(), 1);
+  // It opens on the namespace overview: one area per namespace and the outside, and the
+  // busiest namespace links (all of them listed, up to the overview's cap).
+  assert.match(await pg.tid('overview-note').innerText(), /the 60 busiest of [\d,]+ namespace links/);
+  const namespaces = new Set([...texts.cluster.matchAll(/namespace: (ns\d+)/g)].map((x) => x[1]));
+  assert.equal(await pg.page.locator('[data-testid="ns-area"]').count(), namespaces.size + 1);
+  assert.ok((await pg.page.locator('[data-testid="ns-link"]').count()) >= 60);
+  await pg.screenshot('graph-overview-10000');
   const first = pg.page.locator('[data-testid="graph-list"] [data-testid="node"]').first();
   await first.waitFor();
   const id = await first.getAttribute('data-id');

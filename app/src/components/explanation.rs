@@ -15,6 +15,7 @@ use crate::components::authoring::PairActions;
 use crate::components::ctx::{Ctx, Selection};
 use crate::components::exposure_info::{ExposureInfo, GhostInfo};
 use crate::components::graph_view::node_name;
+use crate::components::namespace_info::{NamespaceInfo, NamespacesInfo};
 use crate::components::node_info::NodeInfo;
 use crate::components::tier_chain;
 use crate::connectivity::{self, NodeKind};
@@ -43,6 +44,8 @@ pub fn Explanation() -> impl IntoView {
         Some(Selection::Node(id)) => view! { <NodeInfo id=id /> }.into_any(),
         Some(Selection::Pair { from, to }) => pair(ctx, &from, &to),
         Some(Selection::Exposure { ghost, node, incoming }) => view! { <ExposureInfo ghost=ghost node=node incoming=incoming /> }.into_any(),
+        Some(Selection::Namespace(key)) => view! { <NamespaceInfo key=key /> }.into_any(),
+        Some(Selection::Namespaces { from, to }) => view! { <NamespacesInfo from=from to=to /> }.into_any(),
     }
     };
     view! {

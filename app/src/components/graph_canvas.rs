@@ -19,6 +19,7 @@ use wasm_bindgen::JsCast;
 use web_sys::{CanvasRenderingContext2d, HtmlCanvasElement};
 
 use crate::browser;
+use crate::components::canvas_overview::{self as overview, Colours, Frame, Hit};
 use crate::components::ctx::{Ctx, Selection};
 use crate::components::graph_view::{edge_tip, node_name, view_box, Marks, Tip, Viewport};
 use crate::connectivity::{Graph, NodeKind};
@@ -28,6 +29,8 @@ use crate::scene::{thousands, Scene};
 
 /// Edges listed in the accessible list (the selection's are always listed too).
 const LISTED_EDGES: usize = 2000;
+/// Namespace links listed: every one the overview keeps.
+const LISTED_LINKS: usize = crate::overview::LINKS_CAP;
 /// Items added to the list per slice.
 const SLICE: usize = 400;
 /// After the last pan or zoom, this long before the full drawing.
@@ -134,6 +137,8 @@ struct State {
     hover_pending: Option<(f64, f64)>,
     /// Full drawings so far (a copy taken later belongs to the drawing it was asked for).
     draws: u64,
+    /// What the overview says it shows (`None` when the pods are drawn).
+    note: Option<RwSignal<Option<String>>>,
 }
 
 /// The canvas renderer.
@@ -145,7 +150,11 @@ pub fn CanvasGraph() -> impl IntoView {
     let tip = expect_context::<RwSignal<Option<Tip>>>();
     let marks = expect_context::<Memo<Marks>>();
     let canvas_ref = NodeRef::<html::Canvas>::new();
-    let state = Rc::new(RefCell::new(State::default()));
+    let note = RwSignal::new(None::<String>);
+    let state = Rc::new(RefCell::new(State {
+        note: Some(note),
+        ..State::default()
+    }));
 
     let schedule = {
         let state = state.clone();
@@ -170,6 +179,8 @@ pub fn CanvasGraph() -> impl IntoView {
             ctx.graph.track();
             ctx.layout.track();
             marks.track();
+            ctx.selection.track();
+            ctx.show_denied.track();
             vp.zoom.track();
             vp.pan.track();
             schedule();
@@ -276,6 +287,7 @@ pub fn CanvasGraph() -> impl IntoView {
         }
     };
     view! {
+        {move || note.get().map(|n| view! { <p class="graph__note" data-testid="overview-note">{n}</p> })}
         <div class="graph graph--canvas" data-testid="graph" role="img" aria-label="Connectivity graph (canvas; the list below has every node)">
             <canvas
                 class="graph__canvas"
@@ -359,6 +371,13 @@ fn frame(
     let graph = ctx.graph.get_untracked();
     let m = marks.get_untracked();
     let palette = Palette::read(&el);
+    let selection = ctx.selection.get_untracked();
+    if let Some(note) = state.borrow().note {
+        let says = overview::shows(&graph.overview, t.a).then(|| overview::note(&graph.overview));
+        if note.with_untracked(|n| *n != says) {
+            note.set(says);
+        }
+    }
     draw(
         &g2d,
         &Drawing {
@@ -370,6 +389,8 @@ fn frame(
             dpr,
             size,
             palette: &palette,
+            selection: selection.as_ref(),
+            denied: ctx.show_denied.get_untracked(),
         },
     );
     // The copy for pan and zoom is taken in a task of its own: taking it makes the browser
@@ -463,9 +484,46 @@ struct Drawing<'a> {
     dpr: f64,
     size: (f64, f64),
     palette: &'a Palette,
+    selection: Option<&'a Selection>,
+    denied: bool,
 }
 
 impl Drawing<'_> {
+    /// The overview's view of this drawing.
+    fn frame(&self, visible: (f64, f64, f64, f64)) -> Frame<'_> {
+        let p = self.palette;
+        let area = |id: &str| {
+            self.graph
+                .index_of(id)
+                .map(|i| crate::overview::key(self.graph.nodes[i].namespace.as_deref()))
+        };
+        let node_areas = match self.selection {
+            Some(Selection::Node(id)) => (area(id), None),
+            Some(Selection::Pair { from, to }) => (area(from), area(to)),
+            _ => (None, None),
+        };
+        Frame {
+            overview: &self.graph.overview,
+            layout: self.layout,
+            a: self.t.a,
+            visible,
+            colours: Colours {
+                allowed: &p.allowed,
+                denied: &p.denied,
+                open: &p.open,
+                focus: &p.focus,
+                text: &p.text,
+                muted: &p.muted,
+                tile: &p.ns_fill,
+                tile_stroke: &p.ns_stroke,
+                background: &p.background,
+            },
+            selection: self.selection,
+            node_areas,
+            denied: self.denied,
+        }
+    }
+
     /// The visible part of the layout, with a margin.
     fn visible(&self) -> (f64, f64, f64, f64) {
         let (x0, y0) = self.t.to_layout((-40.0, -40.0));
@@ -494,6 +552,10 @@ fn draw(g: &CanvasRenderingContext2d, d: &Drawing) {
     let _ = g.set_transform(a, 0.0, 0.0, a, b.0, b.1);
     let px = 1.0 / a; // one device pixel in layout units
     let v = d.visible();
+    if overview::shows(&d.graph.overview, d.t.a) {
+        overview::draw(g, &d.frame(v));
+        return;
+    }
     draw_boxes(g, d, px, v);
     draw_edges(g, d, px, v);
     draw_nodes(g, d, px, v);
@@ -534,7 +596,17 @@ fn draw_boxes(g: &CanvasRenderingContext2d, d: &Drawing, px: f64, v: (f64, f64, 
             continue;
         }
         g.fill_rect(bx.x, bx.y, bx.w, bx.h);
+        let chosen = matches!(d.selection, Some(Selection::Namespace(k))
+            if *k == crate::overview::key(bx.namespace.as_deref()));
+        if chosen {
+            g.set_stroke_style_str(&p.focus);
+            g.set_line_width(3.0 * px);
+        }
         g.stroke_rect(bx.x, bx.y, bx.w, bx.h);
+        if chosen {
+            g.set_stroke_style_str(&p.ns_stroke);
+            g.set_line_width(px);
+        }
         if readable {
             g.set_fill_style_str(&p.muted);
             let title = match &bx.namespace {
@@ -575,6 +647,7 @@ fn draw_edges(g: &CanvasRenderingContext2d, d: &Drawing, px: f64, v: (f64, f64, 
             )
         };
         let slot = match d.marks.edge_state(i) {
+            _ if namespaced(d, e).is_some_and(|on| !on) => 0,
             Some("dim") => 0,
             Some(_) => 4,
             None if !d.marks.opened.is_empty() && d.marks.opened.contains(&ids()) => 5,
@@ -630,6 +703,17 @@ fn draw_edges(g: &CanvasRenderingContext2d, d: &Drawing, px: f64, v: (f64, f64, 
         }
     }
     g.set_global_alpha(1.0);
+}
+
+/// With a namespace (or a namespace pair) selected, whether `e` belongs to it: touches the
+/// namespace, or goes from the one to the other. `None` without such a selection.
+fn namespaced(d: &Drawing, e: &crate::connectivity::Edge) -> Option<bool> {
+    let key = |i: usize| crate::overview::key(d.graph.nodes[i].namespace.as_deref());
+    match d.selection? {
+        Selection::Namespace(k) => Some(key(e.from) == k || key(e.to) == k),
+        Selection::Namespaces { from, to } => Some(key(e.from) == from && key(e.to) == to),
+        _ => None,
+    }
 }
 
 fn path(g: &CanvasRenderingContext2d, r: &Route) {
@@ -741,12 +825,18 @@ fn clip(s: &str, max: usize) -> String {
 enum Under {
     Node(usize),
     Edge(usize),
+    Overview(Hit),
 }
 
 fn under(ctx: Ctx, t: Transform, p: (f64, f64)) -> Option<Under> {
     let g = ctx.graph.get_untracked();
     let layout = ctx.layout.get_untracked();
     let u = t.to_layout(p);
+    if overview::shows(&g.overview, t.a) {
+        let selection = ctx.selection.get_untracked();
+        return overview::hit(&g.overview, &layout, t.a, u, selection.as_ref())
+            .map(Under::Overview);
+    }
     let (hw, hh) = (NODE_W / 2.0, NODE_H / 2.0);
     for (i, pos) in layout.positions.iter().enumerate().take(g.nodes.len()) {
         if (u.0 - pos.0).abs() <= hw && (u.1 - pos.1).abs() <= hh {
@@ -790,6 +880,13 @@ fn click(ctx: Ctx, t: Transform, p: (f64, f64), double: bool) {
                 to: g.nodes[e.to].id.clone(),
             }));
         }
+        Some(Under::Overview(hit)) => {
+            let selection = overview::select(&g.overview, &hit);
+            if let (true, Selection::Namespace(key)) = (double, &selection) {
+                ctx.graph_state.show_namespace(key);
+            }
+            ctx.selection.set(Some(selection));
+        }
         None if !double => ctx.selection.set(None),
         None => {}
     }
@@ -807,6 +904,7 @@ fn hover(ctx: Ctx, t: Transform, p: (f64, f64)) -> Option<Tip> {
             ]
         }
         Under::Edge(i) => edge_tip(&g, i),
+        Under::Overview(hit) => overview::tip(&g.overview, &hit, ctx.show_denied.get_untracked()),
     };
     Some(Tip {
         x: p.0,
@@ -856,11 +954,44 @@ fn edge_html(g: &Graph, i: usize) -> String {
     )
 }
 
+/// Namespaces and their busiest links as buttons (what the overview draws).
+fn overview_html(o: &crate::overview::Overview) -> String {
+    use crate::components::namespace_info::area_title;
+    if o.areas.len() < 2 {
+        return String::new();
+    }
+    let mut html = String::new();
+    for a in &o.areas {
+        html.push_str(&format!(
+            "<li><button class=\"graph-list__item\" data-testid=\"ns-area\" data-ns=\"{}\" data-inside=\"{}\">{} <span class=\"muted\">{} {}</span></button></li>",
+            escape(a.key()),
+            a.inside.allowed,
+            escape(&area_title(a.key())),
+            thousands(a.pods as usize),
+            if a.namespace.is_some() { "pods" } else { "addresses" },
+        ));
+    }
+    for l in o.links.iter().take(LISTED_LINKS) {
+        let (from, to) = (o.areas[l.from].key(), o.areas[l.to].key());
+        html.push_str(&format!(
+            "<li><button class=\"graph-list__item\" data-testid=\"ns-link\" data-from-ns=\"{}\" data-to-ns=\"{}\" data-pairs=\"{}\">{} → {} <span class=\"muted\">{} pod pairs by policy</span></button></li>",
+            escape(from),
+            escape(to),
+            l.tally.allowed,
+            escape(from),
+            escape(to),
+            thousands(l.tally.allowed as usize),
+        ));
+    }
+    html
+}
+
 /// Every node and the first edges as buttons, built a slice per task.
 #[component]
 fn GraphList() -> impl IntoView {
     let ctx = expect_context::<Ctx>();
     let gs = ctx.graph_state;
+    let areas_ref = NodeRef::<html::Ul>::new();
     let nodes_ref = NodeRef::<html::Ul>::new();
     let edges_ref = NodeRef::<html::Ul>::new();
     let build = Rc::new(std::cell::Cell::new(0u64));
@@ -868,6 +999,15 @@ fn GraphList() -> impl IntoView {
     // The list's text, a slice per task; a new graph whose list reads the same (a
     // keystroke that changed no node or edge listed) leaves the list as it is.
     let shown = Rc::new(RefCell::new(Rc::new(Vec::<(String, String)>::new())));
+    let areas_shown = Rc::new(RefCell::new(String::new()));
+    Effect::new(move |_| {
+        let html = ctx.graph.with(|g| overview_html(&g.overview));
+        let Some(areas) = areas_ref.get() else { return };
+        if *areas_shown.borrow() != html {
+            areas.set_inner_html(&html);
+            *areas_shown.borrow_mut() = html;
+        }
+    });
     Effect::new(move |_| {
         let g = ctx.graph.get();
         let drawn = drawn.get();
@@ -917,7 +1057,14 @@ fn GraphList() -> impl IntoView {
         let Some(button) = el.closest("button").ok().flatten() else {
             return;
         };
-        if let Some(id) = button.get_attribute("data-id") {
+        if let Some(ns) = button.get_attribute("data-ns") {
+            ctx.selection.set(Some(Selection::Namespace(ns)));
+        } else if let (Some(from), Some(to)) = (
+            button.get_attribute("data-from-ns"),
+            button.get_attribute("data-to-ns"),
+        ) {
+            ctx.selection.set(Some(Selection::Namespaces { from, to }));
+        } else if let Some(id) = button.get_attribute("data-id") {
             ctx.selection.set(Some(Selection::Node(id.clone())));
             gs.centre_on(&id);
         } else if let (Some(from), Some(to)) = (
@@ -940,8 +1087,16 @@ fn GraphList() -> impl IntoView {
         } else {
             String::new()
         };
+        let areas = match g.overview.areas.len() {
+            n if n >= 2 => format!(
+                "{} namespaces · {} namespace links · ",
+                thousands(n),
+                thousands(g.overview.links.len().min(LISTED_LINKS))
+            ),
+            _ => String::new(),
+        };
         format!(
-            "{} nodes · {} connections{more}",
+            "{areas}{} nodes · {} connections{more}",
             thousands(g.nodes.len()),
             thousands(drawn)
         )
@@ -950,6 +1105,7 @@ fn GraphList() -> impl IntoView {
         <details class="graph-list" data-testid="graph-list" open>
             <summary>"As a list: " {summary}</summary>
             <div class="graph-list__body" on:click=on_click>
+                <ul class="graph-list__areas" node_ref=areas_ref aria-label="Namespaces"></ul>
                 <ul class="graph-list__nodes" node_ref=nodes_ref aria-label="Nodes"></ul>
                 <ul class="graph-list__edges" node_ref=edges_ref aria-label="Connections"></ul>
             </div>

@@ -43,8 +43,10 @@ pub struct Flash {
 /// A request to bring a node into view.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Centre {
-    /// The node id.
+    /// The node id (or, when `namespace`, an overview area's key).
     pub id: String,
+    /// Bring the whole namespace `id` into view rather than a node.
+    pub namespace: bool,
     /// Bumped per request.
     pub nonce: u64,
 }
@@ -126,6 +128,19 @@ impl GraphState {
             .with_untracked(|c| c.as_ref().map_or(1, |c| c.nonce + 1));
         self.centre.set(Some(Centre {
             id: id.to_string(),
+            namespace: false,
+            nonce,
+        }));
+    }
+
+    /// Asks the graph to show namespace `key` (an overview area) filling the view.
+    pub fn show_namespace(&self, key: &str) {
+        let nonce = self
+            .centre
+            .with_untracked(|c| c.as_ref().map_or(1, |c| c.nonce + 1));
+        self.centre.set(Some(Centre {
+            id: key.to_string(),
+            namespace: true,
             nonce,
         }));
     }

@@ -57,6 +57,16 @@ impl Viewport {
         self.zoom.set(z1);
     }
 
+    /// Fits layout rectangle `r` (x, y, w, h) to the view, with a margin.
+    pub fn fit(&self, layout: &Layout, r: (f64, f64, f64, f64)) {
+        let (vx, vy, vw, vh) = view_box(layout);
+        let zoom = (vw / (r.2 * 1.1)).min(vh / (r.3 * 1.1)).clamp(0.2, 40.0);
+        let centre = (vx + vw / 2.0, vy + vh / 2.0);
+        let p = (r.0 + r.2 / 2.0, r.1 + r.3 / 2.0);
+        self.zoom.set(zoom);
+        self.pan.set((centre.0 - zoom * p.0, centre.1 - zoom * p.1));
+    }
+
     /// Puts layout point `p` in the middle, zoomed in so that a node reads well.
     pub fn centre(&self, layout: &Layout, p: (f64, f64)) {
         let (vx, vy, vw, vh) = view_box(layout);
@@ -153,6 +163,8 @@ fn focus(graph: &Graph, drawn: usize, selection: &Selection) -> Option<Focus> {
             f.selves.extend([a, b]);
             f.pair = Some((a, b));
         }
+        // Namespaces are the overview's; their nodes stay as they are.
+        Selection::Namespace(_) | Selection::Namespaces { .. } => return None,
     }
     if f.selves.is_empty() {
         return None;
@@ -293,7 +305,16 @@ pub fn GraphView() -> impl IntoView {
         };
         let layout = ctx.layout.get();
         let g = ctx.graph.get();
-        if let Some(i) = g.index_of(&centre.id) {
+        if centre.namespace {
+            if let Some(b) = layout
+                .boxes
+                .iter()
+                .find(|b| crate::overview::key(b.namespace.as_deref()) == centre.id)
+            {
+                vp.fit(&layout, (b.x, b.y, b.w, b.h));
+                gs.centre.set(None);
+            }
+        } else if let Some(i) = g.index_of(&centre.id) {
             if let Some(p) = layout.positions.get(i) {
                 vp.centre(&layout, *p);
                 gs.centre.set(None);
@@ -704,7 +725,7 @@ fn SvgGraph() -> impl IntoView {
                     Some(Selection::Node(sid)) => *sid == id,
                     Some(Selection::Pair { from, to }) => *from == id || *to == id,
                     Some(Selection::Exposure { node, .. }) => *node == id,
-                    None => false,
+                    Some(Selection::Namespace(_) | Selection::Namespaces { .. }) | None => false,
                 });
                 let mut c = format!("node node--{} node--iso-{}", n.kind, n.iso);
                 if selected {

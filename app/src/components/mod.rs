@@ -3,6 +3,7 @@
 pub mod app;
 pub mod authoring;
 pub mod banner;
+pub(crate) mod canvas_overview;
 pub mod ctx;
 pub mod diagnostics;
 pub mod diff_summary;
@@ -18,6 +19,7 @@ pub mod header;
 pub mod help;
 pub mod legend;
 pub mod matrix_view;
+pub mod namespace_info;
 pub mod node_info;
 pub mod node_tiers;
 pub mod tier_chain;
