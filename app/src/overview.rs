@@ -176,8 +176,14 @@ pub fn build(
 ) -> Overview {
     let (mut areas, area_of) = areas(nodes);
     let k = nodes.len();
-    let mut links: BTreeMap<(usize, usize), Tally> = BTreeMap::new();
-    for a in 0..k {
+    // Sources area by area, each area's row of tallies dense (one slot per area): no map
+    // lookup per cell, and a million cells stay a few milliseconds.
+    let mut sources: Vec<usize> = (0..k).collect();
+    sources.sort_by_key(|&a| area_of[a]);
+    let mut links: Vec<((usize, usize), Tally)> = Vec::new();
+    let mut row = vec![Tally::default(); areas.len()];
+    for (n, &a) in sources.iter().enumerate() {
+        let x = area_of[a];
         for b in 0..k {
             let kind = match cells.get(a * k + b) {
                 Some(Cell::Allowed) if open(a, b) => Kind::Open,
@@ -191,14 +197,19 @@ pub fn build(
             } else {
                 sa * sb
             };
-            if pairs == 0 {
-                continue;
+            if pairs > 0 {
+                row[area_of[b]].add(kind, pairs);
             }
-            let (x, y) = (area_of[a], area_of[b]);
-            if x == y {
-                areas[x].inside.add(kind, pairs);
-            } else {
-                links.entry((x, y)).or_default().add(kind, pairs);
+        }
+        let last = sources.get(n + 1).is_none_or(|&next| area_of[next] != x);
+        if last {
+            for (y, t) in row.iter_mut().enumerate() {
+                let t = std::mem::take(t);
+                if y == x {
+                    areas[x].inside = t;
+                } else if t != Tally::default() {
+                    links.push(((x, y), t));
+                }
             }
         }
     }
