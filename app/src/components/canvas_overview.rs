@@ -315,11 +315,12 @@ fn draw_titles(
             continue;
         }
         g.set_global_alpha(if related[i] { 1.0 } else { 0.5 });
-        let max = b.w - 10.0 * px;
+        let inset = if b.w * f.a < 60.0 { 2.5 } else { 5.0 } * px;
+        let max = b.w - 2.0 * inset;
         let name = area.namespace.as_deref().unwrap_or("outside the cluster");
         let name = fit(g, name, max, px);
         g.set_fill_style_str(c.text);
-        let (x, y) = (b.x + 5.0 * px, b.y + 16.0 * px);
+        let (x, y) = (b.x + inset, b.y + 16.0 * px);
         let _ = g.stroke_text(&name, x, y);
         let _ = g.fill_text(&name, x, y);
         if b.h * f.a >= 44.0 && b.w * f.a >= 64.0 {
@@ -344,11 +345,11 @@ fn draw_titles(
     g.set_global_alpha(1.0);
 }
 
-/// `name` in a font that fits `max` (13 px, else 10.5 or 9 px), cut with an ellipsis if even that
+/// `name` in a font that fits `max` (13 px, else down to 8 px), cut with an ellipsis if even that
 /// is too wide; sets the font.
 fn fit(g: &CanvasRenderingContext2d, name: &str, max: f64, px: f64) -> String {
     let width = |s: &str| g.measure_text(s).map_or(0.0, |m| m.width());
-    for size in [13.0, 10.5, 9.0] {
+    for size in [13.0, 10.5, 9.0, 8.0] {
         g.set_font(&format!("700 {:.3}px system-ui, sans-serif", size * px));
         if width(name) <= max {
             return name.to_string();

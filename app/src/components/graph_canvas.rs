@@ -954,36 +954,40 @@ fn edge_html(g: &Graph, i: usize) -> String {
     )
 }
 
-/// Namespaces and their busiest links as buttons (what the overview draws).
-fn overview_html(o: &crate::overview::Overview) -> String {
+/// A namespace of the overview as a button.
+fn area_html(a: &crate::overview::Area) -> String {
     use crate::components::namespace_info::area_title;
-    if o.areas.len() < 2 {
-        return String::new();
-    }
-    let mut html = String::new();
-    for a in &o.areas {
-        html.push_str(&format!(
-            "<li><button class=\"graph-list__item\" data-testid=\"ns-area\" data-ns=\"{}\" data-inside=\"{}\">{} <span class=\"muted\">{} {}</span></button></li>",
-            escape(a.key()),
-            a.inside.allowed,
-            escape(&area_title(a.key())),
-            thousands(a.pods as usize),
-            if a.namespace.is_some() { "pods" } else { "addresses" },
-        ));
-    }
-    for l in o.links.iter().take(LISTED_LINKS) {
-        let (from, to) = (o.areas[l.from].key(), o.areas[l.to].key());
-        html.push_str(&format!(
-            "<li><button class=\"graph-list__item\" data-testid=\"ns-link\" data-from-ns=\"{}\" data-to-ns=\"{}\" data-pairs=\"{}\">{} → {} <span class=\"muted\">{} pod pairs by policy</span></button></li>",
-            escape(from),
-            escape(to),
-            l.tally.allowed,
-            escape(from),
-            escape(to),
-            thousands(l.tally.allowed as usize),
-        ));
-    }
-    html
+    format!(
+        "<li><button class=\"graph-list__item\" data-testid=\"ns-area\" data-ns=\"{}\" data-inside=\"{}\">{} <span class=\"muted\">{} {}</span></button></li>",
+        escape(a.key()),
+        a.inside.allowed,
+        escape(&area_title(a.key())),
+        thousands(a.pods as usize),
+        if a.namespace.is_some() { "pods" } else { "addresses" },
+    )
+}
+
+/// A namespace link of the overview as a button.
+fn link_html(o: &crate::overview::Overview, l: &crate::overview::Link) -> String {
+    let (from, to) = (o.areas[l.from].key(), o.areas[l.to].key());
+    format!(
+        "<li><button class=\"graph-list__item\" data-testid=\"ns-link\" data-from-ns=\"{}\" data-to-ns=\"{}\" data-pairs=\"{}\">{} → {} <span class=\"muted\">{} by policy</span></button></li>",
+        escape(from),
+        escape(to),
+        l.tally.allowed,
+        escape(from),
+        escape(to),
+        crate::overview::pairs(l.tally.allowed),
+    )
+}
+
+/// One entry of the list.
+#[derive(Clone, Copy)]
+enum Item {
+    Area(usize),
+    Link(usize),
+    Node(usize),
+    Edge(usize),
 }
 
 /// Every node and the first edges as buttons, built a slice per task.
@@ -998,36 +1002,36 @@ fn GraphList() -> impl IntoView {
     let drawn = Memo::new(move |_| gs.scene.with(|s| s.as_ref().map_or(0, |s| s.drawn)));
     // The list's text, a slice per task; a new graph whose list reads the same (a
     // keystroke that changed no node or edge listed) leaves the list as it is.
-    let shown = Rc::new(RefCell::new(Rc::new(Vec::<(String, String)>::new())));
-    let areas_shown = Rc::new(RefCell::new(String::new()));
-    Effect::new(move |_| {
-        let html = ctx.graph.with(|g| overview_html(&g.overview));
-        let Some(areas) = areas_ref.get() else { return };
-        if *areas_shown.borrow() != html {
-            areas.set_inner_html(&html);
-            *areas_shown.borrow_mut() = html;
-        }
-    });
+    let shown = Rc::new(RefCell::new(Rc::new(Vec::<[String; 3]>::new())));
     Effect::new(move |_| {
         let g = ctx.graph.get();
         let drawn = drawn.get();
-        let (Some(nodes), Some(edges)) = (nodes_ref.get(), edges_ref.get()) else {
+        let (Some(areas), Some(nodes), Some(edges)) =
+            (areas_ref.get(), nodes_ref.get(), edges_ref.get())
+        else {
             return;
         };
-        let mut items: Vec<(bool, usize)> = (0..g.nodes.len()).map(|i| (true, i)).collect();
-        items.extend((0..drawn.min(LISTED_EDGES)).map(|i| (false, i)));
-        let chunks: Vec<(String, String)> = items
+        let o = &g.overview;
+        let mut items: Vec<Item> = Vec::new();
+        if o.areas.len() >= 2 {
+            items.extend((0..o.areas.len()).map(Item::Area));
+            items.extend((0..o.links.len().min(LISTED_LINKS)).map(Item::Link));
+        }
+        items.extend((0..g.nodes.len()).map(Item::Node));
+        items.extend((0..drawn.min(LISTED_EDGES)).map(Item::Edge));
+        let chunks: Vec<[String; 3]> = items
             .chunks(SLICE)
             .map(|slice| {
-                let (mut n_html, mut e_html) = (String::new(), String::new());
-                for &(is_node, i) in slice {
-                    if is_node {
-                        n_html.push_str(&node_html(&g.nodes[i]));
-                    } else {
-                        e_html.push_str(&edge_html(&g, i));
+                let mut html: [String; 3] = Default::default();
+                for item in slice {
+                    match *item {
+                        Item::Area(i) => html[0].push_str(&area_html(&o.areas[i])),
+                        Item::Link(k) => html[0].push_str(&link_html(o, &o.links[k])),
+                        Item::Node(i) => html[1].push_str(&node_html(&g.nodes[i])),
+                        Item::Edge(i) => html[2].push_str(&edge_html(&g, i)),
                     }
                 }
-                (n_html, e_html)
+                html
             })
             .collect();
         if **shown.borrow() == chunks {
@@ -1035,17 +1039,12 @@ fn GraphList() -> impl IntoView {
         }
         let chunks = Rc::new(chunks);
         *shown.borrow_mut() = chunks.clone();
-        nodes.set_inner_html("");
-        edges.set_inner_html("");
+        let lists: [web_sys::Element; 3] = [areas.into(), nodes.into(), edges.into()];
+        for l in &lists {
+            l.set_inner_html("");
+        }
         build.set(build.get() + 1);
-        fill(
-            chunks,
-            0,
-            nodes.into(),
-            edges.into(),
-            build.clone(),
-            build.get(),
-        );
+        fill(chunks, 0, Rc::new(lists), build.clone(), build.get());
     });
     let on_click = move |ev: leptos::ev::MouseEvent| {
         let Some(el) = ev
@@ -1113,25 +1112,28 @@ fn GraphList() -> impl IntoView {
     }
 }
 
-/// Appends `chunks[from..]` a slice per task, stopping when a newer build started.
+/// Appends `chunks[from..]` a slice per task (each slice's HTML for the namespace, node and
+/// edge lists), stopping when a newer build started.
 fn fill(
-    chunks: Rc<Vec<(String, String)>>,
+    chunks: Rc<Vec<[String; 3]>>,
     from: usize,
-    nodes: web_sys::Element,
-    edges: web_sys::Element,
+    lists: Rc<[web_sys::Element; 3]>,
     build: Rc<std::cell::Cell<u64>>,
     id: u64,
 ) {
     if build.get() != id {
         return;
     }
-    let Some((n_html, e_html)) = chunks.get(from) else {
+    let Some(html) = chunks.get(from) else {
         return;
     };
-    let _ = nodes.insert_adjacent_html("beforeend", n_html);
-    let _ = edges.insert_adjacent_html("beforeend", e_html);
+    for (list, html) in lists.iter().zip(html) {
+        if !html.is_empty() {
+            let _ = list.insert_adjacent_html("beforeend", html);
+        }
+    }
     set_timeout(
-        move || fill(chunks, from + 1, nodes, edges, build, id),
+        move || fill(chunks, from + 1, lists, build, id),
         std::time::Duration::from_millis(0),
     );
 }
