@@ -355,8 +355,10 @@ fn fit(g: &CanvasRenderingContext2d, name: &str, max: f64, px: f64) -> String {
             return name.to_string();
         }
     }
+    // Cut to fit, but never to fewer than three characters and an ellipsis ("n…" names
+    // nothing; the tooltip and the list have the name).
     let mut cut: Vec<char> = name.chars().collect();
-    while cut.len() > 1 {
+    while cut.len() > 3 {
         cut.pop();
         let s: String = cut.iter().chain(['…'].iter()).collect();
         if width(&s) <= max {

@@ -27,6 +27,8 @@ use crate::text_window::{self, Window, BIG, MARGIN};
 /// Line height and padding, in px; must match `.editor__*` in style/app.css.
 const LINE: f64 = 20.0;
 const PAD: f64 = 10.0;
+/// Problem marks are drawn for lines in blocks of this many around the view.
+const MARK_BLOCK: u32 = 100;
 /// Debounce between the last keystroke and re-evaluation.
 const DEBOUNCE_MS: u64 = 150;
 /// Pastes longer than this (bytes) are inserted by hand: through the textarea they would
@@ -389,6 +391,15 @@ pub fn Editor(
         v.dedup_by_key(|m| m.0);
         v
     });
+    // The lines whose marks are drawn: the block of MARK_BLOCK lines in view, one before
+    // and two after (changes only when the view crosses a block, not per scroll event).
+    let near = Memo::new(move |_| {
+        let block = (scroll.get().0 / LINE).max(0.0) as u32 / MARK_BLOCK;
+        (
+            block.saturating_sub(1) * MARK_BLOCK,
+            (block + 3) * MARK_BLOCK,
+        )
+    });
     let sev_class = |s: Severity| match s {
         Severity::Error => "error",
         Severity::Warning => "warning",
@@ -451,9 +462,13 @@ pub fn Editor(
                                 })
                         }}
                         {move || {
+                            // Only the marks near the view: a text with hundreds of findings
+                            // would otherwise lay out hundreds of labels at once.
+                            let (from, to) = near.get();
                             marks
                                 .get()
                                 .into_iter()
+                                .filter(|m| m.0 >= from && m.0 < to)
                                 .map(|(line, sev, msg)| {
                                     let top = PAD + (line as f64 - 1.0) * LINE;
                                     let tip = msg.clone();
