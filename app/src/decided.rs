@@ -3,18 +3,14 @@
 //! styles an edge by it (`data-decided-by`), so an edge an Admin rule denies looks different
 //! from one a NetworkPolicy's isolation denies.
 //!
-//! A connection has two sides (the source's egress, the destination's ingress), each with
-//! its own chain. A denied edge is attributed to the tier that denied it (the earliest tier
-//! when both sides deny); an allowed edge to the earliest tier that allowed it on either side
-//! (an Admin Accept before a NetworkPolicy's allow, before a Baseline rule, before the
-//! default). Earliest means first in evaluation order: Admin, NetworkPolicy, Baseline,
-//! default.
+//! The attribution rule is the core's (`Verdict::deciding_tier`,
+//! `PairVerdict::deciding_tier`): a denied edge is the tier's that denied it, an allowed one
+//! the earliest tier's that allowed it on either side. This module only names the answer
+//! and takes the shortcut below when there are no cluster policies.
 
-use netpol_core::{
-    DecidingTier, Endpoint, PairChain, PairStep, PairVerdict, PortRef, Protocol, TierChain, Verdict,
-};
+use netpol_core::{DecidingTier, Endpoint, PairVerdict, PortRef, Protocol, Verdict};
 
-use crate::analysis::{Analysis, Isolation};
+use crate::analysis::Analysis;
 use crate::connectivity::{self, Graph};
 use crate::probe::Probe;
 use crate::words;
@@ -56,66 +52,14 @@ impl DecidedBy {
     }
 }
 
-/// One port: the sides that deny (or, when allowed, both) and the tier each chain ended in.
+/// One port: the core's attribution of the flow ([`Verdict::deciding_tier`]).
 pub fn one_port(verdict: &Verdict) -> DecidedBy {
-    let sides = [&verdict.egress_chain, &verdict.ingress_chain];
-    let allowed = verdict.is_allowed();
-    sides
-        .iter()
-        .filter(|chain| allowed || !chain.is_allowed())
-        .map(|chain: &&TierChain| DecidedBy::of(chain.decided_by()))
-        .min()
-        .unwrap_or(DecidedBy::Default)
+    DecidedBy::of(verdict.deciding_tier())
 }
 
-/// Every port: for an allowed pair, the tiers of the steps that let some port through on
-/// either side; for a denied pair, the tiers of the steps that closed a side that admits
-/// nothing (or, when each side admits something but nothing in common, of every closing
-/// step).
+/// Every port: the core's attribution of the pair ([`PairVerdict::deciding_tier`]).
 pub fn any_port(verdict: &PairVerdict) -> DecidedBy {
-    let sides = [&verdict.egress_chain, &verdict.ingress_chain];
-    let allowed = verdict.is_allowed();
-    let closed_side = sides.iter().any(|c| c.ports().is_empty());
-    sides
-        .iter()
-        .filter(|chain| allowed || !closed_side || chain.ports().is_empty())
-        .flat_map(|chain| steps(chain, allowed))
-        .min()
-        .unwrap_or(DecidedBy::Default)
-}
-
-/// The tiers of a side's steps that allow ports (`allowing`) or deny them.
-fn steps(chain: &PairChain, allowing: bool) -> Vec<DecidedBy> {
-    let rule_tier = |tier| match tier {
-        netpol_core::Tier::Admin => DecidedBy::Admin,
-        netpol_core::Tier::Baseline => DecidedBy::Baseline,
-    };
-    chain
-        .steps
-        .iter()
-        .filter_map(|step| match step {
-            PairStep::Rule { rule, ports } if !ports.is_empty() => match rule.decides() {
-                Some(allows) if allows == allowing => Some(rule_tier(rule.policy.tier)),
-                _ => None,
-            },
-            PairStep::NetworkPolicy {
-                isolated: true,
-                reaching,
-                allowed,
-            } => {
-                let decided = if allowing {
-                    !allowed.is_empty()
-                } else {
-                    !reaching.difference(allowed).is_empty()
-                };
-                decided.then_some(DecidedBy::NetworkPolicy)
-            }
-            PairStep::Default { ports } if allowing && !ports.is_empty() => {
-                Some(DecidedBy::Default)
-            }
-            _ => None,
-        })
-        .collect()
+    DecidedBy::of(verdict.deciding_tier())
 }
 
 /// The probe as [`for_pair`] takes it: `None` for "any port".
@@ -149,9 +93,9 @@ pub fn for_pair(
 
 /// The tier of every edge of `graph` (in `graph.edges` order, at most `limit` of them) for
 /// the current probe. Without cluster policies every chain is the NetworkPolicy tier then
-/// the default, so the tier follows from isolation alone: a denied edge is the
-/// NetworkPolicies', an allowed one too when the source is egress-isolated or the
-/// destination ingress-isolated, else the default's.
+/// the default, so the tier follows from whether a policy decided the pair at all (the
+/// core's `Connectivity::open`, carried by the edge): the NetworkPolicies' unless the edge
+/// is open, then the default's.
 pub fn for_graph(
     analysis: &Analysis,
     graph: &Graph,
@@ -166,12 +110,10 @@ pub fn for_graph(
         .map(|edge| {
             let (from, to) = (graph.nodes.get(edge.from)?, graph.nodes.get(edge.to)?);
             if !tiered {
-                let isolated = matches!(from.isolation, Isolation::Egress | Isolation::Both)
-                    || matches!(to.isolation, Isolation::Ingress | Isolation::Both);
-                return Some(if !edge.allowed || isolated {
-                    DecidedBy::NetworkPolicy
-                } else {
+                return Some(if edge.allowed && edge.open {
                     DecidedBy::Default
+                } else {
+                    DecidedBy::NetworkPolicy
                 });
             }
             let src = connectivity::representative(analysis, from)?;

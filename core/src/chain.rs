@@ -166,7 +166,10 @@ impl TierChain {
     }
 }
 
-/// The tier that decided a side.
+/// The tier that decided a side (or, through [`connection_tier`] and
+/// [`pair_connection_tier`], a whole connection). Ordered as evaluated: Admin, then
+/// NetworkPolicy, then Baseline; `None` where a tier is expected means Kubernetes' default
+/// allow, after all of them.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
 pub enum DecidingTier {
     /// An Admin-tier rule (Accept or Deny).
@@ -245,5 +248,78 @@ impl PairChain {
         self.steps
             .iter()
             .any(|s| matches!(s, PairStep::Rule { .. } | PairStep::NoRuleMatched { .. }))
+    }
+}
+
+/// The earliest tier in evaluation order, the default (`None`) last.
+fn earliest(tiers: impl Iterator<Item = Option<DecidingTier>>) -> Option<DecidingTier> {
+    tiers
+        .min_by_key(|t| t.map_or(u8::MAX, |t| t as u8))
+        .flatten()
+}
+
+/// The tier a connection on one port is attributed to, from its two sides' chains (the
+/// source's egress, the destination's ingress): when denied, the tier that denied it (the
+/// earliest when both sides deny); when allowed, the earliest tier that decided either side
+/// (an Admin Accept before a NetworkPolicy allow, before a Baseline rule, before the
+/// default). `None`: nothing decided, Kubernetes' default.
+pub(crate) fn connection_tier(egress: &TierChain, ingress: &TierChain) -> Option<DecidingTier> {
+    let allowed = egress.is_allowed() && ingress.is_allowed();
+    earliest(
+        [egress, ingress]
+            .into_iter()
+            .filter(|chain| allowed || !chain.is_allowed())
+            .map(TierChain::decided_by),
+    )
+}
+
+/// The tier a pair on every port is attributed to: when allowed, the earliest tier of the
+/// steps that let some port through on either side; when denied, of the steps that closed a
+/// side admitting nothing (or, when each side admits something but nothing in common, of
+/// every closing step).
+pub(crate) fn pair_connection_tier(
+    egress: &PairChain,
+    ingress: &PairChain,
+) -> Option<DecidingTier> {
+    let (out, inn) = (egress.ports(), ingress.ports());
+    let allowed = !out.intersection(&inn).is_empty();
+    let closed_side = out.is_empty() || inn.is_empty();
+    let tiers = [(egress, &out), (ingress, &inn)]
+        .into_iter()
+        .filter(|(_, ports)| allowed || !closed_side || ports.is_empty())
+        .flat_map(|(chain, _)| chain.deciding_steps(allowed));
+    earliest(tiers)
+}
+
+impl PairChain {
+    /// The tier of each step that allows ports (`allowing`) or denies some, in order;
+    /// `None` for the default's.
+    fn deciding_steps(&self, allowing: bool) -> Vec<Option<DecidingTier>> {
+        self.steps
+            .iter()
+            .filter_map(|step| match step {
+                PairStep::Rule { rule, ports } if !ports.is_empty() => match rule.decides() {
+                    Some(allows) if allows == allowing => Some(Some(match rule.policy.tier {
+                        Tier::Admin => DecidingTier::Admin,
+                        Tier::Baseline => DecidingTier::Baseline,
+                    })),
+                    _ => None,
+                },
+                PairStep::NetworkPolicy {
+                    isolated: true,
+                    reaching,
+                    allowed,
+                } => {
+                    let decided = if allowing {
+                        !allowed.is_empty()
+                    } else {
+                        !reaching.difference(allowed).is_empty()
+                    };
+                    decided.then_some(Some(DecidingTier::NetworkPolicy))
+                }
+                PairStep::Default { ports } if allowing && !ports.is_empty() => Some(None),
+                _ => None,
+            })
+            .collect()
     }
 }

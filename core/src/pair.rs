@@ -154,6 +154,12 @@ impl PairVerdict {
         !self.ports().is_empty()
     }
 
+    /// The tier the pair is attributed to ([`crate::chain::pair_connection_tier`]); `None`
+    /// for Kubernetes' default.
+    pub fn deciding_tier(&self) -> Option<crate::chain::DecidingTier> {
+        crate::chain::pair_connection_tier(&self.egress_chain, &self.ingress_chain)
+    }
+
     /// Both sides allow something, but nothing in common: the case where each side's
     /// explanation alone reads "allowed" and the pair is still denied on every port.
     pub fn is_disjoint(&self) -> bool {

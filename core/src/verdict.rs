@@ -191,4 +191,10 @@ impl Verdict {
     pub fn ingress_allowed(&self) -> bool {
         self.ingress_chain.is_allowed()
     }
+
+    /// The tier the flow is attributed to ([`crate::chain::connection_tier`]); `None` for
+    /// Kubernetes' default.
+    pub fn deciding_tier(&self) -> Option<crate::chain::DecidingTier> {
+        crate::chain::connection_tier(&self.egress_chain, &self.ingress_chain)
+    }
 }
