@@ -4,8 +4,8 @@
 //! side's tier chain lets through exactly the ports `evaluate` allows on that side.
 
 use netpol_core::{
-    DirectionVerdict, Endpoint, Engine, PairDirection, PairVerdict, PolicyType, PortSet, Protocol,
-    RuleRef,
+    DecidingTier, DirectionVerdict, Endpoint, Engine, PairDirection, PairVerdict, PolicyType,
+    PortSet, Protocol, RuleRef,
 };
 use proptest::prelude::*;
 
@@ -126,6 +126,17 @@ fn check_pair(
                 "{:?}",
                 f
             );
+            // The pair is attributed to a tier no later than any port it lets through.
+            if want.is_allowed() {
+                let order = |t: Option<DecidingTier>| t.map_or(u8::MAX, |t| t as u8);
+                prop_assert!(
+                    order(verdict.deciding_tier()) <= order(want.deciding_tier()),
+                    "{:?}: pair {:?}, port {:?}",
+                    f,
+                    verdict.deciding_tier(),
+                    want.deciding_tier()
+                );
+            }
             check_side(&verdict.egress, &want.egress, protocol, port)?;
             check_side(&verdict.ingress, &want.ingress, protocol, port)?;
             // Each side's chain, all tiers considered, answers like the flow's side.
@@ -219,6 +230,21 @@ fn check_open(model: &netpol_core::Model) -> Result<(), TestCaseError> {
             );
             if !egress && !ingress {
                 prop_assert_eq!(verdict.ports(), netpol_core::AllowedPorts::all());
+            }
+            // Attribution: an open pair was decided by nobody (Kubernetes' default); without
+            // cluster policies every other pair was decided by the NetworkPolicies — the
+            // shortcut the playground takes for its edges.
+            let tier = verdict.deciding_tier();
+            if !egress && !ingress {
+                prop_assert_eq!(tier, None, "{} -> {}", src, dst);
+            } else if model.cluster_policies.is_empty() {
+                prop_assert_eq!(
+                    tier,
+                    Some(DecidingTier::NetworkPolicy),
+                    "{} -> {}",
+                    src,
+                    dst
+                );
             }
         }
     }
