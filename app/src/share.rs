@@ -374,6 +374,14 @@ mod tests {
         assert_eq!(decode(&encode(&s)), Ok(s.clone()));
         s.selection = Some(Selection::Node("x/a".into()));
         assert_eq!(decode(&encode(&s)), Ok(s.clone()));
+        // The overview's selections: a namespace, a namespace pair (the outside too).
+        s.selection = Some(Selection::Namespace("x".into()));
+        assert_eq!(decode(&encode(&s)), Ok(s.clone()));
+        s.selection = Some(Selection::Namespaces {
+            from: "x".into(),
+            to: crate::overview::OUTSIDE.into(),
+        });
+        assert_eq!(decode(&encode(&s)), Ok(s.clone()));
         // JSON has no infinities; a hand-made link can still say 1e300.
         s.zoom = 1e300;
         s.pan = (-1e300, 3.0);

@@ -51,6 +51,11 @@ pub fn note(o: &Overview) -> String {
     )
 }
 
+/// Whether link `k` is drawn: one of the busiest, or one of the selection's.
+fn drawn(k: usize, l: &Link, selected: &[usize]) -> bool {
+    k < IDLE_LINKS || selected.contains(&l.from) || selected.contains(&l.to)
+}
+
 /// Each area's box in the layout.
 pub fn boxes<'l>(o: &Overview, layout: &'l Layout) -> Vec<Option<&'l Boxed>> {
     o.areas
@@ -220,10 +225,10 @@ fn draw_links(
     // Lightest first, so the busiest lie on top; with a selection, only its links (and
     // the busiest, faint, for context).
     for (k, l) in o.links.iter().enumerate().rev() {
-        let mine = selected.contains(&l.from) || selected.contains(&l.to);
-        if k >= IDLE_LINKS && !mine {
+        if !drawn(k, l, selected) {
             continue;
         }
+        let mine = selected.contains(&l.from) || selected.contains(&l.to);
         let (Some(a), Some(b)) = (boxes[l.from], boxes[l.to]) else {
             continue;
         };
@@ -318,7 +323,7 @@ fn draw_titles(
         let inset = if b.w * f.a < 60.0 { 2.5 } else { 5.0 } * px;
         let max = b.w - 2.0 * inset;
         let name = area.namespace.as_deref().unwrap_or("outside the cluster");
-        let (name, max) = fit(g, name, max, px);
+        let name = fit(g, name, max, px);
         g.set_fill_style_str(c.text);
         let (x, y) = (b.x + inset, b.y + 16.0 * px);
         let _ = g.stroke_text_with_max_width(&name, x, y, max);
@@ -350,7 +355,7 @@ fn draw_titles(
 /// sans-serif letters and digits average about 0.62 em): `measureText` per tile cost more
 /// than the rest of the overview's first frame, and drawing with a maximum width absorbs
 /// what the estimate misses.
-fn fit(g: &CanvasRenderingContext2d, name: &str, max: f64, px: f64) -> (String, f64) {
+fn fit(g: &CanvasRenderingContext2d, name: &str, max: f64, px: f64) -> String {
     let chars = name.chars().count() as f64;
     let width = |size: f64, n: f64| n * 0.62 * size * px;
     let size = [13.0, 10.5, 9.0, 8.0]
@@ -359,16 +364,15 @@ fn fit(g: &CanvasRenderingContext2d, name: &str, max: f64, px: f64) -> (String, 
         .unwrap_or(8.0);
     g.set_font(&format!("700 {:.3}px system-ui, sans-serif", size * px));
     if width(size, chars) <= max {
-        return (name.to_string(), max);
+        return name.to_string();
     }
     // Cut to fit, but never to fewer than three characters and an ellipsis ("n…" names
     // nothing; the tooltip and the list have the name).
     let keep = ((max / (0.62 * size * px)) as usize).saturating_sub(1);
     if keep < 3 {
-        return (String::new(), max);
+        return String::new();
     }
-    let cut: String = name.chars().take(keep).chain(['…']).collect();
-    (cut, max)
+    name.chars().take(keep).chain(['…']).collect()
 }
 
 /// The pod pairs of the links of the selection, at their middles.
@@ -433,13 +437,13 @@ pub fn hit(
     a: f64,
     u: (f64, f64),
     selection: Option<&Selection>,
+    nodes: (Option<&str>, Option<&str>),
 ) -> Option<Hit> {
     let boxes = boxes(o, layout);
-    let (selected, _) = selected_areas(o, selection, (None, None));
+    let (selected, _) = selected_areas(o, selection, nodes);
     let mut best: Option<(f64, usize)> = None;
     for (k, l) in o.links.iter().enumerate() {
-        let drawn = k < IDLE_LINKS || selected.contains(&l.from) || selected.contains(&l.to);
-        if !drawn {
+        if !drawn(k, l, &selected) {
             continue;
         }
         let (Some(fa), Some(fb)) = (boxes[l.from], boxes[l.to]) else {

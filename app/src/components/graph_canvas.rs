@@ -492,16 +492,7 @@ impl Drawing<'_> {
     /// The overview's view of this drawing.
     fn frame(&self, visible: (f64, f64, f64, f64)) -> Frame<'_> {
         let p = self.palette;
-        let area = |id: &str| {
-            self.graph
-                .index_of(id)
-                .map(|i| crate::overview::key(self.graph.nodes[i].namespace.as_deref()))
-        };
-        let node_areas = match self.selection {
-            Some(Selection::Node(id)) => (area(id), None),
-            Some(Selection::Pair { from, to }) => (area(from), area(to)),
-            _ => (None, None),
-        };
+        let node_areas = node_areas(self.graph, self.selection);
         Frame {
             overview: &self.graph.overview,
             layout: self.layout,
@@ -821,6 +812,23 @@ fn clip(s: &str, max: usize) -> String {
     }
 }
 
+/// The overview areas of a selected node's namespace, or of a selected pair's two.
+fn node_areas<'g>(
+    graph: &'g Graph,
+    selection: Option<&Selection>,
+) -> (Option<&'g str>, Option<&'g str>) {
+    let area = |id: &str| {
+        graph
+            .index_of(id)
+            .map(|i| crate::overview::key(graph.nodes[i].namespace.as_deref()))
+    };
+    match selection {
+        Some(Selection::Node(id)) => (area(id), None),
+        Some(Selection::Pair { from, to }) => (area(from), area(to)),
+        _ => (None, None),
+    }
+}
+
 /// What is under canvas point `p`: a node, else the nearest edge within reach.
 enum Under {
     Node(usize),
@@ -834,7 +842,8 @@ fn under(ctx: Ctx, t: Transform, p: (f64, f64)) -> Option<Under> {
     let u = t.to_layout(p);
     if overview::shows(&g.overview, t.a) {
         let selection = ctx.selection.get_untracked();
-        return overview::hit(&g.overview, &layout, t.a, u, selection.as_ref())
+        let nodes = node_areas(&g, selection.as_ref());
+        return overview::hit(&g.overview, &layout, t.a, u, selection.as_ref(), nodes)
             .map(Under::Overview);
     }
     let (hw, hh) = (NODE_W / 2.0, NODE_H / 2.0);
