@@ -536,9 +536,20 @@ pub fn build_limited(
     let (nodes, grouped, groups) = nodes(analysis, units(analysis, probe), &options.expanded);
     let sides: Vec<Option<Side>> = nodes.iter().map(|n| side(analysis, n)).collect();
     let cells = cells(analysis, probe, &nodes, &sides);
-    let counts = counts(&nodes, &cells, |a, b| {
-        is_open(analysis.reach(), &sides, a, b)
-    });
+    // One pass over the cells sums them per namespace pair (the overview) and over the
+    // whole graph (the header's counts).
+    let (overview, sums) = overview::build(
+        &nodes,
+        &cells,
+        |a, b| is_open(analysis.reach(), &sides, a, b),
+        options,
+    );
+    let counts = Counts {
+        allowed: sums.pods.allowed,
+        open: sums.pods.open,
+        denied: sums.pods.denied,
+        address_allowed: sums.address.allowed + sums.address.open,
+    };
     let inside: Vec<bool> = nodes
         .iter()
         .map(|n| {
@@ -559,12 +570,6 @@ pub fn build_limited(
         limit: limit.edges,
     };
     let (mut edges, totals, hidden_open) = edges(analysis.reach(), &cells, &sides, &wanted);
-    let overview = overview::build(
-        &nodes,
-        &cells,
-        |a, b| is_open(analysis.reach(), &sides, a, b),
-        options,
-    );
     // Labels are free (one per distinct set) but only readable on small graphs; large
     // graphs show the ports in the explanation of the clicked edge instead.
     if *probe == Probe::Any && edges.len() <= LABEL_LIMIT {
@@ -629,34 +634,6 @@ fn cells(analysis: &Analysis, probe: &Probe, nodes: &[Node], sides: &[Option<Sid
         }
     }
     cells
-}
-
-/// Pod pairs by how they were decided. A group's own cell counts the pairs of distinct
-/// members; pairs with an address count once per address class. `open(a, b)` is the
-/// edges' own test, so the header and the edges agree on what a policy decided (an admin
-/// tier's verdict included).
-fn counts(nodes: &[Node], cells: &[Cell], open: impl Fn(usize, usize) -> bool) -> Counts {
-    let k = nodes.len();
-    let mut out = Counts::default();
-    for (a, from) in nodes.iter().enumerate() {
-        for (b, to) in nodes.iter().enumerate() {
-            let address = matches!(from.kind, NodeKind::Address(_))
-                || matches!(to.kind, NodeKind::Address(_));
-            let pairs = if a == b {
-                (from.size as u64) * (from.size as u64).saturating_sub(1)
-            } else {
-                from.size as u64 * to.size as u64
-            };
-            match (cells[a * k + b], address) {
-                (Cell::Allowed, true) => out.address_allowed += pairs,
-                (Cell::Allowed, false) if open(a, b) => out.open += pairs,
-                (Cell::Allowed, false) => out.allowed += pairs,
-                (Cell::Denied, false) => out.denied += pairs,
-                _ => {}
-            }
-        }
-    }
-    out
 }
 
 /// Which edges to keep.

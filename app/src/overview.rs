@@ -47,6 +47,13 @@ impl Tally {
         }
     }
 
+    fn sum(&mut self, other: &Tally) {
+        self.allowed += other.allowed;
+        self.open += other.open;
+        self.denied += other.denied;
+        self.connections += other.connections;
+    }
+
     /// Whether the view draws anything for it: policy-allowed pairs always, open and
     /// denied ones when asked.
     pub fn shown(&self, options: &GraphOptions) -> bool {
@@ -159,6 +166,16 @@ impl Overview {
     }
 }
 
+/// Every pair of the graph by kind, before the view's filters and cap: between pods, and
+/// between a pod and an outside address (the graph's header counts).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Sums {
+    /// Both ends pods.
+    pub pods: Tally,
+    /// One end an outside address.
+    pub address: Tally,
+}
+
 #[derive(Clone, Copy)]
 enum Kind {
     Allowed,
@@ -166,14 +183,15 @@ enum Kind {
     Denied,
 }
 
-/// Sums `cells` (`cells[a * k + b]` for the `k` nodes) per pair of areas. `open(a, b)`
-/// says whether nodes `a` and `b` are an open pair (the graph's own test for its edges).
+/// Sums `cells` (`cells[a * k + b]` for the `k` nodes) per pair of areas, and over the
+/// whole graph. `open(a, b)` says whether nodes `a` and `b` are an open pair (the graph's
+/// own test for its edges). A group's own cell counts the pairs of distinct members.
 pub fn build(
     nodes: &[Node],
     cells: &[Cell],
     open: impl Fn(usize, usize) -> bool,
     options: &GraphOptions,
-) -> Overview {
+) -> (Overview, Sums) {
     let (mut areas, area_of) = areas(nodes);
     let k = nodes.len();
     // Sources area by area, each area's row of tallies dense (one slot per area): no map
@@ -181,6 +199,8 @@ pub fn build(
     let mut sources: Vec<usize> = (0..k).collect();
     sources.sort_by_key(|&a| area_of[a]);
     let mut links: Vec<((usize, usize), Tally)> = Vec::new();
+    let mut sums = Sums::default();
+    let outside = areas.iter().position(|a| a.namespace.is_none());
     let mut row = vec![Tally::default(); areas.len()];
     for (n, &a) in sources.iter().enumerate() {
         let x = area_of[a];
@@ -205,6 +225,11 @@ pub fn build(
         if last {
             for (y, t) in row.iter_mut().enumerate() {
                 let t = std::mem::take(t);
+                if outside == Some(x) || outside == Some(y) {
+                    sums.address.sum(&t);
+                } else {
+                    sums.pods.sum(&t);
+                }
                 if y == x {
                     areas[x].inside = t;
                 } else if t != Tally::default() {
@@ -224,11 +249,12 @@ pub fn build(
     });
     let links_total = links.len();
     links.truncate(LINKS_CAP);
-    Overview {
+    let overview = Overview {
         areas,
         links,
         links_total,
-    }
+    };
+    (overview, sums)
 }
 
 /// One area per namespace (in node order) and the outside, with each node's area.
@@ -307,7 +333,7 @@ mod tests {
             denied: true,
             ..GraphOptions::default()
         };
-        let o = build(&nodes, &cells, open, &options);
+        let (o, sums) = build(&nodes, &cells, open, &options);
         assert_eq!(o.areas.len(), 3);
         let a = &o.areas[0];
         assert_eq!(
@@ -339,6 +365,13 @@ mod tests {
         // b→outside allowed 2; a→outside allowed 3; outside→b denied 2.
         assert_eq!(find(0, 2).map(|l| l.tally.allowed), Some(3));
         assert_eq!(find(2, 1).map(|l| l.tally.denied), Some(2));
+        // Between pods: allowed 9 + 2 + 6 + 2 (b inside), open 3, denied 6 + 2; with the
+        // outside: allowed 3 + 2, denied 2.
+        assert_eq!(
+            (sums.pods.allowed, sums.pods.open, sums.pods.denied),
+            (19, 3, 8)
+        );
+        assert_eq!((sums.address.allowed, sums.address.denied), (5, 2));
     }
 
     #[test]
@@ -348,7 +381,7 @@ mod tests {
             node(Some("b"), 1, Isolation::Both),
         ];
         let cells = vec![Cell::Allowed, Cell::Denied, Cell::Denied, Cell::Allowed];
-        let o = build(&nodes, &cells, |_, _| false, &GraphOptions::default());
+        let (o, _) = build(&nodes, &cells, |_, _| false, &GraphOptions::default());
         assert!(o.links.is_empty());
         assert_eq!(o.links_total, 0);
         let restricted = build(
@@ -360,6 +393,7 @@ mod tests {
                 ..GraphOptions::default()
             },
         )
+        .0
         .restrict(|a| a.key() == "a", |_, _| true);
         assert_eq!(restricted.areas.len(), 1);
         assert!(restricted.links.is_empty());

@@ -56,6 +56,15 @@ fn drawn(k: usize, l: &Link, selected: &[usize]) -> bool {
     k < IDLE_LINKS || selected.contains(&l.from) || selected.contains(&l.to)
 }
 
+/// Whether link `l` is the selection's: the selected namespace pair, or (without one) a
+/// link of a selected area.
+fn focused(l: &Link, selected: &[usize], pair: Option<(usize, usize)>) -> bool {
+    match pair {
+        Some(p) => p == (l.from, l.to),
+        None => selected.contains(&l.from) || selected.contains(&l.to),
+    }
+}
+
 /// Each area's box in the layout.
 pub fn boxes<'l>(o: &Overview, layout: &'l Layout) -> Vec<Option<&'l Boxed>> {
     o.areas
@@ -162,11 +171,7 @@ pub fn draw(g: &CanvasRenderingContext2d, f: &Frame) {
         related[i] = true;
     }
     for l in &o.links {
-        let linked = match pair {
-            Some(p) => p == (l.from, l.to),
-            None => selected.contains(&l.from) || selected.contains(&l.to),
-        };
-        if linked {
+        if focused(l, &selected, pair) {
             related[l.from] = true;
             related[l.to] = true;
         }
@@ -228,7 +233,6 @@ fn draw_links(
         if !drawn(k, l, selected) {
             continue;
         }
-        let mine = selected.contains(&l.from) || selected.contains(&l.to);
         let (Some(a), Some(b)) = (boxes[l.from], boxes[l.to]) else {
             continue;
         };
@@ -245,10 +249,7 @@ fn draw_links(
         if x1 < v.0 || x0 > v.2 || y1 < v.1 || y0 > v.3 {
             continue;
         }
-        let focused = match pair {
-            Some(p) => p == (l.from, l.to),
-            None => mine,
-        };
+        let focused = focused(l, selected, pair);
         if focused != on_top {
             continue;
         }
@@ -394,10 +395,7 @@ fn draw_counts(
     g.set_stroke_style_str(c.background);
     let mut drawn = 0;
     for l in &f.overview.links {
-        let wanted = match pair {
-            Some(p) => p == (l.from, l.to),
-            None => selected.is_empty() || selected.contains(&l.from) || selected.contains(&l.to),
-        };
+        let wanted = selected.is_empty() || focused(l, selected, pair);
         let (Some(a), Some(b)) = (boxes[l.from], boxes[l.to]) else {
             continue;
         };

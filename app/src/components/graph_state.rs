@@ -123,24 +123,21 @@ impl GraphState {
 
     /// Asks the graph to bring node `id` into view.
     pub fn centre_on(&self, id: &str) {
+        self.bring(id, false);
+    }
+
+    /// Asks the graph to show namespace `key` (an overview area) filling the view.
+    pub fn show_namespace(&self, key: &str) {
+        self.bring(key, true);
+    }
+
+    fn bring(&self, id: &str, namespace: bool) {
         let nonce = self
             .centre
             .with_untracked(|c| c.as_ref().map_or(1, |c| c.nonce + 1));
         self.centre.set(Some(Centre {
             id: id.to_string(),
-            namespace: false,
-            nonce,
-        }));
-    }
-
-    /// Asks the graph to show namespace `key` (an overview area) filling the view.
-    pub fn show_namespace(&self, key: &str) {
-        let nonce = self
-            .centre
-            .with_untracked(|c| c.as_ref().map_or(1, |c| c.nonce + 1));
-        self.centre.set(Some(Centre {
-            id: key.to_string(),
-            namespace: true,
+            namespace,
             nonce,
         }));
     }
