@@ -2,38 +2,25 @@
 // talk about 8080 says "denied on every port" with each side's reasons, and never mentions
 // the 53/UDP that another policy allows elsewhere; an allowed edge lists its ports and, per
 // side, the rules that admit them. Data: the CLI's pair example (cli/tests/data/pair-*).
-import { test, before, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-import { serve } from '../lib/server.mjs';
-import { launch } from '../lib/browser.mjs';
-import { Playground, ARTIFACTS } from '../lib/playground.mjs';
+import { playgroundSuite } from '../lib/suite.mjs';
+import { ARTIFACTS } from '../lib/playground.mjs';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const DATA = path.resolve(here, '..', '..', 'cli', 'tests', 'data');
 const POLICIES = fs.readFileSync(path.join(DATA, 'pair-policy.yaml'), 'utf8');
 const CLUSTER = fs.readFileSync(path.join(DATA, 'pair-cluster.np'), 'utf8');
 
-let server;
-let browser;
-
-before(async () => {
-  server = await serve();
-  browser = await launch();
-});
-
-after(async () => {
-  await browser?.close();
-  await server?.close();
-});
+const suite = playgroundSuite();
 
 async function openPairExample() {
   // Tall enough that the explanation panel shows a whole pair without scrolling.
-  const context = await browser.newContext({ viewport: { width: 1440, height: 1300 } });
-  const pg = await Playground.open(context, server.url);
+  const { context, pg } = await suite.open({ viewport: { width: 1440, height: 1300 } });
   await pg.setPolicies(POLICIES);
   await pg.setCluster(CLUSTER);
   assert.equal(await pg.tid('port-select').inputValue(), 'any');

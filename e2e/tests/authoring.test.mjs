@@ -2,25 +2,13 @@
 // pair propose the core's smallest edit with every other pair it changes, before anything is
 // written; Apply is one Undo step; refusals are worded by the core; Generate shows its
 // self-check first; a guided tutorial is checked live as the user edits.
-import { test, before, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
 
-import { serve } from '../lib/server.mjs';
-import { launch } from '../lib/browser.mjs';
+import { playgroundSuite } from '../lib/suite.mjs';
 import { Playground, linkFragment } from '../lib/playground.mjs';
 
-let server;
-let browser;
-
-before(async () => {
-  server = await serve();
-  browser = await launch();
-});
-
-after(async () => {
-  await browser?.close();
-  await server?.close();
-});
+const suite = playgroundSuite();
 
 const POLICIES = `# The shop's policies.
 apiVersion: networking.k8s.io/v1
@@ -55,8 +43,8 @@ pod shop/db-2 app=db replica=2 ip=10.1.0.31 ports=postgres:5432
 `;
 
 async function open(state = {}) {
-  const context = await browser.newContext({ viewport: { width: 1440, height: 900 } });
-  const link = server.url + '#' + linkFragment({ policies: POLICIES, cluster: CLUSTER, view: 'matrix', ...state });
+  const context = await suite.browser.newContext({ viewport: { width: 1440, height: 900 } });
+  const link = suite.server.url + '#' + linkFragment({ policies: POLICIES, cluster: CLUSTER, view: 'matrix', ...state });
   const pg = await Playground.open(context, link);
   await pg.tid(state.view ?? 'matrix').waitFor();
   return { context, pg };
@@ -245,8 +233,7 @@ test('Generate shows the policies with their self-check before it replaces the P
 });
 
 test('a tutorial from the examples menu: the goal, a wrong try shows the hint, the right edit passes and moves on', async () => {
-  const context = await browser.newContext({ viewport: { width: 1440, height: 900 } });
-  const pg = await Playground.open(context, server.url);
+  const { context, pg } = await suite.open();
   await pg.loadExample('tutorial:default-deny');
   const panel = pg.tid('tutorial');
   await panel.waitFor();

@@ -4,33 +4,15 @@
 // text lands on the right line, select-all means all, a real paste event of megabytes goes in
 // whole, copying everything copies the whole text, and a jump to a problem far down shows
 // and selects it.
-import { test, before, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
 
-import { serve } from '../lib/server.mjs';
-import { launch } from '../lib/browser.mjs';
-import { Playground } from '../lib/playground.mjs';
+import { playgroundSuite } from '../lib/suite.mjs';
 import { generateDocs } from '../lib/generate.mjs';
 
-let server;
-let browser;
+const suite = playgroundSuite();
 
-before(async () => {
-  server = await serve({ prefix: '/tools/netpol/' });
-  browser = await launch();
-});
-
-after(async () => {
-  await browser?.close();
-  await server?.close();
-});
-
-async function open() {
-  const context = await browser.newContext({ viewport: { width: 1440, height: 900 } });
-  const pg = await Playground.open(context, server.url);
-  pg.page.setDefaultTimeout(240000);
-  return { context, pg };
-}
+const open = () => suite.open({ timeout: 240000 });
 
 /** What the cluster editor shows: the lines it holds, its window and its scroller. */
 function held(pg) {

@@ -2,32 +2,15 @@
 // meshes, edges routed around nodes and clickable along their stroke (every midpoint of a
 // dense example explains exactly its pair), hover, focus, search, namespace filter, groups
 // named by what they share, the what-changed list, the canvas renderer with its list.
-import { test, before, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
 
-import { serve } from '../lib/server.mjs';
-import { launch } from '../lib/browser.mjs';
-import { Playground } from '../lib/playground.mjs';
+import { playgroundSuite } from '../lib/suite.mjs';
 import { deployments, generateDocs } from '../lib/generate.mjs';
 
-let server;
-let browser;
+const suite = playgroundSuite();
 
-before(async () => {
-  server = await serve();
-  browser = await launch();
-});
-
-after(async () => {
-  await browser?.close();
-  await server?.close();
-});
-
-async function open(viewport = { width: 1440, height: 900 }) {
-  const context = await browser.newContext({ viewport });
-  const pg = await Playground.open(context, server.url);
-  return { context, pg };
-}
+const open = (viewport) => suite.open(viewport ? { viewport } : {});
 
 const count = (pg, sel) => pg.page.locator(sel).count();
 

@@ -2,32 +2,18 @@
 // lists the Services a pod is behind with the port it receives each on, lint says the
 // policy allows the Service's port instead of the pod's, and the exposure toggle draws the
 // pods that do not exist yet which the rules admit, each ghost edge explained like an edge.
-import { test, before, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
 
-import { serve } from '../lib/server.mjs';
-import { launch } from '../lib/browser.mjs';
+import { playgroundSuite } from '../lib/suite.mjs';
 import { Playground, ARTIFACTS } from '../lib/playground.mjs';
 
-let server;
-let browser;
-
-before(async () => {
-  server = await serve();
-  browser = await launch();
-});
-
-after(async () => {
-  await browser?.close();
-  await server?.close();
-});
+const suite = playgroundSuite();
 
 async function openServices() {
-  const context = await browser.newContext({ viewport: { width: 1440, height: 1100 } });
-  await context.grantPermissions(['clipboard-read', 'clipboard-write'], { origin: new URL(server.url).origin });
-  const pg = await Playground.open(context, server.url);
+  const { context, pg } = await suite.open({ viewport: { width: 1440, height: 1100 }, clipboard: true });
   await pg.changing(() => pg.tid('example-select').selectOption('services'));
   return { context, pg };
 }

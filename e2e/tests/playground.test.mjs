@@ -1,29 +1,15 @@
 // End-to-end: the release dist/ served under a sub-path, driven in the system Chromium the
 // way a person uses it. Run: `cd e2e && npm ci && node --test`.
-import { test, before, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
 
-import { serve } from '../lib/server.mjs';
-import { launch } from '../lib/browser.mjs';
+import { playgroundSuite } from '../lib/suite.mjs';
 import { Playground } from '../lib/playground.mjs';
 
-let server;
-let browser;
-
-before(async () => {
-  server = await serve();
-  browser = await launch();
-});
-
-after(async () => {
-  await browser?.close();
-  await server?.close();
-});
+const suite = playgroundSuite();
 
 async function fresh() {
-  const context = await browser.newContext({ viewport: { width: 1440, height: 900 }, acceptDownloads: true });
-  await context.grantPermissions(['clipboard-read', 'clipboard-write'], { origin: new URL(server.url).origin });
-  return context;
+  return suite.context({ acceptDownloads: true, clipboard: true });
 }
 
 // The default example: every pod of `default` accepts only default/frontend; monitoring/prober
@@ -44,7 +30,7 @@ function podEdges(edges) {
 
 test('default example renders the expected graph', async () => {
   const context = await fresh();
-  const pg = await Playground.open(context, server.url);
+  const pg = await Playground.open(context, suite.server.url);
   const nodes = await pg.nodeIds();
   for (const id of ['default/backend', 'default/db', 'default/frontend', 'monitoring/prober']) {
     assert.ok(nodes.includes(id), `node ${id} in ${nodes}`);
@@ -68,7 +54,7 @@ test('default example renders the expected graph', async () => {
 
 test('editing a label changes the edges and says what changed', async () => {
   const context = await fresh();
-  const pg = await Playground.open(context, server.url);
+  const pg = await Playground.open(context, suite.server.url);
   const cluster = await pg.cluster();
   assert.ok(cluster.includes('labels: {app: backend}'));
   await pg.setCluster(cluster.replace('labels: {app: backend}', 'labels: {app: frontend}'));
@@ -82,7 +68,7 @@ test('editing a label changes the edges and says what changed', async () => {
 
 test('a YAML error shows at its line, in the list and in the editor', async () => {
   const context = await fresh();
-  const pg = await Playground.open(context, server.url);
+  const pg = await Playground.open(context, suite.server.url);
   const lines = (await pg.policies()).split('\n');
   // Line 9 becomes a mapping value in a place YAML does not allow one.
   const at = 9;
@@ -100,7 +86,7 @@ test('a YAML error shows at its line, in the list and in the editor', async () =
 
 test('clicking an edge explains it, naming the policy', async () => {
   const context = await fresh();
-  const pg = await Playground.open(context, server.url);
+  const pg = await Playground.open(context, suite.server.url);
   await pg.clickEdge('default/frontend', 'default/backend');
   const text = await pg.explanation();
   assert.match(text, /allowed/i);
@@ -115,7 +101,7 @@ test('clicking an edge explains it, naming the policy', async () => {
 
 test('matrix view shows the truth table and explains a cell', async () => {
   const context = await fresh();
-  const pg = await Playground.open(context, server.url);
+  const pg = await Playground.open(context, suite.server.url);
   await pg.showMatrix();
   const cell = pg.page.locator('[data-testid="cell"][data-from="monitoring/prober"][data-to="default/db"]');
   assert.equal(await cell.getAttribute('data-verdict'), 'denied');
@@ -127,7 +113,7 @@ test('matrix view shows the truth table and explains a cell', async () => {
 
 test('a copied link opens the same state in a fresh browser', async () => {
   const context = await fresh();
-  const pg = await Playground.open(context, server.url);
+  const pg = await Playground.open(context, suite.server.url);
   const cluster = (await pg.cluster()).replace('labels: {app: db}', 'labels: {app: frontend}');
   await pg.setCluster(cluster);
   await pg.selectPort('TCP:80');
@@ -147,11 +133,11 @@ test('a copied link opens the same state in a fresh browser', async () => {
 
 test('a damaged link shows an error and still a working page', async () => {
   const context = await fresh();
-  const pg = await Playground.open(context, server.url + '#v1.this-is-not-deflate');
+  const pg = await Playground.open(context, suite.server.url + '#v1.this-is-not-deflate');
   await pg.tid('banner').waitFor();
   assert.match(await pg.tid('banner').innerText(), /damaged/);
   assert.ok((await pg.nodeIds()).length > 0, 'falls back to a real graph');
-  const pg2 = await Playground.open(context, server.url + '#v7.abc');
+  const pg2 = await Playground.open(context, suite.server.url + '#v7.abc');
   assert.match(await pg2.tid('banner').innerText(), /unknown format version/);
   await pg.screenshot('damaged-link');
   await context.close();
@@ -159,7 +145,7 @@ test('a damaged link shows an error and still a working page', async () => {
 
 test('exports download non-empty files', async () => {
   const context = await fresh();
-  const pg = await Playground.open(context, server.url);
+  const pg = await Playground.open(context, suite.server.url);
   const want = { svg: /^<svg/, csv: /^from \\ to \(any port\),/, json: /"nodes"/, dot: /^digraph/, mermaid: /\nflowchart LR\n/ };
   for (const [kind, re] of Object.entries(want)) {
     const f = await pg.exportFile(kind);
@@ -171,7 +157,7 @@ test('exports download non-empty files', async () => {
 
 test('state survives a reload', async () => {
   const context = await fresh();
-  const pg = await Playground.open(context, server.url);
+  const pg = await Playground.open(context, suite.server.url);
   const text = (await pg.policies()) + '\n# kept across reloads\n';
   await pg.setPolicies(text);
   await pg.page.reload();
@@ -181,8 +167,7 @@ test('state survives a reload', async () => {
 });
 
 test('dark theme follows the system setting', async () => {
-  const context = await browser.newContext({ viewport: { width: 1440, height: 900 }, colorScheme: 'dark' });
-  const pg = await Playground.open(context, server.url);
+  const { context, pg } = await suite.open({ colorScheme: 'dark' });
   const bg = await pg.page.evaluate(() => getComputedStyle(document.body).backgroundColor);
   assert.equal(bg, 'rgb(15, 20, 26)');
   await pg.screenshot('graph-dark');

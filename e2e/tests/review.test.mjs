@@ -1,29 +1,15 @@
 // End-to-end: the review tools in the playground — lint findings in the Problems panel and
 // compare mode (before/after editors, added/removed edges, diff summary, shared link).
-import { test, before, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
 
-import { serve } from '../lib/server.mjs';
-import { launch } from '../lib/browser.mjs';
+import { playgroundSuite } from '../lib/suite.mjs';
 import { Playground } from '../lib/playground.mjs';
 
-let server;
-let browser;
-
-before(async () => {
-  server = await serve();
-  browser = await launch();
-});
-
-after(async () => {
-  await browser?.close();
-  await server?.close();
-});
+const suite = playgroundSuite();
 
 async function fresh() {
-  const context = await browser.newContext({ viewport: { width: 1440, height: 900 } });
-  await context.grantPermissions(['clipboard-read', 'clipboard-write'], { origin: new URL(server.url).origin });
-  return context;
+  return suite.context({ clipboard: true });
 }
 
 // The AND/OR trap: two list items (OR) where one item with both selectors (AND) was meant.
@@ -50,7 +36,7 @@ spec:
 
 test('the Problems panel lists a lint finding and clicking it selects the line', async () => {
   const context = await fresh();
-  const pg = await Playground.open(context, server.url);
+  const pg = await Playground.open(context, suite.server.url);
   await pg.setPolicies(TRAP);
   const row = pg.page.locator('[data-testid="finding"][data-code="and-or-trap"]');
   await row.waitFor();
@@ -90,7 +76,7 @@ async function compareWith(pg, afterPolicies) {
 
 test('compare mode draws removed edges and summarises the diff; the link restores it', async () => {
   const context = await fresh();
-  const pg = await Playground.open(context, server.url);
+  const pg = await Playground.open(context, suite.server.url);
   const before = await pg.policies();
   // Remove the only ingress rule: everything into `default` is now denied.
   const afterPolicies = before.replace(/\n  ingress:[\s\S]*$/, '\n');
@@ -135,7 +121,7 @@ test('compare mode draws removed edges and summarises the diff; the link restore
 
 test('an edge added in the After state is drawn as added', async () => {
   const context = await fresh();
-  const pg = await Playground.open(context, server.url);
+  const pg = await Playground.open(context, suite.server.url);
   const before = await pg.policies();
   await pg.tid('compare-toggle').check();
   // Also admit app=backend: backend -> db becomes allowed.

@@ -2,33 +2,15 @@
 // page keeps handling events while ten thousand pods are evaluated; the graph switches to
 // the canvas with an accessible list and says what it leaves out; above the size guard a
 // message says what to do instead, and the page keeps working.
-import { test, before, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
 
-import { serve } from '../lib/server.mjs';
-import { launch } from '../lib/browser.mjs';
-import { Playground } from '../lib/playground.mjs';
+import { playgroundSuite } from '../lib/suite.mjs';
 import { generateDocs } from '../lib/generate.mjs';
 
-let server;
-let browser;
+const suite = playgroundSuite();
 
-before(async () => {
-  server = await serve({ prefix: '/tools/netpol/' });
-  browser = await launch();
-});
-
-after(async () => {
-  await browser?.close();
-  await server?.close();
-});
-
-async function open() {
-  const context = await browser.newContext({ viewport: { width: 1440, height: 900 } });
-  const pg = await Playground.open(context, server.url);
-  pg.page.setDefaultTimeout(240000);
-  return { context, pg };
-}
+const open = () => suite.open({ timeout: 240000 });
 
 test('the seed example: only the relations its policy decides, open sides marked', async () => {
   const { context, pg } = await open();

@@ -3,38 +3,26 @@
 // explained as a chain per side whose rule links select the rule in the editor; edges carry
 // the tier that decided them (`data-decided-by`) and an Admin-denied edge is drawn unlike a
 // NetworkPolicy-denied one; the node panel lists the cluster policies selecting a pod.
-import { test, before, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
 
-import { serve } from '../lib/server.mjs';
-import { launch } from '../lib/browser.mjs';
+import { playgroundSuite } from '../lib/suite.mjs';
 import { Playground, ARTIFACTS } from '../lib/playground.mjs';
 
-let server;
-let browser;
-
-before(async () => {
-  server = await serve();
-  browser = await launch();
-});
-
-after(async () => {
-  await browser?.close();
-  await server?.close();
-});
+const suite = playgroundSuite();
 
 const EXAMPLES = ['tiers-anp', 'tiers-banp', 'tiers-cnp', 'tiers-pass'];
 
 /** A fresh page on `example`, collecting page errors and console errors. */
 async function open(example) {
-  const context = await browser.newContext({ viewport: { width: 1440, height: 1300 } });
+  const context = await suite.browser.newContext({ viewport: { width: 1440, height: 1300 } });
   const page = await context.newPage();
   const problems = [];
   page.on('pageerror', (e) => problems.push(`pageerror: ${e.message}`));
   page.on('console', (m) => m.type() === 'error' && problems.push(`console: ${m.text()}`));
-  await page.goto(server.url);
+  await page.goto(suite.server.url);
   const pg = new Playground(page);
   await pg.ready();
   await pg.changing(() => pg.tid('example-select').selectOption(example));

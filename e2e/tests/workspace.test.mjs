@@ -2,32 +2,19 @@
 // lost (drafts vs links, Undo, storage full), the screen tells the truth (stale marker,
 // Custom label, compare mode in the matrix, explanation and exports, links keep the view),
 // any screen and host (1024×700, a phone, no clipboard API, keyboard, help, export escaping).
-import { test, before, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
 
-import { serve } from '../lib/server.mjs';
 import { launch } from '../lib/browser.mjs';
+import { playgroundSuite } from '../lib/suite.mjs';
 import { Playground, ARTIFACTS, linkFragment } from '../lib/playground.mjs';
 
-let server;
-let browser;
-
-before(async () => {
-  server = await serve();
-  browser = await launch();
-});
-
-after(async () => {
-  await browser?.close();
-  await server?.close();
-});
+const suite = playgroundSuite();
 
 async function fresh(viewport = { width: 1440, height: 900 }) {
-  const context = await browser.newContext({ viewport, acceptDownloads: true });
-  await context.grantPermissions(['clipboard-read', 'clipboard-write'], { origin: new URL(server.url).origin });
-  return context;
+  return suite.context({ viewport, acceptDownloads: true, clipboard: true });
 }
 
 const LINK_POLICIES = '# from a colleague\nkind: NetworkPolicy\nmetadata: {name: deny-all, namespace: x}\nspec:\n  podSelector: {}\n  policyTypes: [Ingress]\n';
@@ -35,13 +22,13 @@ const LINK_CLUSTER = 'namespace x\npod x/a app=a ip=10.0.0.1\npod x/b app=b ip=1
 
 test('a link opened in another tab does not replace the draft, which stays one click away', async () => {
   const context = await fresh();
-  const mine = await Playground.open(context, server.url);
+  const mine = await Playground.open(context, suite.server.url);
   const draft = (await mine.policies()) + '\n# my draft, not shared with anyone\n';
   await mine.setPolicies(draft);
   const draftCluster = await mine.cluster();
 
   // A colleague's link, opened in a second tab of the same browser.
-  const link = server.url + '#' + linkFragment({ policies: LINK_POLICIES, cluster: LINK_CLUSTER });
+  const link = suite.server.url + '#' + linkFragment({ policies: LINK_POLICIES, cluster: LINK_CLUSTER });
   const theirs = await Playground.open(context, link);
   assert.equal(await theirs.policies(), LINK_POLICIES);
   await theirs.tid('draft-notice').waitFor();
@@ -52,7 +39,7 @@ test('a link opened in another tab does not replace the draft, which stays one c
   await theirs.page.close();
 
   // Back to the plain playground URL: the draft is there.
-  const again = await Playground.open(context, server.url);
+  const again = await Playground.open(context, suite.server.url);
   assert.equal(await again.policies(), draft);
   assert.equal(await again.cluster(), draftCluster);
   await again.page.close();
@@ -78,7 +65,7 @@ test('a link opened in another tab does not replace the draft, which stays one c
 
 test('Undo after loading an example restores exactly the previous text of both editors', async () => {
   const context = await fresh();
-  const pg = await Playground.open(context, server.url);
+  const pg = await Playground.open(context, suite.server.url);
   const policies = '# typed by hand\n' + (await pg.policies());
   const cluster = (await pg.cluster()) + '\n# and here\n';
   await pg.setPolicies(policies);
@@ -109,7 +96,7 @@ test('Undo after loading an example restores exactly the previous text of both e
 
 test('a full storage is said out loud, and a huge draft is offered instead of freezing every visit', async () => {
   const context = await fresh();
-  const pg = await Playground.open(context, server.url);
+  const pg = await Playground.open(context, suite.server.url);
   // Fill this origin's real localStorage until the browser refuses more.
   await pg.page.evaluate(() => {
     const chunk = 'x'.repeat(256 * 1024);
@@ -145,7 +132,7 @@ test('a full storage is said out loud, and a huge draft is offered instead of fr
 
 test('stale results are marked on the graph, and no problem points below the last line', async () => {
   const context = await fresh();
-  const pg = await Playground.open(context, server.url);
+  const pg = await Playground.open(context, suite.server.url);
   const lines = ['namespace x', 'pod x/a app=a ip=10.0.0.1', 'pod x/b app=b ip=10.0.0.2', 'pod x/c app=c ip=10.0.0.3', 'pod x/d app=d ip=10.0.0.4', 'pod x/e app ip=10.0.0.5'];
   await pg.setCluster(lines.join('\n') + '\n');
   assert.equal(await pg.tid('stale-graph').count(), 0);
@@ -173,7 +160,7 @@ test('stale results are marked on the graph, and no problem points below the las
 
 test('the example menu says Custom once the text no longer matches the example', async () => {
   const context = await fresh();
-  const pg = await Playground.open(context, server.url);
+  const pg = await Playground.open(context, suite.server.url);
   assert.deepEqual(await pg.exampleMenu(), { value: 'allow-frontend', text: 'Allow only frontend' });
   const original = await pg.policies();
   await pg.setPolicies(original + '# changed\n');
@@ -187,7 +174,7 @@ test('the example menu says Custom once the text no longer matches the example',
 
 test('compare mode reaches the matrix, the counts, the explanation and the exports', async () => {
   const context = await fresh();
-  const pg = await Playground.open(context, server.url);
+  const pg = await Playground.open(context, suite.server.url);
   const beforePolicies = await pg.policies();
   // Remove the only ingress rule: everything into `default` is denied after the change.
   await pg.compare(beforePolicies.replace(/\n  ingress:[\s\S]*$/, '\n'));
@@ -231,7 +218,7 @@ test('compare mode reaches the matrix, the counts, the explanation and the expor
 
 test('a link keeps the view: the selection, zoom and pan', async () => {
   const context = await fresh();
-  const pg = await Playground.open(context, server.url);
+  const pg = await Playground.open(context, suite.server.url);
   await pg.clickEdge('default/frontend', 'default/backend');
   await pg.tid('zoom-in').click();
   await pg.tid('zoom-in').click();
@@ -252,7 +239,7 @@ test('a link keeps the view: the selection, zoom and pan', async () => {
 
 test('1024×700: every control is on screen and reachable', async () => {
   const context = await fresh({ width: 1024, height: 700 });
-  const pg = await Playground.open(context, server.url);
+  const pg = await Playground.open(context, suite.server.url);
   assert.ok((await pg.pageWidth()) <= 1024, 'no horizontal scroll');
   const controls = ['example-select', 'port-select', 'view-graph', 'view-matrix', 'show-denied', 'compare-toggle', 'share', 'help-button', 'export-menu', 'policies-editor', 'cluster-editor', 'zoom-in', 'zoom-out', 'zoom-reset', 'diagnostics', 'explanation'];
   for (const id of controls) {
@@ -271,8 +258,7 @@ test('1024×700: every control is on screen and reachable', async () => {
 });
 
 test('390×844 phone: a read-only layout with the graph, the matrix and the explanation readable', async () => {
-  const context = await browser.newContext({ viewport: { width: 390, height: 844 }, isMobile: true, hasTouch: true, deviceScaleFactor: 2 });
-  const pg = await Playground.open(context, server.url);
+  const { context, pg } = await suite.open({ viewport: { width: 390, height: 844 }, isMobile: true, hasTouch: true, deviceScaleFactor: 2 });
   assert.ok((await pg.pageWidth()) <= 390, `page is ${await pg.pageWidth()} px wide`);
   assert.equal(await pg.tid('policies-editor').isVisible(), false, 'read-only: no editors');
   assert.ok(await pg.tid('phone-note').isVisible());
@@ -303,7 +289,7 @@ test('without navigator.clipboard (plain http on a LAN name) the link is shown i
   const lan = await launch(['--host-resolver-rules=MAP netpol.test 127.0.0.1']);
   try {
     const context = await lan.newContext({ viewport: { width: 1280, height: 800 } });
-    const url = server.url.replace('127.0.0.1', 'netpol.test');
+    const url = suite.server.url.replace('127.0.0.1', 'netpol.test');
     const pg = await Playground.open(context, url);
     assert.equal(await pg.page.evaluate(() => window.isSecureContext), false);
     assert.equal(await pg.page.evaluate(() => typeof navigator.clipboard), 'undefined');
@@ -327,7 +313,7 @@ test('without navigator.clipboard (plain http on a LAN name) the link is shown i
 
 test('keyboard: the graph is one tab stop walked with arrows; Escape clears; ? opens help', async () => {
   const context = await fresh();
-  const pg = await Playground.open(context, server.url);
+  const pg = await Playground.open(context, suite.server.url);
   const stops = await pg.page.$$eval('[data-testid="graph"] [tabindex]', (els) => els.filter((e) => e.tabIndex >= 0).length);
   assert.equal(stops, 0, 'nothing inside the graph is its own tab stop');
   // Tab from the Cluster editor's neighbourhood reaches the graph in a few presses.
@@ -358,7 +344,7 @@ test('keyboard: the graph is one tab stop walked with arrows; Escape clears; ? o
   assert.match(await pg.tid('help-shortcuts').innerText(), /Esc/);
   assert.match(await pg.tid('help').innerText(), /pod prod\/api app=api/);
   assert.equal(await pg.tid('help-docs').getAttribute('href'), 'compact-format.md');
-  const doc = await pg.page.request.get(new URL('compact-format.md', server.url).href);
+  const doc = await pg.page.request.get(new URL('compact-format.md', suite.server.url).href);
   assert.equal(doc.status(), 200, 'the docs ship with the page');
   await pg.screenshot('workspace-help');
   await pg.page.keyboard.press('Escape');
@@ -377,7 +363,7 @@ test('keyboard: the graph is one tab stop walked with arrows; Escape clears; ? o
 
 test('matrix keyboard: one tab stop, arrows move between cells, Enter explains', async () => {
   const context = await fresh();
-  const pg = await Playground.open(context, server.url);
+  const pg = await Playground.open(context, suite.server.url);
   await pg.showMatrix();
   const stops = await pg.page.$$eval('[data-testid="cell"]', (els) => els.filter((e) => e.tabIndex >= 0).length);
   assert.equal(stops, 1);
@@ -402,7 +388,7 @@ items:
 
 test('exports: valid SVG with a legend for any name, escaped DOT and Mermaid, CSV names its port', async () => {
   const context = await fresh();
-  const pg = await Playground.open(context, server.url);
+  const pg = await Playground.open(context, suite.server.url);
   await pg.setPolicies('');
   // (More pods than the example has, so the text with errors is not taken for a half-typed
   // edit that dropped objects: see the stale marker.)
