@@ -185,6 +185,27 @@ fn wait_applied(fx: &Fixture, model: &Model, timeout: Duration) -> Duration {
     start.elapsed()
 }
 
+/// Prints the table and the time a run took, and fails on any probe that disagreed with
+/// the engine.
+pub(crate) fn report(rows: &[Row], started: Instant) {
+    print_table(rows);
+    println!(
+        "kube-apiserver {}; total time {:?}",
+        netpol_testenv::kubernetes_version(),
+        started.elapsed()
+    );
+    let mismatches: Vec<String> = rows
+        .iter()
+        .flat_map(|r| r.mismatches.iter().map(move |m| format!("{}: {m}", r.name)))
+        .collect();
+    assert!(
+        mismatches.is_empty(),
+        "{} probes disagree with the engine:\n{}",
+        mismatches.len(),
+        mismatches.join("\n")
+    );
+}
+
 pub(crate) fn print_table(rows: &[Row]) {
     println!(
         "\n{:<34} {:>6} {:>8} {:>7} {:>10} {:>9}",
@@ -641,23 +662,7 @@ fn agents_follow_a_real_api_server() {
     compaction_relist(&mut live);
     apiserver_restart(&mut live);
 
-    print_table(&live.rows);
-    println!(
-        "kube-apiserver {}; total time {:?}",
-        netpol_testenv::kubernetes_version(),
-        started.elapsed()
-    );
-    let mismatches: Vec<String> = live
-        .rows
-        .iter()
-        .flat_map(|r| r.mismatches.iter().map(move |m| format!("{}: {m}", r.name)))
-        .collect();
-    assert!(
-        mismatches.is_empty(),
-        "{} probes disagree with the engine:\n{}",
-        mismatches.len(),
-        mismatches.join("\n")
-    );
+    report(&live.rows, started);
     assert!(
         live.rows.iter().any(|r| r.allowed < r.probes),
         "no scenario denied anything"

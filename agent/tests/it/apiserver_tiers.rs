@@ -20,7 +20,7 @@ use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomRe
 use kube::api::{ApiResource, DeleteParams, DynamicObject, Patch, PatchParams};
 use kube::Api;
 
-use crate::apiserver::{data, expected, print_table, Live, FOLLOW_WITHIN};
+use crate::apiserver::{data, expected, report, Live, FOLLOW_WITHIN};
 
 /// The first policy-tier list after the CRDs appear waits for discovery and a list.
 const APPEAR_WITHIN: Duration = Duration::from_secs(30);
@@ -111,23 +111,7 @@ fn agents_enforce_cluster_policies_from_a_real_api_server() {
         start,
     );
 
-    print_table(&live.rows);
-    println!(
-        "kube-apiserver {}; total time {:?}",
-        netpol_testenv::kubernetes_version(),
-        started.elapsed()
-    );
-    let mismatches: Vec<String> = live
-        .rows
-        .iter()
-        .flat_map(|r| r.mismatches.iter().map(move |m| format!("{}: {m}", r.name)))
-        .collect();
-    assert!(
-        mismatches.is_empty(),
-        "{} probes disagree with the engine:\n{}",
-        mismatches.len(),
-        mismatches.join("\n")
-    );
+    report(&live.rows, started);
     assert!(
         live.rows[..with_tiers].iter().all(|r| r.allowed < r.probes),
         "every step with policies denies something"
